@@ -1,0 +1,65 @@
+#include "client.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+
+static void free_secret(char **p)
+{
+    if (*p) {
+        OPENSSL_cleanse(*p, strlen(*p));
+        free(*p);
+        *p = NULL;
+    }
+}
+
+dbw_client *dbw_client_new(lua_State *L)
+{
+    dbw_client *c = lua_newuserdata(L, sizeof *c);
+    /* Zeroed and tagged before anything is acquired, so __gc is always safe. */
+    memset(c, 0, sizeof *c);
+    c->closed = 1;
+    c->debug_ref = LUA_NOREF;
+    c->transport_ref = LUA_NOREF;
+    luaL_getmetatable(L, DBW_CLIENT_MT);
+    lua_setmetatable(L, -2);
+    return c;
+}
+
+dbw_client *dbw_client_check(lua_State *L, int idx)
+{
+    dbw_client *c = luaL_checkudata(L, idx, DBW_CLIENT_MT);
+    if (c->closed)
+        luaL_error(L, "databricks.webhooks: client is closed");
+    return c;
+}
+
+void dbw_client_release(lua_State *L, dbw_client *c)
+{
+    if (c->curl) {
+        curl_easy_cleanup(c->curl);
+        c->curl = NULL;
+    }
+    if (L) {
+        luaL_unref(L, LUA_REGISTRYINDEX, c->debug_ref);
+        luaL_unref(L, LUA_REGISTRYINDEX, c->transport_ref);
+    }
+    c->debug_ref = c->transport_ref = LUA_NOREF;
+    free(c->host);
+    free(c->user_agent);
+    free(c->workspace_id);
+    free(c->client_id);
+    free(c->oauth.token_endpoint);
+    c->host = c->user_agent = c->workspace_id = c->client_id = c->oauth.token_endpoint = NULL;
+    free_secret(&c->token);
+    free_secret(&c->client_secret);
+    dbw_buf_free(&c->auth_header);
+    dbw_buf_free(&c->aux_header);
+    dbw_buf_free(&c->aux_url);
+    dbw_buf_free(&c->url);
+    dbw_buf_free(&c->resp);
+    dbw_buf_free(&c->msg);
+    dbw_buf_free(&c->scratch);
+    c->closed = 1;
+}

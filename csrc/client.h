@@ -1,0 +1,70 @@
+/*
+ * client.h - one client: its settings, its libcurl handle, its buffers.
+ *
+ * Ownership: the client owns every byte it hands to libcurl (strings are
+ * copied in at creation, buffers are reused per call) and frees all of it in
+ * dbw_client_release, which close(), __gc and __close share. After release
+ * the struct is inert (closed = 1, pointers NULL), so a closed or collected
+ * client can be touched again without crashing.
+ */
+#ifndef DBW_CLIENT_H
+#define DBW_CLIENT_H
+
+#include <stdint.h>
+
+#include <curl/curl.h>
+
+#include "buf.h"
+#include "compat.h"
+
+#define DBW_CLIENT_MT "databricks.webhooks.Client"
+
+typedef enum { DBW_AUTH_PAT, DBW_AUTH_OAUTH_M2M } dbw_auth_kind;
+
+typedef struct dbw_oauth {
+    char *token_endpoint;   /* discovered or fallback; NULL until known */
+    int discovery_done;
+    double expiry;          /* monotonic seconds; 0 = no token */
+} dbw_oauth;
+
+typedef struct dbw_client {
+    CURL *curl;
+    int closed;
+    int busy; /* a call is running: guards against re-entry from a callback */
+
+    /* settings, owned copies */
+    char *host;       /* normalised base URL, no trailing '/' */
+    char *user_agent;
+    char *token;      /* PAT */
+    char *client_id;
+    char *client_secret;
+    char *workspace_id;
+    dbw_auth_kind auth_kind;
+    double timeout, connect_timeout, retry_timeout;
+    size_t max_response;
+
+    int debug_ref;    /* LUA_NOREF, or registry ref of a function(line) */
+    int debug_stderr;
+    int transport_ref; /* LUA_NOREF, or registry ref of a Lua transport */
+
+    dbw_oauth oauth;
+    dbw_buf auth_header; /* "Authorization: <type> <credential>" */
+
+    /* per-call scratch, reused */
+    dbw_buf url, resp, msg, scratch;
+    dbw_buf aux_url, aux_header; /* token traffic, so it never clobbers the API request */
+    char errbuf[CURL_ERROR_SIZE];
+    char retry_after[64];
+    char request_id[96];
+    char location[256];
+    int too_large;
+    uint64_t rng;
+    long connections; /* connections libcurl opened (for tests of keep-alive) */
+} dbw_client;
+
+/* Registers the metatable methods; expects the method table on the stack top. */
+dbw_client *dbw_client_check(lua_State *L, int idx); /* raises on wrong type or closed */
+dbw_client *dbw_client_new(lua_State *L);           /* pushes a zeroed userdata with metatable */
+void dbw_client_release(lua_State *L, dbw_client *c);
+
+#endif

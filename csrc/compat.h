@@ -1,0 +1,84 @@
+/*
+ * compat.h - the only place that knows which Lua version we are built for.
+ *
+ * Everything here is static and prefixed dbw_ so that the module never
+ * redefines lua_* / luaL_* names: LuaJIT 2.1 exports some 5.2 functions while
+ * still reporting LUA_VERSION_NUM 501, and a second definition would clash
+ * inside an nginx worker that loads several C modules.
+ */
+#ifndef DBW_COMPAT_H
+#define DBW_COMPAT_H
+
+#include <lua.h>
+#include <lauxlib.h>
+
+#ifndef LUA_OK
+#define LUA_OK 0
+#endif
+
+/* Only luaopen_* is exported; everything else stays inside the .so. */
+#if defined(__GNUC__)
+#define DBW_API __attribute__((visibility("default")))
+#define DBW_LOCAL __attribute__((visibility("hidden")))
+#else
+#define DBW_API
+#define DBW_LOCAL
+#endif
+
+static inline void dbw_setfuncs(lua_State *L, const luaL_Reg *l)
+{
+    for (; l->name != NULL; l++) {
+        lua_pushcfunction(L, l->func);
+        lua_setfield(L, -2, l->name);
+    }
+}
+
+static inline size_t dbw_rawlen(lua_State *L, int idx)
+{
+#if LUA_VERSION_NUM >= 502
+    return (size_t)lua_rawlen(L, idx);
+#else
+    return (size_t)lua_objlen(L, idx);
+#endif
+}
+
+static inline void *dbw_testudata(lua_State *L, int idx, const char *tname)
+{
+    void *p = lua_touserdata(L, idx);
+    if (p == NULL || !lua_getmetatable(L, idx))
+        return NULL;
+    luaL_getmetatable(L, tname);
+    if (!lua_rawequal(L, -1, -2))
+        p = NULL;
+    lua_pop(L, 2);
+    return p;
+}
+
+/* Push a number as a Lua integer when the value is integral (5.3+). */
+static inline void dbw_pushnumber(lua_State *L, double d)
+{
+#if LUA_VERSION_NUM >= 503
+    if (d >= -9007199254740992.0 && d <= 9007199254740992.0 && (double)(lua_Integer)d == d) {
+        lua_pushinteger(L, (lua_Integer)d);
+        return;
+    }
+#endif
+    lua_pushnumber(L, (lua_Number)d);
+}
+
+/* True when the value at idx is a number with no fractional part. */
+static inline int dbw_isintegral(lua_State *L, int idx)
+{
+    if (lua_type(L, idx) != LUA_TNUMBER)
+        return 0;
+#if LUA_VERSION_NUM >= 503
+    if (lua_isinteger(L, idx))
+        return 1;
+#endif
+    {
+        lua_Number n = lua_tonumber(L, idx);
+        return n >= -9007199254740992.0 && n <= 9007199254740992.0 && (lua_Number)(long long)n == n;
+    }
+}
+
+#endif

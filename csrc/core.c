@@ -1,0 +1,455 @@
+/*
+ * core.c - luaopen_databricks_webhooks_core: the client metatable and the
+ * module functions. Thin glue: argument checking and the protected-call
+ * wrapper; the work is in call.c, hmac.c and friends.
+ *
+ * Errors from Lua callbacks (debug, transport) never cross libcurl frames:
+ * they are only ever called from our own loop in call.c, between transfers,
+ * inside the lua_pcall made here, which also clears the client's busy flag.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <sys/utsname.h>
+#include <stdio.h>
+#include <time.h>
+
+#include <curl/curl.h>
+
+#include "auth.h"
+#include "call.h"
+#include "client.h"
+#include "compat.h"
+#include "errors.h"
+#include "hmac.h"
+#include "http.h"
+#include "json.h"
+#include "ops.h"
+#include "schema.h"
+
+/* Bodies larger than this are refused rather than buffered (a 1,000-webhook page is ~0.5 MB). */
+#define DBW_MAX_RESPONSE (16u * 1024u * 1024u)
+
+/* ---- client creation ---------------------------------------------------- */
+
+static const char *opt_string(lua_State *L, int t, const char *k, char **out, int header)
+{
+    const char *s;
+    size_t n;
+    lua_getfield(L, t, k);
+    if (lua_isnil(L, -1)) {
+        lua_pop(L, 1);
+        return NULL;
+    }
+    if (lua_type(L, -1) != LUA_TSTRING && lua_type(L, -1) != LUA_TNUMBER) {
+        lua_pop(L, 1);
+        return "must be a string";
+    }
+    s = lua_tolstring(L, -1, &n);
+    /* Values that reach a header line must not be able to start another one. */
+    if (header && (strlen(s) != n || strpbrk(s, "\r\n"))) {
+        lua_pop(L, 1);
+        return "must not contain CR, LF or NUL";
+    }
+    *out = malloc(n + 1);
+    if (*out == NULL) {
+        lua_pop(L, 1);
+        return "out of memory";
+    }
+    memcpy(*out, s, n + 1);
+    lua_pop(L, 1);
+    return NULL;
+}
+
+static double opt_number(lua_State *L, int t, const char *k, double dflt)
+{
+    double v = dflt;
+    lua_getfield(L, t, k);
+    if (lua_type(L, -1) == LUA_TNUMBER)
+        v = lua_tonumber(L, -1);
+    lua_pop(L, 1);
+    return v;
+}
+
+static int opt_bool(lua_State *L, int t, const char *k, int dflt)
+{
+    int v = dflt;
+    lua_getfield(L, t, k);
+    if (lua_type(L, -1) == LUA_TBOOLEAN)
+        v = lua_toboolean(L, -1);
+    lua_pop(L, 1);
+    return v;
+}
+
+static int opt_ref(lua_State *L, int t, const char *k)
+{
+    lua_getfield(L, t, k);
+    if (lua_type(L, -1) == LUA_TFUNCTION)
+        return luaL_ref(L, LUA_REGISTRYINDEX);
+    lua_pop(L, 1);
+    return LUA_NOREF;
+}
+
+static int fail_new(lua_State *L, dbw_client *c, const char *field, const char *why)
+{
+    char msg[256];
+    dbw_client_release(L, c);
+    snprintf(msg, sizeof msg, "%s: %s", field, why);
+    lua_pushnil(L);
+    dbw_error_push_local(L, DBW_E_INVALID, msg, NULL, NULL);
+    return 2;
+}
+
+#define TAKE(field, dst, header)                                                                             \
+    do {                                                                                                     \
+        const char *why_ = opt_string(L, 1, field, dst, header);                                             \
+        if (why_)                                                                                            \
+            return fail_new(L, c, field, why_);                                                              \
+    } while (0)
+
+/* core.new(settings): settings are already resolved by config.lua. */
+static int core_new(lua_State *L)
+{
+    dbw_client *c;
+    char *auth_type = NULL, *ca_file = NULL, *proxy = NULL;
+    const char *why;
+    luaL_checktype(L, 1, LUA_TTABLE);
+    c = dbw_client_new(L);
+
+    TAKE("host", &c->host, 1);
+    TAKE("user_agent", &c->user_agent, 1);
+    TAKE("token", &c->token, 1);
+    TAKE("client_id", &c->client_id, 0);
+    TAKE("client_secret", &c->client_secret, 0);
+    TAKE("workspace_id", &c->workspace_id, 1);
+    if (c->host == NULL)
+        return fail_new(L, c, "host", "is required");
+    if (c->user_agent == NULL)
+        return fail_new(L, c, "user_agent", "is required");
+    why = opt_string(L, 1, "auth_type", &auth_type, 0);
+    if (why)
+        return fail_new(L, c, "auth_type", why);
+    if (auth_type && strcmp(auth_type, "oauth-m2m") == 0)
+        c->auth_kind = DBW_AUTH_OAUTH_M2M;
+    free(auth_type);
+    if (c->auth_kind == DBW_AUTH_PAT && c->token == NULL)
+        return fail_new(L, c, "token", "is required");
+    if (c->auth_kind == DBW_AUTH_OAUTH_M2M && (c->client_id == NULL || c->client_secret == NULL))
+        return fail_new(L, c, "client_id", "client_id and client_secret are required for oauth-m2m");
+
+    c->timeout = opt_number(L, 1, "timeout", 60);
+    c->connect_timeout = opt_number(L, 1, "connect_timeout", 30);
+    c->retry_timeout = opt_number(L, 1, "retry_timeout", 300);
+    c->max_response = DBW_MAX_RESPONSE;
+    c->rng = (uint64_t)(uintptr_t)c ^ (uint64_t)time(NULL) * 0x9E3779B97F4A7C15ull;
+
+    lua_getfield(L, 1, "debug");
+    c->debug_stderr = lua_type(L, -1) == LUA_TBOOLEAN && lua_toboolean(L, -1);
+    lua_pop(L, 1);
+    c->debug_ref = opt_ref(L, 1, "debug");
+    c->transport_ref = opt_ref(L, 1, "transport");
+
+    c->curl = curl_easy_init();
+    if (c->curl == NULL)
+        return fail_new(L, c, "client", "curl_easy_init failed");
+    c->closed = 0;
+    if (dbw_auth_init(c) != 0)
+        return fail_new(L, c, "client", "out of memory");
+
+    why = opt_string(L, 1, "ca_file", &ca_file, 0);
+    if (!why)
+        why = opt_string(L, 1, "proxy", &proxy, 1);
+    if (!why)
+        why = dbw_http_setup(c, opt_bool(L, 1, "verify_tls", 1), ca_file, proxy);
+    /* libcurl copies string options, so these are ours to free now. */
+    free(ca_file);
+    free(proxy);
+    if (why)
+        return fail_new(L, c, "client", why);
+    return 1;
+}
+
+/* ---- methods -------------------------------------------------------------- */
+
+typedef int (*dbw_impl)(lua_State *L, dbw_client *c);
+
+static int protected_call(lua_State *L)
+{
+    dbw_impl impl = (dbw_impl)lua_touserdata(L, lua_upvalueindex(1));
+    dbw_client *c = lua_touserdata(L, 1);
+    return impl(L, c);
+}
+
+/* Runs impl(L, c) with the client marked busy, clearing the flag however
+ * impl ends, then re-raises any error. */
+static int run(lua_State *L, dbw_impl impl)
+{
+    dbw_client *c = dbw_client_check(L, 1);
+    int n = lua_gettop(L), rc;
+    if (c->busy)
+        return luaL_error(L, "databricks.webhooks: client is busy (called again from its own callback)");
+    c->busy = 1;
+    lua_pushlightuserdata(L, (void *)impl);
+    lua_pushcclosure(L, protected_call, 1);
+    lua_insert(L, 1);
+    rc = lua_pcall(L, n, LUA_MULTRET, 0);
+    c->busy = 0;
+    if (rc != LUA_OK)
+        return lua_error(L);
+    return lua_gettop(L);
+}
+
+/* Methods taking a request table; delete and test also take a bare id. */
+static int prepare_request(lua_State *L, const dbw_op *op)
+{
+    int t = lua_type(L, 2);
+    if ((op == &dbw_op_delete || op == &dbw_op_test) && t == LUA_TSTRING) {
+        lua_createtable(L, 0, 1);
+        lua_pushvalue(L, 2);
+        lua_setfield(L, -2, "id");
+        lua_replace(L, 2);
+    } else if (op == &dbw_op_list && (t == LUA_TNIL || t == LUA_TNONE)) {
+        lua_settop(L, 1);
+        lua_newtable(L);
+    } else {
+        luaL_checktype(L, 2, LUA_TTABLE);
+    }
+    lua_settop(L, 2);
+    return 0;
+}
+
+#define OP_METHOD(NAME)                                                                                      \
+    static int impl_##NAME(lua_State *L, dbw_client *c) { return dbw_call_op(L, c, &dbw_op_##NAME, 2); }       \
+    static int m_##NAME(lua_State *L)                                                                        \
+    {                                                                                                        \
+        dbw_client_check(L, 1);                                                                              \
+        prepare_request(L, &dbw_op_##NAME);                                                                  \
+        return run(L, impl_##NAME);                                                                          \
+    }
+
+OP_METHOD(create)
+OP_METHOD(list)
+OP_METHOD(update)
+OP_METHOD(delete)
+OP_METHOD(test)
+
+static int m_request(lua_State *L)
+{
+    return run(L, dbw_call_raw);
+}
+
+static int m_close(lua_State *L)
+{
+    dbw_client *c = luaL_checkudata(L, 1, DBW_CLIENT_MT);
+    if (c->busy)
+        return luaL_error(L, "databricks.webhooks: cannot close a client inside its own call");
+    dbw_client_release(L, c);
+    return 0;
+}
+
+static int m_gc(lua_State *L)
+{
+    dbw_client *c = luaL_checkudata(L, 1, DBW_CLIENT_MT);
+    dbw_client_release(L, c);
+    return 0;
+}
+
+static int m_tostring(lua_State *L)
+{
+    dbw_client *c = luaL_checkudata(L, 1, DBW_CLIENT_MT);
+    if (c->closed)
+        lua_pushfstring(L, "databricks.webhooks.Client (closed): %p", (void *)c);
+    else
+        lua_pushfstring(L, "databricks.webhooks.Client (%s, %s): %p", c->host,
+                        c->auth_kind == DBW_AUTH_PAT ? "pat" : "oauth-m2m", (void *)c);
+    return 1;
+}
+
+/* client:stats(): counters useful to prove keep-alive. */
+static int m_stats(lua_State *L)
+{
+    dbw_client *c = dbw_client_check(L, 1);
+    lua_createtable(L, 0, 1);
+    lua_pushinteger(L, (lua_Integer)c->connections);
+    lua_setfield(L, -2, "connections");
+    return 1;
+}
+
+static int m_closed(lua_State *L)
+{
+    dbw_client *c = luaL_checkudata(L, 1, DBW_CLIENT_MT);
+    lua_pushboolean(L, c->closed);
+    return 1;
+}
+
+/* ---- deliveries ----------------------------------------------------------- */
+
+/* core.sign(secret, body) -> 64 lowercase hex digits */
+static int core_sign(lua_State *L)
+{
+    size_t kl, ml;
+    const char *k = luaL_checklstring(L, 1, &kl), *m = luaL_checklstring(L, 2, &ml);
+    char hex[DBW_SIG_HEX_LEN + 1];
+    if (dbw_hmac_sha256_hex(k, kl, m, ml, hex) != 0)
+        return luaL_error(L, "databricks.webhooks: HMAC-SHA256 failed");
+    lua_pushlstring(L, hex, DBW_SIG_HEX_LEN);
+    return 1;
+}
+
+/* core.verify_signature(secret, body, header) -> true | false, reason */
+static int core_verify(lua_State *L)
+{
+    size_t kl, ml, hl = 0;
+    const char *k = luaL_checklstring(L, 1, &kl), *m = luaL_checklstring(L, 2, &ml), *h;
+    char hex[DBW_SIG_HEX_LEN + 1];
+    if (!lua_isnoneornil(L, 3))
+        luaL_checktype(L, 3, LUA_TSTRING);
+    h = lua_tolstring(L, 3, &hl);
+    lua_pushboolean(L, 0);
+    if (kl == 0) {
+        lua_pushliteral(L, "secret is empty");
+        return 2;
+    }
+    if (h == NULL || hl == 0) {
+        lua_pushliteral(L, "missing X-Databricks-Signature header");
+        return 2;
+    }
+    while (hl && (*h == ' ' || *h == '\t'))
+        h++, hl--;
+    while (hl && (h[hl - 1] == ' ' || h[hl - 1] == '\t'))
+        hl--;
+    if (hl != DBW_SIG_HEX_LEN || strspn(h, "0123456789abcdefABCDEF") < DBW_SIG_HEX_LEN) {
+        lua_pushliteral(L, "malformed signature (expected 64 hex digits)");
+        return 2;
+    }
+    if (dbw_hmac_sha256_hex(k, kl, m, ml, hex) != 0)
+        return luaL_error(L, "databricks.webhooks: HMAC-SHA256 failed");
+    if (!dbw_hex_equal_ct(hex, h)) {
+        lua_pushliteral(L, "signature mismatch");
+        return 2;
+    }
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
+/* core.parse_delivery(body) -> payload table | nil, err */
+static int core_parse_delivery(lua_State *L)
+{
+    size_t n;
+    const char *s = luaL_checklstring(L, 1, &n);
+    const char *why = NULL;
+    if (!dbw_json_decode(L, s, n))
+        why = "delivery body is not JSON";
+    else if (lua_type(L, -1) != LUA_TTABLE)
+        why = "delivery body is not a JSON object";
+    else {
+        dbw_json_normalize(L, -1);
+        lua_getfield(L, -1, "event");
+        if (lua_type(L, -1) != LUA_TSTRING)
+            why = "delivery has no event name";
+        lua_pop(L, 1);
+    }
+    if (why) {
+        lua_pushnil(L);
+        dbw_error_push_local(L, DBW_E_INVALID, why, NULL, NULL);
+        return 2;
+    }
+    return 1;
+}
+
+/* core.error(code, message[, status]) -> error object (for the Lua side). */
+static int core_error(lua_State *L)
+{
+    dbw_error e;
+    memset(&e, 0, sizeof e);
+    e.code = luaL_checkstring(L, 1);
+    e.message = luaL_checkstring(L, 2);
+    e.status = (long)luaL_optinteger(L, 3, 0);
+    e.retry_after = -1;
+    dbw_error_push(L, &e);
+    return 1;
+}
+
+static void push_names(lua_State *L, const char *const *names)
+{
+    int i;
+    lua_newtable(L);
+    for (i = 0; names[i]; i++) {
+        lua_pushstring(L, names[i]);
+        lua_rawseti(L, -2, i + 1);
+    }
+}
+
+/* ---- module --------------------------------------------------------------- */
+
+static const luaL_Reg client_methods[] = {
+    {"create", m_create}, {"list", m_list},   {"update", m_update}, {"delete", m_delete},
+    {"test", m_test},     {"request", m_request}, {"close", m_close}, {"stats", m_stats},
+    {"is_closed", m_closed}, {NULL, NULL},
+};
+
+static const luaL_Reg module_functions[] = {
+    {"new", core_new},
+    {"sign", core_sign},
+    {"verify_signature", core_verify},
+    {"parse_delivery", core_parse_delivery},
+    {"error", core_error},
+    {NULL, NULL},
+};
+
+DBW_API int luaopen_databricks_webhooks_core(lua_State *L);
+DBW_API int luaopen_databricks_webhooks_core(lua_State *L)
+{
+    struct utsname u;
+    /* Once per process; libcurl >= 7.84 makes this thread-safe. Never cleaned
+     * up: other modules in the same process may still be using libcurl. */
+    static int curl_ready = 0;
+    if (!curl_ready) {
+        if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+            return luaL_error(L, "databricks.webhooks: curl_global_init failed");
+        curl_ready = 1;
+    }
+    dbw_errors_init(L);
+    dbw_json_init(L);
+
+    if (luaL_newmetatable(L, DBW_CLIENT_MT)) {
+        lua_newtable(L);
+        dbw_setfuncs(L, client_methods);
+        lua_setfield(L, -2, "__index");
+        lua_pushcfunction(L, m_gc);
+        lua_setfield(L, -2, "__gc");
+        lua_pushcfunction(L, m_gc);
+        lua_setfield(L, -2, "__close");
+        lua_pushcfunction(L, m_tostring);
+        lua_setfield(L, -2, "__tostring");
+        lua_pushliteral(L, "databricks.webhooks.Client");
+        lua_setfield(L, -2, "__name");
+        lua_pushliteral(L, "locked");
+        lua_setfield(L, -2, "__metatable");
+    }
+
+    lua_newtable(L);
+    dbw_setfuncs(L, module_functions);
+    lua_getfield(L, -2, "__index");
+    lua_setfield(L, -2, "methods");
+    lua_remove(L, -2);
+    luaL_getmetatable(L, DBW_ERROR_MT);
+    lua_setfield(L, -2, "Error");
+    push_names(L, dbw_events);
+    lua_setfield(L, -2, "EVENTS");
+    push_names(L, dbw_statuses);
+    lua_setfield(L, -2, "STATUSES");
+    lua_pushstring(L, curl_version_info(CURLVERSION_NOW)->version);
+    lua_setfield(L, -2, "curl_version");
+    if (uname(&u) == 0) {
+        char os[sizeof u.sysname];
+        size_t i;
+        for (i = 0; u.sysname[i] && i + 1 < sizeof os; i++)
+            os[i] = (char)(u.sysname[i] >= 'A' && u.sysname[i] <= 'Z' ? u.sysname[i] + 32 : u.sysname[i]);
+        os[i] = '\0';
+        lua_pushstring(L, os);
+    } else {
+        lua_pushliteral(L, "unknown");
+    }
+    lua_setfield(L, -2, "os");
+    return 1;
+}

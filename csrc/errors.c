@@ -1,0 +1,96 @@
+#include "errors.h"
+
+#include <string.h>
+
+static int error_tostring(lua_State *L)
+{
+    const char *code, *msg;
+    luaL_checktype(L, 1, LUA_TTABLE);
+    lua_getfield(L, 1, "error_code");
+    lua_getfield(L, 1, "message");
+    lua_getfield(L, 1, "status");
+    code = lua_isstring(L, 2) ? lua_tostring(L, 2) : "UNKNOWN";
+    msg = lua_isstring(L, 3) ? lua_tostring(L, 3) : "";
+    if (lua_type(L, 4) == LUA_TNUMBER)
+        lua_pushfstring(L, "%s (HTTP %d): %s", code, (int)lua_tonumber(L, 4), msg);
+    else
+        lua_pushfstring(L, "%s: %s", code, msg);
+    return 1;
+}
+
+void dbw_errors_init(lua_State *L)
+{
+    if (luaL_newmetatable(L, DBW_ERROR_MT)) {
+        lua_pushcfunction(L, error_tostring);
+        lua_setfield(L, -2, "__tostring");
+        lua_pushliteral(L, "databricks.webhooks.Error");
+        lua_setfield(L, -2, "__name");
+    }
+    lua_pop(L, 1);
+}
+
+void dbw_error_push(lua_State *L, const dbw_error *e)
+{
+    lua_createtable(L, 0, 6);
+    lua_pushstring(L, e->code);
+    lua_setfield(L, -2, "error_code");
+    if (e->message)
+        lua_pushlstring(L, e->message, e->message_len ? e->message_len : strlen(e->message));
+    else
+        lua_pushliteral(L, "");
+    lua_setfield(L, -2, "message");
+    if (e->status > 0) {
+        lua_pushinteger(L, (lua_Integer)e->status);
+        lua_setfield(L, -2, "status");
+    }
+    if (e->retry_after >= 0) {
+        dbw_pushnumber(L, e->retry_after);
+        lua_setfield(L, -2, "retry_after");
+    }
+    if (e->method && e->path) {
+        lua_pushfstring(L, "%s %s", e->method, e->path);
+        lua_setfield(L, -2, "request");
+    }
+    if (e->request_id && *e->request_id) {
+        lua_pushstring(L, e->request_id);
+        lua_setfield(L, -2, "request_id");
+    }
+    luaL_getmetatable(L, DBW_ERROR_MT);
+    lua_setmetatable(L, -2);
+}
+
+void dbw_error_push_local(lua_State *L, const char *code, const char *message, const char *method,
+                          const char *path)
+{
+    dbw_error e;
+    memset(&e, 0, sizeof e);
+    e.code = code;
+    e.message = message;
+    e.retry_after = -1;
+    e.method = method;
+    e.path = path;
+    dbw_error_push(L, &e);
+}
+
+/* The same status -> code mapping the official SDKs fall back on. */
+const char *dbw_error_code_for_status(long status)
+{
+    switch (status) {
+    case 400: return "BAD_REQUEST";
+    case 401: return DBW_E_UNAUTHENTICATED;
+    case 403: return "PERMISSION_DENIED";
+    case 404: return "NOT_FOUND";
+    case 409: return "RESOURCE_CONFLICT";
+    case 429: return "REQUEST_LIMIT_EXCEEDED";
+    case 499: return "CANCELLED";
+    case 500: return "INTERNAL_ERROR";
+    case 501: return "NOT_IMPLEMENTED";
+    case 502: return "BAD_GATEWAY";
+    case 503: return "TEMPORARILY_UNAVAILABLE";
+    case 504: return "DEADLINE_EXCEEDED";
+    default: break;
+    }
+    if (status >= 300 && status < 400)
+        return DBW_E_BAD_RESPONSE; /* redirects are never followed */
+    return "UNKNOWN";
+}

@@ -1,0 +1,107 @@
+#include "exchange.h"
+
+#include <string.h>
+
+#include "auth.h"
+#include "retry.h"
+
+void dbw_exchange_begin(dbw_exchange *ex, dbw_client *c, const char *method, const char *path, const char *url,
+                        const char *body, size_t body_len, int replay_safe)
+{
+    memset(ex, 0, sizeof *ex);
+    ex->method = method;
+    ex->path = path;
+    ex->url = url;
+    ex->body = body;
+    ex->body_len = body_len;
+    ex->replay_safe = replay_safe;
+    ex->started = dbw_now();
+    ex->deadline = ex->started + c->retry_timeout;
+}
+
+static void api_request(dbw_client *c, dbw_exchange *ex, dbw_request *rq)
+{
+    memset(rq, 0, sizeof *rq);
+    rq->method = ex->method;
+    rq->url = ex->url;
+    rq->path = ex->path;
+    rq->body = ex->body;
+    rq->body_len = ex->body_len;
+    rq->headers[rq->nheaders++] = "Accept: application/json";
+    if (ex->body)
+        rq->headers[rq->nheaders++] = "Content-Type: application/json";
+    rq->headers[rq->nheaders++] = c->auth_header.data;
+    /* Only when configured, as the SDKs do (unified hosts). */
+    if (c->workspace_id)
+        rq->headers[rq->nheaders++] = c->scratch.data;
+    /* libcurl would add "Expect: 100-continue" to large bodies: a wasted round trip. */
+    rq->headers[rq->nheaders++] = "Expect:";
+}
+
+static dbw_ex_action next_send(lua_State *L, dbw_client *c, dbw_exchange *ex, dbw_request *rq)
+{
+    int discovery;
+    (void)L;
+    if (!dbw_auth_ready(c, dbw_now())) {
+        dbw_auth_next_request(c, rq, &discovery);
+        ex->sent = discovery ? DBW_SENT_DISCOVERY : DBW_SENT_TOKEN;
+        return DBW_EX_SEND;
+    }
+    if (c->workspace_id) {
+        dbw_buf_reset(&c->scratch);
+        dbw_buf_printf(&c->scratch, "X-Databricks-Workspace-Id: %s", c->workspace_id);
+    }
+    api_request(c, ex, rq);
+    ex->sent = DBW_SENT_API;
+    ex->attempts++;
+    return DBW_EX_SEND;
+}
+
+static dbw_ex_action done_with(dbw_exchange *ex, const char *code, long status)
+{
+    ex->err_code = code;
+    ex->err_status = status;
+    return DBW_EX_DONE;
+}
+
+dbw_ex_action dbw_exchange_step(lua_State *L, dbw_client *c, dbw_exchange *ex, const dbw_response *last,
+                                dbw_request *rq, double *delay)
+{
+    double now, wait;
+    const char *code;
+
+    *delay = 0;
+    if (last == NULL)
+        return next_send(L, c, ex, rq);
+
+    switch (ex->sent) {
+    case DBW_SENT_DISCOVERY:
+        dbw_auth_on_discovery(L, c, last);
+        return next_send(L, c, ex, rq);
+    case DBW_SENT_TOKEN:
+        code = dbw_auth_on_token(L, c, last, dbw_now());
+        if (code)
+            return done_with(ex, code, last->net == DBW_NET_OK ? last->status : 0);
+        return next_send(L, c, ex, rq);
+    case DBW_SENT_API:
+        break;
+    case DBW_SENT_NOTHING:
+        return next_send(L, c, ex, rq);
+    }
+
+    /* A rejected OAuth token may have been revoked early: refresh it once. */
+    if (last->net == DBW_NET_OK && last->status == 401 && !ex->reauthed && dbw_auth_invalidate(c)) {
+        ex->reauthed = 1;
+        return next_send(L, c, ex, rq);
+    }
+    if (!dbw_retry_allowed(last, ex->replay_safe))
+        return DBW_EX_DONE;
+    now = dbw_now();
+    wait = last->retry_after >= 0 ? last->retry_after : dbw_backoff(ex->attempts, &c->rng);
+    /* Out of budget: the last real error is the answer, not a generic timeout. */
+    if (now + wait > ex->deadline)
+        return DBW_EX_DONE;
+    *delay = wait;
+    ex->sent = DBW_SENT_NOTHING;
+    return DBW_EX_SLEEP;
+}

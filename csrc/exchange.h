@@ -1,0 +1,48 @@
+/*
+ * exchange.h - everything between "this request is valid" and "this is the
+ * final response": getting an OAuth token when needed, attaching headers,
+ * deciding after each attempt whether to retry, refresh the token, or stop.
+ *
+ * It is a step function, not a loop, so that the same policy drives both the
+ * libcurl path (a C loop in call.c) and a Lua transport that must yield
+ * between steps (OpenResty cosockets cannot be resumed through a C call).
+ */
+#ifndef DBW_EXCHANGE_H
+#define DBW_EXCHANGE_H
+
+#include "client.h"
+#include "transport.h"
+
+typedef enum { DBW_EX_SEND, DBW_EX_SLEEP, DBW_EX_DONE } dbw_ex_action;
+
+typedef enum { DBW_SENT_NOTHING, DBW_SENT_DISCOVERY, DBW_SENT_TOKEN, DBW_SENT_API } dbw_sent;
+
+typedef struct dbw_exchange {
+    /* the API request, as built by call.c */
+    const char *method;
+    const char *path;     /* without query: for logs and errors */
+    const char *url;      /* full URL; points into memory that outlives the exchange */
+    const char *body;
+    size_t body_len;
+    int replay_safe;
+
+    dbw_sent sent;
+    int attempts;         /* API attempts so far */
+    int reauthed;         /* a 401 already caused one token refresh */
+    double started, deadline;
+
+    /* set when DONE: either the last response is final, or a local error */
+    const char *err_code; /* NULL: the last response is the result */
+    long err_status;
+} dbw_exchange;
+
+void dbw_exchange_begin(dbw_exchange *ex, dbw_client *c, const char *method, const char *path, const char *url,
+                        const char *body, size_t body_len, int replay_safe);
+
+/* Feeds the response to what was sent last (NULL on the first step) and says
+ * what to do next: SEND rq, SLEEP *delay seconds, or DONE. On DONE with
+ * ex->err_code set, c->msg holds the message. */
+dbw_ex_action dbw_exchange_step(lua_State *L, dbw_client *c, dbw_exchange *ex, const dbw_response *last,
+                                dbw_request *rq, double *delay);
+
+#endif

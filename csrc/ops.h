@@ -1,0 +1,38 @@
+/*
+ * ops.h - the five registry-webhook operations as data: method, path, where
+ * the parameters go, whether a replay is safe, and the response shape. This
+ * table is the only place the wire format of an operation is written down.
+ */
+#ifndef DBW_OPS_H
+#define DBW_OPS_H
+
+#include "client.h"
+#include "schema.h"
+
+typedef enum {
+    DBW_SHAPE_WEBHOOK, /* {"webhook": {...}} -> the webhook */
+    DBW_SHAPE_UPDATE,  /* like WEBHOOK, but tolerates an empty answer */
+    DBW_SHAPE_LIST,    /* {"webhooks": [...], "next_page_token": "..."} */
+    DBW_SHAPE_DELETE,  /* {} or empty -> true */
+    DBW_SHAPE_TEST,    /* {"status_code", "body"}, flat or under "webhook" */
+    DBW_SHAPE_ANY      /* client:request(): the decoded body */
+} dbw_shape;
+
+typedef struct dbw_op {
+    const char *name;
+    const char *method;
+    const char *path;
+    int in_query;    /* parameters in the query string instead of a JSON body */
+    int replay_safe; /* may be re-sent after it possibly reached the server */
+    dbw_shape shape;
+    const dbw_schema *schema;
+} dbw_op;
+
+extern const dbw_op dbw_op_create, dbw_op_list, dbw_op_update, dbw_op_delete, dbw_op_test;
+
+/* Builds c->url (host, path, query) for the validated request at reqidx and,
+ * for body operations, pushes the JSON body string (returns 1) or pushes
+ * nothing (returns 0). Returns -1 with a message in c->msg on failure. */
+int dbw_op_build(lua_State *L, dbw_client *c, const dbw_op *op, int reqidx);
+
+#endif

@@ -1,0 +1,55 @@
+/*
+ * schema.h - the API's request shapes as data, and the one validator that
+ * reads them. Every operation is checked here before anything is built or
+ * sent; a failure yields a message and nothing reaches the network.
+ */
+#ifndef DBW_SCHEMA_H
+#define DBW_SCHEMA_H
+
+#include "buf.h"
+#include "compat.h"
+
+typedef enum {
+    DBW_T_STRING,
+    DBW_T_BOOLEAN,
+    DBW_T_POSINT,     /* integer > 0 */
+    DBW_T_EVENT,      /* one RegistryWebhookEvent name */
+    DBW_T_EVENT_LIST, /* array of event names */
+    DBW_T_STATUS,     /* RegistryWebhookStatus name */
+    DBW_T_OBJECT      /* nested table described by .fields */
+} dbw_type;
+
+#define DBW_F_REQUIRED 1u
+#define DBW_F_NONEMPTY 2u /* strings and lists: at least one character / element */
+
+typedef struct dbw_field {
+    const char *name;
+    dbw_type type;
+    unsigned flags;
+    const struct dbw_field *fields; /* DBW_T_OBJECT only; NULL-name terminated */
+} dbw_field;
+
+/* Cross-field rules, checked after the fields themselves. */
+#define DBW_R_ONE_SPEC 1u           /* exactly one of http_url_spec / job_spec */
+#define DBW_R_AT_MOST_ONE_SPEC 2u   /* not both */
+#define DBW_R_REGISTRY_WIDE_EVENT 4u /* REGISTERED_MODEL_CREATED only without model_name */
+
+typedef struct dbw_schema {
+    const dbw_field *fields;
+    unsigned rules;
+} dbw_schema;
+
+extern const char *const dbw_events[];   /* NULL-terminated, API reference order */
+extern const char *const dbw_statuses[]; /* NULL-terminated */
+
+extern const dbw_schema dbw_schema_create, dbw_schema_list, dbw_schema_update, dbw_schema_delete,
+    dbw_schema_test;
+
+/* Validates the table at idx. Returns 0, or -1 with a message in msg
+ * ("<op>: <field>: <why>"). Values are never echoed for secret fields. */
+int dbw_schema_check(lua_State *L, int idx, const dbw_schema *s, const char *op, dbw_buf *msg);
+
+/* Index of name in a NULL-terminated list, or -1. */
+int dbw_enum_index(const char *const *list, const char *name);
+
+#endif

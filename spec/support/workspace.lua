@@ -1,0 +1,353 @@
+--- Starts and stops the local workspace: nginx running spec/support/workspace/*.lua,
+-- a stand-in for the Databricks registry-webhooks API on 127.0.0.1.
+--
+--   local ws = require("spec.support.workspace")
+--   local srv = assert(ws.start{ token = "dapi-test" })
+--   srv.url  srv.port  srv.token  srv.prefix  srv.control_url
+--   srv:control("POST", "/__control/faults", { faults = { { kind = "503" } } })
+--   srv:requests()  srv:stats()  srv:reset()  srv:stop()
+--
+-- Works on Lua 5.1-5.4 and LuaJIT with LuaSocket and lua-cjson. The control API
+-- is documented in spec/support/README.md.
+local socket = require("socket")
+local http = require("socket.http")
+local ltn12 = require("ltn12")
+local cjson = require("cjson")
+
+local M = {}
+
+M.DEFAULT_TOKEN = "dapi-local-workspace-token"
+M.DEFAULT_CLIENT_ID = "local-client"
+M.DEFAULT_CLIENT_SECRET = "local-secret"
+
+local function q(s)
+  return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
+end
+
+-- Runs a shell command; returns ok, combined output (trimmed of the exit marker).
+local function run(cmd)
+  local p = assert(io.popen("( " .. cmd .. " ) 2>&1; echo \"__rc=$?\""))
+  local out = p:read("*a")
+  p:close()
+  local rc = tonumber(out:match("__rc=(%d+)%s*$"))
+  return rc == 0, (out:gsub("__rc=%d+%s*$", ""))
+end
+
+local function trim(s)
+  return (s:gsub("^%s+", ""):gsub("%s+$", ""))
+end
+
+local function read_file(path)
+  local f = io.open(path, "rb")
+  if not f then return nil end
+  local data = f:read("*a")
+  f:close()
+  return data
+end
+
+local function write_file(path, data)
+  local f = assert(io.open(path, "wb"))
+  assert(f:write(data))
+  f:close()
+end
+
+local function exists(path)
+  local f = io.open(path, "rb")
+  if f then f:close() end
+  return f ~= nil
+end
+
+local function abspath(dir)
+  local ok, out = run("cd " .. q(dir) .. " && pwd")
+  assert(ok, "workspace: no such directory: " .. dir)
+  return trim(out)
+end
+
+-- Absolute path of the directory holding this file (spec/support).
+local function support_dir()
+  local src = debug.getinfo(1, "S").source:gsub("^@", "")
+  return abspath(src:match("^(.*)/[^/]*$") or ".")
+end
+
+local function nginx_binary()
+  local env = os.getenv("WORKSPACE_NGINX")
+  if env and env ~= "" then return env end
+  if exists("/usr/sbin/nginx") then return "/usr/sbin/nginx" end
+  local ok, out = run("command -v nginx")
+  return ok and trim(out) or "nginx"
+end
+
+-- load_module lines for Debian's dynamic lua module; WORKSPACE_NGINX_MODULES names
+-- another directory, or "" for an nginx with the module built in (OpenResty).
+local function load_modules()
+  local dir = os.getenv("WORKSPACE_NGINX_MODULES")
+  if dir == nil then
+    dir = "/usr/lib/nginx/modules"
+    if not exists(dir .. "/ngx_http_lua_module.so") then dir = "" end
+  end
+  if dir == "" then return "" end
+  local lines = {}
+  if exists(dir .. "/ndk_http_module.so") then
+    lines[#lines + 1] = "load_module " .. dir .. "/ndk_http_module.so;"
+  end
+  lines[#lines + 1] = "load_module " .. dir .. "/ngx_http_lua_module.so;"
+  return table.concat(lines, "\n")
+end
+
+-- Where LuaJIT finds lua-cjson's cjson.so on multiarch Debian, plus an override.
+local function lua_cpath()
+  local parts = {}
+  local env = os.getenv("WORKSPACE_LUA_CPATH")
+  if env and env ~= "" then parts[#parts + 1] = env end
+  local _, out = run("ls -d /usr/lib/*/lua/5.1 /usr/local/lib/lua/5.1 2>/dev/null")
+  for dir in out:gmatch("[^\n]+") do parts[#parts + 1] = dir .. "/?.so" end
+  return table.concat(parts, ";")
+end
+
+local function is_root()
+  local ok, out = run("id -u")
+  return ok and trim(out) == "0"
+end
+
+local function free_port()
+  local s = assert(socket.bind("127.0.0.1", 0))
+  local _, port = s:getsockname()
+  s:close()
+  return tonumber(port)
+end
+
+local function tail(path, n)
+  local data = read_file(path)
+  if not data then return "(no " .. path .. ")" end
+  local lines = {}
+  for line in data:gmatch("[^\n]+") do lines[#lines + 1] = line end
+  return table.concat(lines, "\n", math.max(1, #lines - (n or 20) + 1))
+end
+
+local function fill(template, vars)
+  return (template:gsub("@([%u_]+)@", function(name)
+    return assert(vars[name], "workspace: no value for @" .. name .. "@")
+  end))
+end
+
+local function self_signed_cert(prefix)
+  local cert, key = prefix .. "/conf/cert.pem", prefix .. "/conf/key.pem"
+  local ok, out = run("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1"
+    .. " -nodes -days 7 -subj /CN=localhost"
+    .. " -addext 'subjectAltName=DNS:localhost,IP:127.0.0.1'"
+    .. " -keyout " .. q(key) .. " -out " .. q(cert))
+  assert(ok, "workspace: openssl could not make a certificate: " .. out)
+  return cert, key
+end
+
+local function pid_alive(pid)
+  return pid and run("kill -0 " .. pid .. " 2>/dev/null")
+end
+
+local function read_pid(prefix)
+  local text = read_file(prefix .. "/logs/nginx.pid")
+  return text and tonumber(text:match("%d+"))
+end
+
+-- Stops the nginx whose pid file is in `prefix` and waits for it to exit.
+local function stop_nginx(prefix)
+  local pid = read_pid(prefix)
+  if not pid_alive(pid) then return false end
+  run("kill -TERM " .. pid)
+  for _ = 1, 250 do
+    if not pid_alive(pid) then return true end
+    socket.sleep(0.02)
+  end
+  run("kill -KILL " .. pid)
+  return true
+end
+
+local Server = {}
+Server.__index = Server
+
+--- Calls the control API: `path` is "/__control/x" or just "x". Returns the
+-- decoded JSON; raises on a transport error or a non-2xx answer.
+function Server:control(method, path, body)
+  if path:sub(1, 1) ~= "/" then path = "/__control/" .. path end
+  local res = self:http({ method = method, path = path, body = body, token = false })
+  if not res.status then
+    error(string.format("workspace control %s %s: %s", method, path, res.error), 2)
+  end
+  if res.status < 200 or res.status > 299 then
+    error(string.format("workspace control %s %s: HTTP %d %s", method, path, res.status,
+      res.body), 2)
+  end
+  if res.json == nil then
+    error(string.format("workspace control %s %s: not JSON: %s", method, path, res.body), 2)
+  end
+  return res.json
+end
+
+--- One plain HTTP exchange with the workspace (for specs), over the control
+-- port. opts: method, path (may include a query), body (string, or a table sent
+-- as JSON), headers, token (default srv.token; false sends no Authorization).
+-- Returns { status, headers (lower-case names), body, json (decoded or nil) },
+-- or { error = message } on a transport error.
+function Server:http(opts)
+  local body = opts.body
+  if type(body) == "table" then body = cjson.encode(body) end
+  local headers = {}
+  for k, v in pairs(opts.headers or {}) do headers[k:lower()] = v end
+  if opts.token ~= false and headers.authorization == nil then
+    headers.authorization = "Bearer " .. (opts.token or self.token)
+  end
+  if body then
+    headers["content-length"] = tostring(#body)
+    headers["content-type"] = headers["content-type"] or "application/json"
+  end
+  local chunks = {}
+  local ok, status, resp_headers = http.request({
+    url = self.control_url .. opts.path,
+    method = opts.method or "GET",
+    headers = headers,
+    source = body and ltn12.source.string(body) or nil,
+    sink = ltn12.sink.table(chunks),
+  })
+  if not ok then return { error = tostring(status) } end
+  local text = table.concat(chunks)
+  local decoded_ok, decoded = pcall(cjson.decode, text)
+  return { status = status, headers = resp_headers, body = text,
+    json = decoded_ok and decoded or nil }
+end
+
+function Server:requests() return self:control("GET", "requests") end
+function Server:stats() return self:control("GET", "stats") end
+function Server:reset() return self:control("POST", "reset") end
+function Server:webhooks() return self:control("GET", "webhooks") end
+function Server:sink() return self:control("GET", "sink") end
+function Server:settings(s) return self:control("POST", "settings", s) end
+function Server:faults(list) return self:control("POST", "faults", { faults = list }) end
+
+--- Stops nginx and removes the prefix when start() made it. Idempotent.
+function Server:stop()
+  if self.stopped then return end
+  self.stopped = true
+  stop_nginx(self.prefix)
+  if self.owned_prefix then run("rm -rf " .. q(self.prefix)) end
+end
+
+Server.__gc = function(self) if not self.keep then self:stop() end end
+
+local function ready(url, deadline)
+  while socket.gettime() < deadline do
+    local body, code = http.request(url .. "/__control/health")
+    if body and code == 200 then return true end
+    socket.sleep(0.02)
+  end
+  return false
+end
+
+--- Starts a workspace. opts (all optional):
+--   token           accepted PAT (default "dapi-local-workspace-token")
+--   client_id, client_secret   OAuth M2M client (default local-client / local-secret)
+--   token_ttl       lifetime of issued OAuth tokens in seconds (default 3600)
+--   https           serve TLS with a fresh self-signed certificate (srv.ca_file);
+--                   the control API then listens on a second, plain port
+--   cert, key       use this certificate and key instead
+--   trusted_ca      extra PEM file(s) the workspace trusts when it delivers over https
+--   port, control_port   fixed ports (default: free ephemeral ports)
+--   prefix          directory for conf/logs/tmp (default: a new temp dir, removed by stop)
+--   keep            do not stop the server when the handle is garbage-collected
+--   timeout         seconds to wait for readiness (default 10)
+-- Returns the server handle, or raises with the tail of nginx's error.log.
+function M.start(opts)
+  opts = opts or {}
+  local owned = not opts.prefix
+  local prefix
+  if owned then
+    local ok, out = run("mktemp -d \"${TMPDIR:-/tmp}/workspace.XXXXXX\"")
+    assert(ok, "workspace: mktemp failed: " .. out)
+    prefix = trim(out)
+  else
+    assert(run("mkdir -p " .. q(opts.prefix)))
+    prefix = abspath(opts.prefix)
+  end
+  assert(run("mkdir -p " .. q(prefix .. "/conf") .. " " .. q(prefix .. "/logs") .. " "
+    .. q(prefix .. "/tmp")))
+  if pid_alive(read_pid(prefix)) then
+    error("workspace: a workspace is already running in " .. prefix, 2)
+  end
+
+  local support = support_dir()
+  local template = assert(read_file(support .. "/workspace/nginx.conf.in"))
+  local https = opts.https and true or false
+  local cert, key = opts.cert, opts.key
+  if https and not cert then cert, key = self_signed_cert(prefix) end
+
+  -- what the workspace trusts when it delivers test triggers over https
+  local trust = {}
+  if cert then trust[#trust + 1] = read_file(cert) end
+  local extra = opts.trusted_ca
+  if type(extra) == "string" then extra = { extra } end
+  for _, path in ipairs(extra or {}) do trust[#trust + 1] = assert(read_file(path)) end
+  local trust_file = prefix .. "/conf/trusted.pem"
+  if #trust > 0 then write_file(trust_file, table.concat(trust, "\n")) end
+
+  local srv = {
+    token = opts.token or M.DEFAULT_TOKEN,
+    client_id = opts.client_id or M.DEFAULT_CLIENT_ID,
+    client_secret = opts.client_secret or M.DEFAULT_CLIENT_SECRET,
+    prefix = prefix, owned_prefix = owned, https = https, keep = opts.keep,
+    ca_file = https and cert or nil,
+  }
+  local conf_file = prefix .. "/conf/nginx.conf"
+  local attempts = (opts.port and (not https or opts.control_port)) and 1 or 5
+  local started, out
+  for _ = 1, attempts do
+    srv.port = opts.port or free_port()
+    srv.control_port = https and (opts.control_port or free_port()) or srv.port
+    local listen = "listen 127.0.0.1:" .. srv.port .. (https and " ssl;" or ";")
+    if https then listen = listen .. "\n        listen 127.0.0.1:" .. srv.control_port .. ";" end
+    write_file(conf_file, fill(template, {
+      LOAD_MODULES = load_modules(),
+      USER = is_root() and "user root;" or "",
+      PREFIX = prefix,
+      LUA_DIR = support,
+      LUA_CPATH = lua_cpath(),
+      LISTEN = listen,
+      SSL_CERT = https and ("ssl_certificate " .. cert .. ";\n        ssl_certificate_key "
+        .. key .. ";") or "",
+      SSL_TRUST = #trust > 0 and ("lua_ssl_trusted_certificate " .. trust_file .. ";") or "",
+    }))
+    write_file(prefix .. "/conf/workspace.json", cjson.encode({
+      token = srv.token, client_id = srv.client_id, client_secret = srv.client_secret,
+      token_ttl = opts.token_ttl or 3600,
+    }))
+    started, out = run(q(nginx_binary()) .. " -p " .. q(prefix .. "/") .. " -c " .. q(conf_file)
+      .. " -e " .. q(prefix .. "/logs/error.log"))
+    if started or not out:find("Address already in use", 1, true) then break end
+  end
+  local function fail(msg)
+    stop_nginx(prefix)
+    local log = tail(prefix .. "/logs/error.log")
+    if owned then run("rm -rf " .. q(prefix)) end
+    error("workspace: " .. msg .. "\n" .. (out or "") .. "\n--- error.log ---\n" .. log, 3)
+  end
+  if not started then fail("nginx did not start") end
+
+  local scheme = https and "https" or "http"
+  srv.url = scheme .. "://127.0.0.1:" .. srv.port
+  srv.control_url = "http://127.0.0.1:" .. srv.control_port
+  if not ready(srv.control_url, socket.gettime() + (opts.timeout or 10)) then
+    fail("not ready at " .. srv.control_url)
+  end
+  setmetatable(srv, Server)
+  if not opts.keep and newproxy then
+    -- Lua 5.1 / LuaJIT run no __gc on tables: a userdata sentinel stops the server
+    srv.gc_sentinel = newproxy(true)
+    getmetatable(srv.gc_sentinel).__gc = function() srv:stop() end
+  end
+  return srv
+end
+
+--- Stops a workspace started in `prefix` (e.g. by workspace-ctl); true if one ran.
+function M.stop_dir(prefix)
+  return stop_nginx(prefix)
+end
+
+return M

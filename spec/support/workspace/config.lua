@@ -1,0 +1,49 @@
+-- Startup configuration (written by spec/support/workspace.lua into
+-- <prefix>/conf/workspace.json) and the settings that /__control/settings changes.
+local json = require("workspace.json")
+
+local M = {}
+
+--- Startup values; `settings` below is derived from them and reset to them.
+M.startup = {
+  token = "dapi-local-workspace-token",
+  client_id = "local-client",
+  client_secret = "local-secret",
+  token_ttl = 3600,
+  scheme = "http",
+}
+
+--- Mutable settings, see reset().
+M.settings = {}
+
+function M.reset()
+  local s = M.startup
+  M.settings = {
+    latency_ms = 0,          -- added to every non-control request
+    token_ttl = s.token_ttl, -- lifetime of OAuth tokens issued from now on (seconds)
+    oauth_discovery = true,  -- false: the discovery document answers 404
+    tokens = { [s.token] = true }, -- accepted static (PAT) tokens
+    client_id = s.client_id,
+    client_secret = s.client_secret,
+    known_models = nil,      -- set of model names; nil accepts any model_name
+    sink_status = 200,       -- what /__control/sink answers
+    sink_body = "OK",
+    sink_delay_ms = 0,
+  }
+end
+
+--- Reads the startup file; called once from init_by_lua (in the master, before fork).
+function M.load(path)
+  local f = io.open(path, "rb")
+  if f then
+    local text = f:read("*a")
+    f:close()
+    local conf = assert(json.decode(text), "workspace: bad " .. path)
+    for k, v in pairs(conf) do M.startup[k] = v end
+  end
+  M.reset()
+end
+
+M.reset()
+
+return M
