@@ -109,7 +109,7 @@ local HTML_LOGIN = "<!DOCTYPE html>\n<html><head><title>Databricks - Sign In</ti
 local HTML_500 = "<html>\n<head><title>500 Internal Server Error</title></head>\n<body>\n"
   .. "<h1>HTTP ERROR 500</h1>\n<pre>Internal Server Error</pre>\n</body>\n</html>\n"
 
-local HTML = { ["Content-Type"] = "text/html; charset=utf-8" }
+local function html(f) return with_headers(f, { ["Content-Type"] = "text/html; charset=utf-8" }) end
 
 -- Sends the answer of a replacing fault. `send(status, body, headers)` is app.lua's.
 local RUN = {
@@ -122,8 +122,8 @@ local RUN = {
     return error_fault(f, 503, "TEMPORARILY_UNAVAILABLE",
       "The service is temporarily unavailable. Please try again later.")
   end,
-  non_json = function(f) return 200, f.body or HTML_LOGIN, with_headers(f, { ["Content-Type"] = HTML["Content-Type"] }) end,
-  html_500 = function(f) return 500, f.body or HTML_500, with_headers(f, { ["Content-Type"] = HTML["Content-Type"] }) end,
+  non_json = function(f) return 200, f.body or HTML_LOGIN, html(f) end,
+  html_500 = function(f) return 500, f.body or HTML_500, html(f) end,
   truncated = function(f, req)
     local full = req.path:sub(-5) == "/list"
       and '{"webhooks":[' .. SAMPLE_WEBHOOK .. "," .. SAMPLE_WEBHOOK .. "]}"
@@ -134,9 +134,10 @@ local RUN = {
   empty = function(f) return 200, "", with_headers(f) end,
   redirect = function(f)
     local location = f.location or "/login.html?next_url=%2F"
+    local headers = html(f)
+    headers.Location = location
     return tonumber(f.status) or 302,
-      '<html><body>You are being <a href="' .. location .. '">redirected</a>.</body></html>',
-      with_headers(f, { Location = location, ["Content-Type"] = HTML["Content-Type"] })
+      '<html><body>You are being <a href="' .. location .. '">redirected</a>.</body></html>', headers
   end,
 }
 
