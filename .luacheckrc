@@ -15,3 +15,12 @@ files["spec/support/workspace.lua"] = {
   std = "max",
   read_globals = { "newproxy" },
 }
+
+-- The module itself runs everywhere: 5.1-5.4, LuaJIT, inside nginx.
+files["lua/"] = {
+  std = "max",
+  read_globals = { "jit", "ngx" },
+}
+
+files["examples/"] = { std = "max" }
+files["bench/"] = { std = "max", read_globals = { "jit" } }
