@@ -140,8 +140,14 @@ local function self_signed_cert(prefix)
   return cert, key
 end
 
+-- A zombie counts as dead: nginx daemonizes, so its parent is PID 1, and in some
+-- containers PID 1 reaps only now and then.
 local function pid_alive(pid)
-  return pid and run("kill -0 " .. pid .. " 2>/dev/null")
+  if not pid then return false end
+  local stat = read_file("/proc/" .. pid .. "/stat")
+  if stat then return not stat:match("^%d+ %b() Z") end
+  if exists("/proc/self/stat") then return false end
+  return run("kill -0 " .. pid .. " 2>/dev/null")
 end
 
 local function read_pid(prefix)
@@ -149,10 +155,24 @@ local function read_pid(prefix)
   return text and tonumber(text:match("%d+"))
 end
 
+-- Guards against a stale pid file whose pid now belongs to another process.
+local function is_our_nginx(pid, prefix)
+  local cmdline = read_file("/proc/" .. pid .. "/cmdline")
+  if not cmdline then return true end -- no /proc: trust the pid file
+  return cmdline:find("nginx", 1, true) ~= nil and cmdline:find(prefix, 1, true) ~= nil
+end
+
+-- The pid of the nginx running with `prefix`, or nil.
+local function running(prefix)
+  local pid = read_pid(prefix)
+  if pid_alive(pid) and is_our_nginx(pid, prefix) then return pid end
+  return nil
+end
+
 -- Stops the nginx whose pid file is in `prefix` and waits for it to exit.
 local function stop_nginx(prefix)
-  local pid = read_pid(prefix)
-  if not pid_alive(pid) then return false end
+  local pid = running(prefix)
+  if not pid then return false end
   run("kill -TERM " .. pid)
   for _ = 1, 250 do
     if not pid_alive(pid) then return true end
@@ -242,37 +262,10 @@ local function ready(url, deadline)
   return false
 end
 
---- Starts a workspace. opts (all optional):
---   token           accepted PAT (default "dapi-local-workspace-token")
---   client_id, client_secret   OAuth M2M client (default local-client / local-secret)
---   token_ttl       lifetime of issued OAuth tokens in seconds (default 3600)
---   https           serve TLS with a fresh self-signed certificate (srv.ca_file);
---                   the control API then listens on a second, plain port
---   cert, key       use this certificate and key instead
---   trusted_ca      extra PEM file(s) the workspace trusts when it delivers over https
---   port, control_port   fixed ports (default: free ephemeral ports)
---   prefix          directory for conf/logs/tmp (default: a new temp dir, removed by stop)
---   keep            do not stop the server when the handle is garbage-collected
---   timeout         seconds to wait for readiness (default 10)
--- Returns the server handle, or raises with the tail of nginx's error.log.
-function M.start(opts)
-  opts = opts or {}
-  local owned = not opts.prefix
-  local prefix
-  if owned then
-    local ok, out = run("mktemp -d \"${TMPDIR:-/tmp}/workspace.XXXXXX\"")
-    assert(ok, "workspace: mktemp failed: " .. out)
-    prefix = trim(out)
-  else
-    assert(run("mkdir -p " .. q(opts.prefix)))
-    prefix = abspath(opts.prefix)
-  end
+-- Writes the configuration into `prefix`, starts nginx and waits until it answers.
+local function launch(opts, prefix, owned)
   assert(run("mkdir -p " .. q(prefix .. "/conf") .. " " .. q(prefix .. "/logs") .. " "
-    .. q(prefix .. "/tmp")))
-  if pid_alive(read_pid(prefix)) then
-    error("workspace: a workspace is already running in " .. prefix, 2)
-  end
-
+    .. q(prefix .. "/tmp")), "workspace: cannot create directories in " .. prefix)
   local support = support_dir()
   local template = assert(read_file(support .. "/workspace/nginx.conf.in"))
   local https = opts.https and true or false
@@ -323,10 +316,8 @@ function M.start(opts)
     if started or not out:find("Address already in use", 1, true) then break end
   end
   local function fail(msg)
-    stop_nginx(prefix)
-    local log = tail(prefix .. "/logs/error.log")
-    if owned then run("rm -rf " .. q(prefix)) end
-    error("workspace: " .. msg .. "\n" .. (out or "") .. "\n--- error.log ---\n" .. log, 3)
+    error("workspace: " .. msg .. "\n" .. (out or "") .. "\n--- error.log ---\n"
+      .. tail(prefix .. "/logs/error.log"), 0)
   end
   if not started then fail("nginx did not start") end
 
@@ -335,6 +326,44 @@ function M.start(opts)
   srv.control_url = "http://127.0.0.1:" .. srv.control_port
   if not ready(srv.control_url, socket.gettime() + (opts.timeout or 10)) then
     fail("not ready at " .. srv.control_url)
+  end
+  return srv
+end
+
+--- Starts a workspace. opts (all optional):
+--   token           accepted PAT (default "dapi-local-workspace-token")
+--   client_id, client_secret   OAuth M2M client (default local-client / local-secret)
+--   token_ttl       lifetime of issued OAuth tokens in seconds (default 3600)
+--   https           serve TLS with a fresh self-signed certificate (srv.ca_file);
+--                   the control API then listens on a second, plain port
+--   cert, key       use this certificate and key instead
+--   trusted_ca      extra PEM file(s) the workspace trusts when it delivers over https
+--   port, control_port   fixed ports (default: free ephemeral ports)
+--   prefix          directory for conf/logs/tmp (default: a new temp dir, removed by stop)
+--   keep            do not stop the server when the handle is garbage-collected
+--   timeout         seconds to wait for readiness (default 10)
+-- Returns the server handle, or raises with the tail of nginx's error.log.
+function M.start(opts)
+  opts = opts or {}
+  local owned = not opts.prefix
+  local prefix
+  if owned then
+    local ok, out = run("mktemp -d \"${TMPDIR:-/tmp}/workspace.XXXXXX\"")
+    assert(ok, "workspace: mktemp failed: " .. out)
+    prefix = trim(out)
+  else
+    assert(run("mkdir -p " .. q(opts.prefix)), "workspace: cannot create " .. opts.prefix)
+    prefix = abspath(opts.prefix)
+    if running(prefix) then
+      error("workspace: a workspace is already running in " .. prefix, 2)
+    end
+  end
+
+  local ok, srv = pcall(launch, opts, prefix, owned)
+  if not ok then
+    stop_nginx(prefix)
+    if owned then run("rm -rf " .. q(prefix)) end
+    error(srv, 2)
   end
   setmetatable(srv, Server)
   if not opts.keep and newproxy then
