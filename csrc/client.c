@@ -1,4 +1,5 @@
 #include "client.h"
+#include "http.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -37,10 +38,16 @@ dbw_client *dbw_client_check(lua_State *L, int idx)
 
 void dbw_client_release(lua_State *L, dbw_client *c)
 {
-    if (c->curl) {
-        curl_easy_cleanup(c->curl);
-        c->curl = NULL;
-    }
+    int i;
+    for (i = 0; i < c->npool; i++)
+        dbw_conn_free(&c->pool[i]);
+    free(c->pool);
+    c->pool = NULL;
+    c->npool = 0;
+    if (c->multi)
+        curl_multi_cleanup(c->multi);
+    c->multi = NULL;
+    dbw_conn_free(&c->conn);
     if (L) {
         luaL_unref(L, LUA_REGISTRYINDEX, c->debug_ref);
         luaL_unref(L, LUA_REGISTRYINDEX, c->transport_ref);
@@ -58,7 +65,6 @@ void dbw_client_release(lua_State *L, dbw_client *c)
     dbw_buf_free(&c->aux_header);
     dbw_buf_free(&c->aux_url);
     dbw_buf_free(&c->url);
-    dbw_buf_free(&c->resp);
     dbw_buf_free(&c->msg);
     dbw_buf_free(&c->scratch);
     c->closed = 1;

@@ -27,8 +27,28 @@ typedef struct dbw_oauth {
     double expiry;          /* monotonic seconds; 0 = no token */
 } dbw_oauth;
 
-typedef struct dbw_client {
+/* One libcurl easy handle and what a transfer on it fills in. The client has
+ * one; client:bulk() borrows more for the transfers it runs side by side. */
+typedef struct dbw_conn {
     CURL *curl;
+    struct curl_slist *headers; /* of the transfer in flight; freed when it ends */
+    dbw_buf resp;
+    size_t max_response;
+    int too_large;
+    long *connections;          /* the client's counter of opened connections */
+    double started;
+    char errbuf[CURL_ERROR_SIZE];
+    char retry_after[64];
+    char request_id[96];
+    char location[256];
+} dbw_conn;
+
+typedef struct dbw_client {
+    dbw_conn conn;
+    /* client:bulk(): a multi handle and extra connections, kept for reuse */
+    CURLM *multi;
+    dbw_conn *pool;
+    int npool;
     int closed;
     int busy; /* a call is running: guards against re-entry from a callback */
 
@@ -41,7 +61,6 @@ typedef struct dbw_client {
     char *workspace_id;
     dbw_auth_kind auth_kind;
     double timeout, connect_timeout, retry_timeout;
-    size_t max_response;
 
     int debug_ref;    /* LUA_NOREF, or registry ref of a function(line) */
     int debug_stderr;
@@ -51,13 +70,8 @@ typedef struct dbw_client {
     dbw_buf auth_header; /* "Authorization: <type> <credential>" */
 
     /* per-call scratch, reused */
-    dbw_buf url, resp, msg, scratch;
+    dbw_buf url, msg, scratch;
     dbw_buf aux_url, aux_header; /* token traffic, so it never clobbers the API request */
-    char errbuf[CURL_ERROR_SIZE];
-    char retry_after[64];
-    char request_id[96];
-    char location[256];
-    int too_large;
     uint64_t rng;
     long connections; /* connections libcurl opened (for tests of keep-alive) */
 } dbw_client;

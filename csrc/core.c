@@ -16,6 +16,7 @@
 #include <curl/curl.h>
 
 #include "auth.h"
+#include "bulk.h"
 #include "call.h"
 #include "client.h"
 #include "compat.h"
@@ -25,6 +26,7 @@
 #include "json.h"
 #include "ops.h"
 #include "schema.h"
+#include "stepper.h"
 
 /* Bodies larger than this are refused rather than buffered (a 1,000-webhook page is ~0.5 MB). */
 #define DBW_MAX_RESPONSE (16u * 1024u * 1024u)
@@ -139,17 +141,14 @@ static int core_new(lua_State *L)
     c->timeout = opt_number(L, 1, "timeout", 60);
     c->connect_timeout = opt_number(L, 1, "connect_timeout", 30);
     c->retry_timeout = opt_number(L, 1, "retry_timeout", 300);
-    c->max_response = DBW_MAX_RESPONSE;
     c->rng = (uint64_t)(uintptr_t)c ^ (uint64_t)time(NULL) * 0x9E3779B97F4A7C15ull;
 
     lua_getfield(L, 1, "debug");
     c->debug_stderr = lua_type(L, -1) == LUA_TBOOLEAN && lua_toboolean(L, -1);
     lua_pop(L, 1);
     c->debug_ref = opt_ref(L, 1, "debug");
-    c->transport_ref = opt_ref(L, 1, "transport");
 
-    c->curl = curl_easy_init();
-    if (c->curl == NULL)
+    if (dbw_conn_init(&c->conn, NULL, &c->connections, DBW_MAX_RESPONSE) != 0)
         return fail_new(L, c, "client", "curl_easy_init failed");
     c->closed = 0;
     if (dbw_auth_init(c) != 0)
@@ -232,9 +231,40 @@ OP_METHOD(update)
 OP_METHOD(delete)
 OP_METHOD(test)
 
+/* client:bulk(op, requests[, opts]): see bulk.h */
+static int m_bulk(lua_State *L)
+{
+    return run(L, dbw_bulk);
+}
+
 static int m_request(lua_State *L)
 {
     return run(L, dbw_call_raw);
+}
+
+/* client:_begin(op, req) or client:_begin("request", method, path, body, query):
+ * validates and builds the call like the method would and returns an
+ * Exchange to run step by step from Lua (stepper.h), or nil, err. For the
+ * Lua-transport loop in webhooks.lua; not part of the public API. */
+static int m_begin(lua_State *L)
+{
+    static const dbw_op *const ops[] = {&dbw_op_create, &dbw_op_list, &dbw_op_update, &dbw_op_delete,
+                                        &dbw_op_test, NULL};
+    dbw_client *c = dbw_client_check(L, 1);
+    const char *name = luaL_checkstring(L, 2);
+    const dbw_op *op = NULL;
+    int i;
+    for (i = 0; ops[i]; i++)
+        if (strcmp(ops[i]->name, name) == 0)
+            op = ops[i];
+    if (op == NULL && strcmp(name, "request") != 0)
+        return luaL_argerror(L, 2, "operation name expected");
+    if (c->busy)
+        return luaL_error(L, "databricks.webhooks: client is busy (called again from its own callback)");
+    lua_remove(L, 2); /* now laid out as the method's own arguments */
+    if (op)
+        prepare_request(L, op);
+    return dbw_stepper_begin(L, c, op);
 }
 
 static int m_close(lua_State *L)
@@ -383,8 +413,8 @@ static void push_names(lua_State *L, const char *const *names)
 
 static const luaL_Reg client_methods[] = {
     {"create", m_create}, {"list", m_list},   {"update", m_update}, {"delete", m_delete},
-    {"test", m_test},     {"request", m_request}, {"close", m_close}, {"stats", m_stats},
-    {"is_closed", m_closed}, {NULL, NULL},
+    {"test", m_test},     {"request", m_request}, {"bulk", m_bulk}, {"close", m_close}, {"stats", m_stats},
+    {"is_closed", m_closed}, {"_begin", m_begin}, {NULL, NULL},
 };
 
 static const luaL_Reg module_functions[] = {
@@ -393,6 +423,7 @@ static const luaL_Reg module_functions[] = {
     {"verify_signature", core_verify},
     {"parse_delivery", core_parse_delivery},
     {"error", core_error},
+    {"sleep", dbw_stepper_sleep},
     {NULL, NULL},
 };
 
@@ -410,6 +441,7 @@ DBW_API int luaopen_databricks_webhooks_core(lua_State *L)
     }
     dbw_errors_init(L);
     dbw_json_init(L);
+    dbw_stepper_init(L);
 
     if (luaL_newmetatable(L, DBW_CLIENT_MT)) {
         lua_newtable(L);

@@ -8,13 +8,13 @@
 
 static size_t on_body(char *p, size_t size, size_t n, void *ud)
 {
-    dbw_client *c = ud;
+    dbw_conn *k = ud;
     size_t len = size * n;
-    if (c->resp.len + len > c->max_response) {
-        c->too_large = 1;
+    if (k->resp.len + len > k->max_response) {
+        k->too_large = 1;
         return 0; /* makes libcurl stop with CURLE_WRITE_ERROR */
     }
-    return dbw_buf_append(&c->resp, p, len) == 0 ? len : 0;
+    return dbw_buf_append(&k->resp, p, len) == 0 ? len : 0;
 }
 
 /* Copies a header's value (trimmed, bounded) when its name matches. */
@@ -39,37 +39,67 @@ static int header_value(const char *line, size_t len, const char *name, char *ou
 
 static size_t on_header(char *p, size_t size, size_t n, void *ud)
 {
-    dbw_client *c = ud;
+    dbw_conn *k = ud;
     size_t len = size * n;
     /* A new status line (after a 100 Continue, say) starts a new header set. */
-    if (len > 5 && memcmp(p, "HTTP/", 5) == 0) {
-        c->retry_after[0] = c->request_id[0] = c->location[0] = '\0';
-        return len;
-    }
-    if (header_value(p, len, "retry-after", c->retry_after, sizeof c->retry_after) ||
-        header_value(p, len, "x-request-id", c->request_id, sizeof c->request_id) ||
-        header_value(p, len, "location", c->location, sizeof c->location))
-        return len;
+    if (len > 5 && memcmp(p, "HTTP/", 5) == 0)
+        k->retry_after[0] = k->request_id[0] = k->location[0] = '\0';
+    else if (!header_value(p, len, "retry-after", k->retry_after, sizeof k->retry_after) &&
+             !header_value(p, len, "x-request-id", k->request_id, sizeof k->request_id))
+        header_value(p, len, "location", k->location, sizeof k->location);
     return len;
 }
 
 static int on_socket_open(void *ud, curl_socket_t fd, curlsocktype purpose)
 {
-    dbw_client *c = ud;
+    dbw_conn *k = ud;
     (void)fd;
-    if (purpose == CURLSOCKTYPE_IPCXN)
-        c->connections++;
+    if (purpose == CURLSOCKTYPE_IPCXN && k->connections)
+        (*k->connections)++;
     return CURL_SOCKOPT_OK;
+}
+
+int dbw_conn_init(dbw_conn *k, const dbw_conn *from, long *connections, size_t max_response)
+{
+    memset(k, 0, sizeof *k);
+    k->curl = from ? curl_easy_duphandle(from->curl) : curl_easy_init();
+    if (k->curl == NULL)
+        return -1;
+    k->connections = connections;
+    k->max_response = max_response;
+    /* A duplicated handle would still write into the template's buffers. */
+    if (curl_easy_setopt(k->curl, CURLOPT_WRITEFUNCTION, on_body) != CURLE_OK ||
+        curl_easy_setopt(k->curl, CURLOPT_WRITEDATA, k) != CURLE_OK ||
+        curl_easy_setopt(k->curl, CURLOPT_HEADERFUNCTION, on_header) != CURLE_OK ||
+        curl_easy_setopt(k->curl, CURLOPT_HEADERDATA, k) != CURLE_OK ||
+        curl_easy_setopt(k->curl, CURLOPT_SOCKOPTFUNCTION, on_socket_open) != CURLE_OK ||
+        curl_easy_setopt(k->curl, CURLOPT_SOCKOPTDATA, k) != CURLE_OK ||
+        curl_easy_setopt(k->curl, CURLOPT_ERRORBUFFER, k->errbuf) != CURLE_OK) {
+        dbw_conn_free(k);
+        return -1;
+    }
+    return 0;
+}
+
+void dbw_conn_free(dbw_conn *k)
+{
+    if (k->curl)
+        curl_easy_cleanup(k->curl);
+    k->curl = NULL;
+    curl_slist_free_all(k->headers);
+    k->headers = NULL;
+    dbw_buf_free(&k->resp);
 }
 
 #define SET(opt, val)                                                                                        \
     do {                                                                                                     \
-        if (curl_easy_setopt(c->curl, opt, val) != CURLE_OK)                                                 \
+        if (curl_easy_setopt(k->curl, opt, val) != CURLE_OK)                                                 \
             return #opt;                                                                                     \
     } while (0)
 
 const char *dbw_http_setup(dbw_client *c, int verify_tls, const char *ca_file, const char *proxy)
 {
+    dbw_conn *k = &c->conn;
     SET(CURLOPT_NOSIGNAL, 1L); /* no SIGALRM: safe in threads and nginx workers */
     SET(CURLOPT_TIMEOUT_MS, (long)(c->timeout * 1000 + 0.5));
     SET(CURLOPT_CONNECTTIMEOUT_MS, (long)(c->connect_timeout * 1000 + 0.5));
@@ -83,13 +113,6 @@ const char *dbw_http_setup(dbw_client *c, int verify_tls, const char *ca_file, c
         SET(CURLOPT_PROXY, proxy);
     SET(CURLOPT_USERAGENT, c->user_agent);
     SET(CURLOPT_TCP_KEEPALIVE, 1L);
-    SET(CURLOPT_WRITEFUNCTION, on_body);
-    SET(CURLOPT_WRITEDATA, c);
-    SET(CURLOPT_HEADERFUNCTION, on_header);
-    SET(CURLOPT_HEADERDATA, c);
-    SET(CURLOPT_SOCKOPTFUNCTION, on_socket_open);
-    SET(CURLOPT_SOCKOPTDATA, c);
-    SET(CURLOPT_ERRORBUFFER, c->errbuf);
     return NULL;
 }
 
@@ -128,60 +151,71 @@ static dbw_net classify(CURLcode rc, int too_large, long sent)
     }
 }
 
-void dbw_http_perform(dbw_client *c, const dbw_request *rq, dbw_response *rs)
+int dbw_http_start(dbw_conn *k, const dbw_request *rq)
 {
-    struct curl_slist *hdrs = NULL, *tmp;
-    CURLcode rc;
-    long status = 0, sent = 0;
-    double t0 = dbw_now();
+    struct curl_slist *tmp;
     int i;
 
+    dbw_buf_reset(&k->resp);
+    k->too_large = 0;
+    k->errbuf[0] = k->retry_after[0] = k->request_id[0] = k->location[0] = '\0';
+    k->started = dbw_now();
+    curl_slist_free_all(k->headers);
+    k->headers = NULL;
+    for (i = 0; i < rq->nheaders; i++) {
+        tmp = curl_slist_append(k->headers, rq->headers[i]);
+        if (tmp == NULL)
+            return -1;
+        k->headers = tmp;
+    }
+
+    curl_easy_setopt(k->curl, CURLOPT_URL, rq->url);
+    curl_easy_setopt(k->curl, CURLOPT_HTTPHEADER, k->headers);
+    if (rq->body) {
+        curl_easy_setopt(k->curl, CURLOPT_POSTFIELDS, rq->body);
+        curl_easy_setopt(k->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)rq->body_len);
+        curl_easy_setopt(k->curl, CURLOPT_CUSTOMREQUEST, strcmp(rq->method, "POST") ? rq->method : NULL);
+    } else {
+        curl_easy_setopt(k->curl, CURLOPT_HTTPGET, 1L);
+        curl_easy_setopt(k->curl, CURLOPT_CUSTOMREQUEST, strcmp(rq->method, "GET") ? rq->method : NULL);
+    }
+    return 0;
+}
+
+void dbw_http_finish(dbw_conn *k, CURLcode rc, dbw_response *rs)
+{
+    long status = 0, sent = 0;
+
+    curl_easy_setopt(k->curl, CURLOPT_HTTPHEADER, NULL);
+    curl_slist_free_all(k->headers);
+    k->headers = NULL;
     memset(rs, 0, sizeof *rs);
     rs->retry_after = -1;
-    dbw_buf_reset(&c->resp);
-    c->too_large = 0;
-    c->errbuf[0] = c->retry_after[0] = c->request_id[0] = c->location[0] = '\0';
-
-    for (i = 0; i < rq->nheaders; i++) {
-        tmp = curl_slist_append(hdrs, rq->headers[i]);
-        if (tmp == NULL) {
-            curl_slist_free_all(hdrs);
-            rs->net = DBW_NET_CONNECT;
-            rs->net_msg = "out of memory";
-            return;
-        }
-        hdrs = tmp;
-    }
-
-    curl_easy_setopt(c->curl, CURLOPT_URL, rq->url);
-    curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, hdrs);
-    if (rq->body) {
-        curl_easy_setopt(c->curl, CURLOPT_POSTFIELDS, rq->body);
-        curl_easy_setopt(c->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)rq->body_len);
-        curl_easy_setopt(c->curl, CURLOPT_CUSTOMREQUEST, strcmp(rq->method, "POST") ? rq->method : NULL);
-    } else {
-        curl_easy_setopt(c->curl, CURLOPT_HTTPGET, 1L);
-        curl_easy_setopt(c->curl, CURLOPT_CUSTOMREQUEST, strcmp(rq->method, "GET") ? rq->method : NULL);
-    }
-
-    rc = curl_easy_perform(c->curl);
-    curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, NULL);
-    curl_slist_free_all(hdrs);
-
-    curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &status);
-    curl_easy_getinfo(c->curl, CURLINFO_REQUEST_SIZE, &sent);
-    rs->elapsed_ms = (dbw_now() - t0) * 1000.0;
-    rs->net = classify(rc, c->too_large, sent);
+    curl_easy_getinfo(k->curl, CURLINFO_RESPONSE_CODE, &status);
+    curl_easy_getinfo(k->curl, CURLINFO_REQUEST_SIZE, &sent);
+    rs->elapsed_ms = (dbw_now() - k->started) * 1000.0;
+    rs->net = classify(rc, k->too_large, sent);
     if (rs->net != DBW_NET_OK) {
-        rs->net_msg = c->errbuf[0] ? c->errbuf : curl_easy_strerror(rc);
+        rs->net_msg = k->errbuf[0] ? k->errbuf : curl_easy_strerror(rc);
         if (rs->net == DBW_NET_TOO_LARGE)
             rs->net_msg = "response body exceeds the client's size limit";
         return;
     }
     rs->status = status;
-    rs->body = c->resp.data ? c->resp.data : "";
-    rs->body_len = c->resp.len;
-    rs->retry_after = dbw_retry_after_parse(c->retry_after[0] ? c->retry_after : NULL, dbw_epoch_now());
-    rs->request_id = c->request_id[0] ? c->request_id : NULL;
-    rs->location = c->location[0] ? c->location : NULL;
+    rs->body = k->resp.data ? k->resp.data : "";
+    rs->body_len = k->resp.len;
+    rs->retry_after = dbw_retry_after_parse(k->retry_after[0] ? k->retry_after : NULL, dbw_epoch_now());
+    rs->request_id = k->request_id[0] ? k->request_id : NULL;
+    rs->location = k->location[0] ? k->location : NULL;
+}
+
+void dbw_http_perform(dbw_client *c, const dbw_request *rq, dbw_response *rs)
+{
+    if (dbw_http_start(&c->conn, rq) != 0) {
+        dbw_http_finish(&c->conn, CURLE_OUT_OF_MEMORY, rs);
+        rs->net = DBW_NET_CONNECT;
+        rs->net_msg = "out of memory";
+        return;
+    }
+    dbw_http_finish(&c->conn, curl_easy_perform(c->conn.curl), rs);
 }

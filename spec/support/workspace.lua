@@ -243,12 +243,14 @@ function Server:sink() return self:control("GET", "sink") end
 function Server:settings(s) return self:control("POST", "settings", s) end
 function Server:faults(list) return self:control("POST", "faults", { faults = list }) end
 
---- Stops nginx and removes the prefix when start() made it. Idempotent.
+--- Stops nginx and removes the prefix when start() made it (unless the environment
+-- has WORKSPACE_KEEP_PREFIX=1, for reading the logs). Idempotent.
 function Server:stop()
   if self.stopped then return end
   self.stopped = true
   stop_nginx(self.prefix)
-  if self.owned_prefix then run("rm -rf " .. q(self.prefix)) end
+  local keep_logs = os.getenv("WORKSPACE_KEEP_PREFIX")
+  if self.owned_prefix and (keep_logs or "") == "" then run("rm -rf " .. q(self.prefix)) end
 end
 
 Server.__gc = function(self) if not self.keep then self:stop() end end

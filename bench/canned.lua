@@ -1,0 +1,139 @@
+--- The canned server (bench/canned-nginx.conf.in): generates its answers and
+-- starts/stops an nginx that serves them on 127.0.0.1.
+--
+--   local canned = require("bench.canned")
+--   local srv = canned.start{ prefix = "bench/out/canned" }   -- srv.url, srv.port
+--   canned.page(1000, srv.url)   -- the exact body of list?max_results=1000
+--   srv:stop()
+local socket = require("socket")
+
+local M = {}
+
+local function q(s)
+  return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
+end
+
+local function sh(cmd)
+  local ok = os.execute(cmd)
+  return ok == true or ok == 0
+end
+
+local function read_file(path)
+  local f = io.open(path, "rb")
+  if not f then return nil end
+  local data = f:read("*a")
+  f:close()
+  return data
+end
+
+local function write_file(path, data)
+  local f = assert(io.open(path, "wb"))
+  f:write(data)
+  f:close()
+end
+
+--- One webhook as the API renders it (secrets never come back), field order
+-- as Databricks sends it. `i` varies id, timestamps and description.
+function M.webhook(i, base_url, updated)
+  local t = 1700000000000 + i * 1000
+  return ('{"id":"%032x","creation_timestamp":%d,"last_updated_timestamp":%d,'
+    .. '"description":"benchmark webhook%s","events":["MODEL_VERSION_CREATED",'
+    .. '"TRANSITION_REQUEST_CREATED"],"model_name":"bench-model","status":"ACTIVE",'
+    .. '"http_url_spec":{"url":"%s/__control/sink","enable_ssl_verification":true}}'):format(
+      0x5eed0000 + i, t, updated and t + 500 or t, updated and " (updated)" or "", base_url)
+end
+
+--- A list page of n webhooks with a next_page_token, as list answers.
+function M.page(n, base_url)
+  local parts = {}
+  for i = 1, n do parts[i] = M.webhook(i, base_url) end
+  return '{"webhooks":[' .. table.concat(parts, ",") .. '],"next_page_token":"'
+    .. ("c2VxOj%05dOmJlbmNo"):format(n) .. '"}'
+end
+
+local function free_port()
+  local s = assert(socket.bind("127.0.0.1", 0))
+  local _, port = s:getsockname()
+  s:close()
+  return tonumber(port)
+end
+
+local function is_root()
+  local p = io.popen("id -u")
+  local out = p:read("*a")
+  p:close()
+  return out:match("^%s*0%s*$") ~= nil
+end
+
+local function healthy(port)
+  local c = socket.connect("127.0.0.1", port)
+  if not c then return false end
+  c:settimeout(1)
+  c:send("GET /__health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+  local line = c:receive("*l")
+  c:close()
+  return line ~= nil and line:find(" 200 ", 1, true) ~= nil
+end
+
+local Server = {}
+Server.__index = Server
+
+function Server:stop()
+  if self.stopped then return end
+  self.stopped = true
+  local pid = tonumber((read_file(self.prefix .. "/logs/nginx.pid") or ""):match("%d+"))
+  if not pid then return end
+  sh("kill -TERM " .. pid .. " 2>/dev/null")
+  for _ = 1, 250 do
+    if not sh("kill -0 " .. pid .. " 2>/dev/null") then return end
+    socket.sleep(0.02)
+  end
+  sh("kill -KILL " .. pid .. " 2>/dev/null")
+end
+
+--- Starts nginx. opts.prefix (required): directory for conf, logs, docroot;
+-- opts.template: the .conf.in (default bench/canned-nginx.conf.in next to this file).
+function M.start(opts)
+  local prefix = assert(opts.prefix, "canned.start: prefix is required")
+  assert(sh("mkdir -p " .. q(prefix .. "/conf") .. " " .. q(prefix .. "/logs") .. " "
+    .. q(prefix .. "/tmp") .. " " .. q(prefix .. "/www")))
+  local p = io.popen("cd " .. q(prefix) .. " && pwd")
+  prefix = p:read("*l")
+  p:close()
+  local here = debug.getinfo(1, "S").source:gsub("^@", ""):match("^(.*)/[^/]*$") or "."
+  local template = assert(read_file(opts.template or (here .. "/canned-nginx.conf.in")))
+  local srv = setmetatable({ prefix = prefix }, Server)
+  for _ = 1, 5 do
+    srv.port = opts.port or free_port()
+    srv.url = "http://127.0.0.1:" .. srv.port
+    write_file(prefix .. "/www/list100.json", M.page(100, srv.url))
+    write_file(prefix .. "/www/list1000.json", M.page(1000, srv.url))
+    local conf = template:gsub("@([%u_]+)@", {
+      USER = is_root() and "user root;" or "",
+      PREFIX = prefix,
+      PORT = tostring(srv.port),
+      DOCROOT = prefix .. "/www",
+      WEBHOOK = M.webhook(1, srv.url),
+      WEBHOOK_UPDATED = M.webhook(1, srv.url, true),
+    })
+    write_file(prefix .. "/conf/nginx.conf", conf)
+    local nginx = os.getenv("BENCH_NGINX") or "/usr/sbin/nginx"
+    local log = prefix .. "/logs/start.log"
+    if sh(q(nginx) .. " -p " .. q(prefix .. "/") .. " -c " .. q(prefix .. "/conf/nginx.conf")
+        .. " -e " .. q(prefix .. "/logs/error.log") .. " >" .. q(log) .. " 2>&1") then
+      for _ = 1, 250 do
+        if healthy(srv.port) then return srv end
+        socket.sleep(0.02)
+      end
+      srv:stop()
+      error("canned: nginx did not answer on " .. srv.url)
+    end
+    local out = read_file(log) or ""
+    if opts.port or not out:find("Address already in use", 1, true) then
+      error("canned: nginx did not start:\n" .. out)
+    end
+  end
+  error("canned: no free port")
+end
+
+return M

@@ -1,0 +1,250 @@
+#include "bulk.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "call.h"
+#include "exchange.h"
+#include "http.h"
+#include "ops.h"
+#include "retry.h"
+
+typedef enum { ITEM_READY, ITEM_ACTIVE, ITEM_SLEEPING, ITEM_DONE } item_state;
+
+typedef struct item {
+    dbw_exchange ex;
+    item_state state;
+    int slot;       /* pool index while ACTIVE */
+    int started;    /* the exchange has taken its first step */
+    double wake;    /* monotonic time a SLEEPING item may go again */
+} item;
+
+static const dbw_op *op_by_name(const char *name)
+{
+    static const dbw_op *const ops[] = {&dbw_op_create, &dbw_op_update, &dbw_op_delete, &dbw_op_test, NULL};
+    int i;
+    for (i = 0; ops[i]; i++)
+        if (strcmp(ops[i]->name, name) == 0)
+            return ops[i];
+    return NULL;
+}
+
+/* Grows the client's pool of handles (copies of its own, same options). */
+static int ensure_pool(dbw_client *c, int n)
+{
+    dbw_conn *p;
+    if (c->multi == NULL && (c->multi = curl_multi_init()) == NULL)
+        return -1;
+    if (c->npool >= n)
+        return 0;
+    p = realloc(c->pool, (size_t)n * sizeof *p);
+    if (p == NULL)
+        return -1;
+    c->pool = p;
+    /* conns are addressed by libcurl callbacks: re-wire the moved ones */
+    while (c->npool < n) {
+        if (dbw_conn_init(&c->pool[c->npool], &c->conn, &c->connections, c->conn.max_response) != 0)
+            return -1;
+        c->npool++;
+    }
+    {
+        int i;
+        for (i = 0; i < c->npool; i++) {
+            curl_easy_setopt(c->pool[i].curl, CURLOPT_WRITEDATA, &c->pool[i]);
+            curl_easy_setopt(c->pool[i].curl, CURLOPT_HEADERDATA, &c->pool[i]);
+            curl_easy_setopt(c->pool[i].curl, CURLOPT_SOCKOPTDATA, &c->pool[i]);
+            curl_easy_setopt(c->pool[i].curl, CURLOPT_ERRORBUFFER, c->pool[i].errbuf);
+        }
+    }
+    return 0;
+}
+
+/* The request table of item i (a bare id becomes {id = ...}), at the stack top. */
+static void push_request(lua_State *L, int anchors, int i)
+{
+    lua_rawgeti(L, anchors, 3 * i + 1);
+}
+
+/* Stores the outcome (pushed by dbw_call_finish or validation) as results[i]. */
+static void store_result(lua_State *L, int results, int i, int nret)
+{
+    lua_createtable(L, 0, 1);
+    if (nret == 1) {
+        lua_pushvalue(L, -2);
+        lua_setfield(L, -2, "ok");
+    } else {
+        lua_pushvalue(L, -2);
+        lua_setfield(L, -2, "err");
+    }
+    lua_rawseti(L, results, i + 1);
+    lua_pop(L, nret);
+}
+
+/* Takes the next step of item i given its last response (or NULL), starting
+ * a transfer on `slot` when the exchange wants to send. */
+static void advance(lua_State *L, dbw_client *c, const dbw_op *op, item *it, int i, const dbw_response *rs,
+                    int slot, int anchors, int results, int *done)
+{
+    dbw_request rq;
+    double delay;
+    dbw_ex_action act = dbw_exchange_step(L, c, &it->ex, rs, &rq, &delay);
+    if (act == DBW_EX_SEND) {
+        dbw_conn *k = &c->pool[slot];
+        if (dbw_http_start(k, &rq) == 0 && curl_multi_add_handle(c->multi, k->curl) == CURLM_OK) {
+            it->state = ITEM_ACTIVE;
+            it->slot = slot;
+            return;
+        }
+        luaL_error(L, "databricks.webhooks: bulk: cannot start a transfer (out of memory)");
+    }
+    if (act == DBW_EX_SLEEP) {
+        it->state = ITEM_SLEEPING;
+        it->wake = dbw_now() + delay;
+        return;
+    }
+    push_request(L, anchors, i);
+    {
+        int reqidx = lua_gettop(L);
+        int n = dbw_call_finish(L, c, &it->ex, rs, op->shape, reqidx);
+        lua_remove(L, reqidx);
+        store_result(L, results, i, n);
+    }
+    it->state = ITEM_DONE;
+    (*done)++;
+}
+
+int dbw_bulk(lua_State *L, dbw_client *c)
+{
+    const dbw_op *op = op_by_name(luaL_checkstring(L, 2));
+    size_t n, i;
+    lua_Integer parallel = 8;
+    int results, anchors, done = 0, active = 0, slot;
+    item *items;
+
+    luaL_argcheck(L, op != NULL, 2, "one of \"create\", \"update\", \"delete\", \"test\" expected");
+    luaL_checktype(L, 3, LUA_TTABLE);
+    if (!lua_isnoneornil(L, 4)) {
+        luaL_checktype(L, 4, LUA_TTABLE);
+        lua_getfield(L, 4, "parallel");
+        if (!lua_isnil(L, -1))
+            parallel = luaL_checkinteger(L, -1);
+        lua_pop(L, 1);
+        luaL_argcheck(L, parallel >= 1 && parallel <= DBW_BULK_MAX_PARALLEL, 4, "parallel must be 1..64");
+    }
+    lua_settop(L, 4);
+    n = dbw_rawlen(L, 3);
+    lua_createtable(L, (int)n, 0);
+    results = lua_gettop(L);
+    /* anchors[3i+1] = request table, [3i+2] = URL, [3i+3] = body: the strings
+     * the exchanges point into stay alive for the whole call */
+    lua_createtable(L, (int)(3 * n), 0);
+    anchors = lua_gettop(L);
+    items = lua_newuserdata(L, (n ? n : 1) * sizeof *items); /* freed by the GC, even on error */
+    memset(items, 0, (n ? n : 1) * sizeof *items);
+
+    /* Misuse raises before anything is sent. */
+    for (i = 0; i < n; i++) {
+        lua_rawgeti(L, 3, (int)i + 1);
+        if (lua_type(L, -1) == LUA_TSTRING && (op == &dbw_op_delete || op == &dbw_op_test)) {
+            lua_createtable(L, 0, 1);
+            lua_insert(L, -2);
+            lua_setfield(L, -2, "id");
+        } else if (lua_type(L, -1) != LUA_TTABLE) {
+            return luaL_error(L, "bad request #%d to 'bulk' (table expected, got %s)", (int)i + 1,
+                              luaL_typename(L, -1));
+        }
+        lua_rawseti(L, anchors, (int)(3 * i + 1));
+    }
+
+    /* Validate and build each; invalid ones are answered at once. */
+    for (i = 0; i < n; i++) {
+        dbw_prepared p;
+        int top = lua_gettop(L), nret;
+        push_request(L, anchors, (int)i);
+        nret = dbw_call_prepare_op(L, c, op, top + 1, &p);
+        if (nret) {
+            lua_remove(L, top + 1);
+            store_result(L, results, (int)i, nret);
+            items[i].state = ITEM_DONE;
+            done++;
+            continue;
+        }
+        lua_pushlstring(L, p.url, p.url_len);
+        p.url = lua_tostring(L, -1);
+        lua_rawseti(L, anchors, (int)(3 * i + 2));
+        if (p.body) {
+            lua_pushvalue(L, -1);
+            lua_rawseti(L, anchors, (int)(3 * i + 3));
+        }
+        dbw_exchange_begin(&items[i].ex, c, p.method, p.path, p.url, p.body, p.body_len, p.replay_safe);
+        lua_settop(L, top);
+    }
+
+    if ((size_t)parallel > n)
+        parallel = n ? (lua_Integer)n : 1;
+    if (ensure_pool(c, (int)parallel) != 0)
+        return luaL_error(L, "databricks.webhooks: bulk: cannot create connections");
+    /* A previous bulk call that was unwound by an error may have left some. */
+    for (slot = 0; slot < c->npool; slot++)
+        curl_multi_remove_handle(c->multi, c->pool[slot].curl);
+
+    while ((size_t)done < n) {
+        CURLMsg *msg;
+        int running, left;
+        double now = dbw_now(), next_wake = now + 1.0;
+
+        /* Fill free slots with items that are ready (or whose wait is over). */
+        for (slot = 0; slot < parallel && active < parallel; slot++) {
+            size_t j;
+            int busy = 0;
+            for (j = 0; j < n && !busy; j++)
+                busy = items[j].state == ITEM_ACTIVE && items[j].slot == slot;
+            if (busy)
+                continue;
+            for (j = 0; j < n; j++) {
+                item *it = &items[j];
+                if (it->state == ITEM_READY || (it->state == ITEM_SLEEPING && it->wake <= now)) {
+                    advance(L, c, op, it, (int)j, NULL, slot, anchors, results, &done);
+                    if (it->state == ITEM_ACTIVE) {
+                        active++;
+                        break;
+                    }
+                }
+            }
+        }
+        if ((size_t)done >= n)
+            break;
+
+        curl_multi_perform(c->multi, &running);
+        while ((msg = curl_multi_info_read(c->multi, &left)) != NULL) {
+            size_t j;
+            if (msg->msg != CURLMSG_DONE)
+                continue;
+            for (j = 0; j < n; j++) {
+                item *it = &items[j];
+                dbw_response rs;
+                if (it->state != ITEM_ACTIVE || c->pool[it->slot].curl != msg->easy_handle)
+                    continue;
+                curl_multi_remove_handle(c->multi, msg->easy_handle);
+                dbw_http_finish(&c->pool[it->slot], msg->data.result, &rs);
+                active--;
+                dbw_call_log(L, c, it->ex.method, it->ex.path, &rs, it->ex.attempts);
+                advance(L, c, op, it, (int)j, &rs, it->slot, anchors, results, &done);
+                if (it->state == ITEM_ACTIVE)
+                    active++;
+                break;
+            }
+        }
+        for (i = 0; i < n; i++)
+            if (items[i].state == ITEM_SLEEPING && items[i].wake < next_wake)
+                next_wake = items[i].wake;
+        if (active > 0) {
+            int ms = (int)((next_wake - dbw_now()) * 1000);
+            curl_multi_poll(c->multi, NULL, 0, ms < 1 ? 1 : ms, NULL);
+        } else if ((size_t)done < n) {
+            dbw_sleep(next_wake - dbw_now());
+        }
+    }
+    lua_pushvalue(L, results);
+    return 1;
+}
