@@ -63,7 +63,7 @@ local ids = read_ids(ids_in)
 local nids = #ids
 local fixed_id = "0123456789abcdef0123456789abcdef"
 local got = {}
-local method = client[op]
+local method = client[workload.METHOD[op]]
 local errors = 0
 local total = n + warmup
 local c0, w0, u0, s0

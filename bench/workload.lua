@@ -20,6 +20,11 @@ M.BASE = "/api/2.0/mlflow/registry-webhooks/"
 M.EVENTS = { "MODEL_VERSION_CREATED", "TRANSITION_REQUEST_CREATED" }
 M.MODEL = "bench-model"
 M.PAGE = 100 -- webhooks per list page
+M.BIG_PAGE = 1000 -- the decode check's page
+
+--- The client method an op calls ("list1000" is a list of the big page).
+M.METHOD = { create = "create", list = "list", list1000 = "list", update = "update",
+  delete = "delete", test = "test" }
 
 --- The request table of one call of `op`. `sink` is the url the webhooks point
 -- at; `id` the webhook id (update, delete, test).
@@ -34,6 +39,8 @@ function M.request(op, id, sink)
     }
   elseif op == "list" then
     return { max_results = M.PAGE }
+  elseif op == "list1000" then
+    return { max_results = M.BIG_PAGE }
   elseif op == "update" then
     return { id = id, description = "benchmark webhook (updated)" }
   elseif op == "delete" then
@@ -54,7 +61,7 @@ end
 -- as the module puts it on the wire (list and delete in the query string).
 function M.http(op, id, sink)
   local req = M.request(op, id, sink)
-  if op == "list" then
+  if op == "list" or op == "list1000" then
     return "GET", M.BASE .. "list?max_results=" .. req.max_results, nil
   elseif op == "delete" then
     return "DELETE", M.BASE .. "delete?id=" .. urlencode(req.id), nil
@@ -83,7 +90,7 @@ function M.write_spec(path, base_url, token, ua, sink)
     "header User-Agent: " .. ua,
     "bodyheader Content-Type: application/json",
   }
-  for _, op in ipairs(M.OPS) do
+  for _, op in ipairs({ "create", "list", "list1000", "update", "delete", "test" }) do
     local method, target, body = M.http(op, "@ID@", sink)
     out[#out + 1] = ("op %s %s %s%s"):format(op, method, target, body and (" " .. body) or "")
   end

@@ -106,7 +106,7 @@ describe("client", function()
       assert.equals("application/json", r.headers["accept"])
       assert.equals("Bearer " .. srv.token, r.headers["authorization"])
       assert.matches("^databricks%-webhooks%-lua/%d+%.%d+%.%d+ lua", r.headers["user-agent"])
-      assert.matches(" libcurl/[%d.]+ os/%w+ auth/pat$", r.headers["user-agent"])
+      assert.matches(" lua/5%.%d libcurl/[%d.]+ os/%w+ auth/pat", r.headers["user-agent"])
     end)
 
     it("creates registry-wide and job webhooks", function()

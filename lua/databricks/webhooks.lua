@@ -16,17 +16,14 @@ local M = {
   Error = core.Error,
 }
 
-local function lua_version()
-  if type(jit) == "table" and jit.version then
-    return "luajit/" .. (jit.version:match("(%d+%.%d+[%.%d]*)") or "2.1")
-  end
-  return "lua/" .. (_VERSION:match("(%d+%.%d+)") or "5")
-end
-
---- The User-Agent, in the official SDKs' format.
+--- The User-Agent, in the official SDKs' format:
+-- `databricks-webhooks-lua/<v> lua/<5.x> libcurl/<v> os/<os> auth/<type> [luajit/<v>] [user tokens]`.
 local function user_agent(settings)
-  local ua = ("databricks-webhooks-lua/%s %s libcurl/%s os/%s auth/%s"):format(
-    M.VERSION, lua_version(), core.curl_version, core.os, settings.auth_type)
+  local ua = ("databricks-webhooks-lua/%s lua/%s libcurl/%s os/%s auth/%s"):format(
+    M.VERSION, _VERSION:match("(%d+%.%d+)") or "5", core.curl_version, core.os, settings.auth_type)
+  if type(jit) == "table" and jit.version then
+    ua = ua .. " luajit/" .. (jit.version:match("(%d+%.%d+[%.%d]*)") or "2.1")
+  end
   if settings.user_agent and settings.user_agent ~= "" then
     ua = ua .. " " .. settings.user_agent
   end
