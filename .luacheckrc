@@ -24,3 +24,12 @@ files["lua/"] = {
 
 files["examples/"] = { std = "max" }
 files["bench/"] = { std = "max", read_globals = { "jit" } }
+
+-- Code that only ever runs inside nginx (lua-nginx-module, LuaJIT): the
+-- delivery receiver, the cosocket transport, and the OpenResty spec's app.
+files["lua/databricks/webhooks/receiver.lua"] = { std = "ngx_lua", globals = { "ngx" } }
+files["lua/databricks/webhooks/ngx.lua"] = { std = "ngx_lua" }
+files["spec/support/openresty/app.lua"] = { std = "ngx_lua" }
+
+-- The command-line tool: runs on 5.1-5.4 and LuaJIT (LuaRocks runs it with its tree's Lua).
+files["bin/"] = { std = "max", read_globals = { "jit" } }

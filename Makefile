@@ -60,6 +60,9 @@ install: $(MODULE)
 	install -m 0755 $(MODULE) $(DESTDIR)$(INST_LIBDIR)/databricks/webhooks/core.so
 	install -m 0644 lua/databricks/webhooks.lua $(DESTDIR)$(INST_LUADIR)/databricks/webhooks.lua
 	for f in lua/databricks/webhooks/*.lua; do install -m 0644 $$f $(DESTDIR)$(INST_LUADIR)/databricks/webhooks/; done
+	install -d $(DESTDIR)$(INST_BINDIR)
+	sed '1s|.*|#!/usr/bin/env $(LUA_BIN)|' bin/databricks-webhooks > $(DESTDIR)$(INST_BINDIR)/databricks-webhooks
+	chmod 0755 $(DESTDIR)$(INST_BINDIR)/databricks-webhooks
 
 deps:
 	@bash .ci/deps
@@ -71,7 +74,57 @@ demo: deps
 	@bash examples/demo.sh
 
 lint:
-	luacheck lua spec examples bench
+	luacheck lua spec examples bench bin/databricks-webhooks
 
 clean:
 	rm -rf build
+
+# Reference documentation: LDoc (config.ld) from lua/ into docs/; any LDoc
+# warning fails the target (.ci/docs installs lua-ldoc and lua-markdown if missing).
+.PHONY: docs
+docs:
+	@bash .ci/docs
+
+# ---- hardening: fuzzing, sanitizers, static checks, soak (see fuzz/README.md) ----
+#   make fuzz     libFuzzer harnesses (clang, ASan+UBSan) into build/fuzz, each run FUZZ_SECONDS
+#   make asan     the C core with ASan+UBSan into build/asan, the whole busted suite under it
+#   make static   clang-tidy, cppcheck and luacheck
+#   make soak     SOAK_OPS calls with random faults against the local workspace
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 30
+FUZZ_BUILD   ?= build/fuzz
+FUZZ_SAN      = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+FUZZ_CFLAGS   = -std=c99 -D_POSIX_C_SOURCE=200809L -g -O1 $(FUZZ_SAN) $(WARN) \
+                $(shell $(PKG_CONFIG) --cflags lua5.4 libcurl) -DDBW_ROOT='"$(CURDIR)"'
+FUZZ_LIBS     = $(shell $(PKG_CONFIG) --libs lua5.4) $(CURL_LIBS) $(CRYPTO_LIBS) -lm
+FUZZ_NAMES    = $(patsubst fuzz/%.c,%,$(wildcard fuzz/fuzz_*.c))
+FUZZ_OBJ      = $(SRC:csrc/%.c=$(FUZZ_BUILD)/obj/%.o) $(FUZZ_BUILD)/obj/fz.o
+SOAK_OPS     ?= 100000
+
+.PHONY: fuzz fuzz-build asan static soak
+
+fuzz-build: $(FUZZ_NAMES:%=$(FUZZ_BUILD)/bin/%)
+
+$(FUZZ_BUILD)/obj/%.o: csrc/%.c $(wildcard csrc/*.h)
+	@mkdir -p $(dir $@)
+	@echo "  CC  $< (fuzz)"; $(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+
+$(FUZZ_BUILD)/obj/fz.o: fuzz/fz.c fuzz/fz.h
+	@mkdir -p $(dir $@)
+	@echo "  CC  $< (fuzz)"; $(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+
+$(FUZZ_BUILD)/bin/%: fuzz/%.c fuzz/fz.h $(FUZZ_OBJ)
+	@mkdir -p $(dir $@)
+	@echo "  LD  $@"; $(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer $< $(FUZZ_OBJ) $(FUZZ_LIBS) -o $@
+
+fuzz: fuzz-build
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_BUILD=$(FUZZ_BUILD) bash fuzz/run.sh run $(FUZZ_NAMES)
+
+asan:
+	@bash .ci/asan
+
+static:
+	@bash .ci/static
+
+soak: all
+	$(LUA_BIN) fuzz/soak.lua $(SOAK_OPS)

@@ -22,7 +22,6 @@ dbw_client *dbw_client_new(lua_State *L)
     memset(c, 0, sizeof *c);
     c->closed = 1;
     c->debug_ref = LUA_NOREF;
-    c->transport_ref = LUA_NOREF;
     luaL_getmetatable(L, DBW_CLIENT_MT);
     lua_setmetatable(L, -2);
     return c;
@@ -48,11 +47,9 @@ void dbw_client_release(lua_State *L, dbw_client *c)
         curl_multi_cleanup(c->multi);
     c->multi = NULL;
     dbw_conn_free(&c->conn);
-    if (L) {
+    if (L)
         luaL_unref(L, LUA_REGISTRYINDEX, c->debug_ref);
-        luaL_unref(L, LUA_REGISTRYINDEX, c->transport_ref);
-    }
-    c->debug_ref = c->transport_ref = LUA_NOREF;
+    c->debug_ref = LUA_NOREF;
     free(c->host);
     free(c->user_agent);
     free(c->workspace_id);

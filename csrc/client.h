@@ -64,7 +64,6 @@ typedef struct dbw_client {
 
     int debug_ref;    /* LUA_NOREF, or registry ref of a function(line) */
     int debug_stderr;
-    int transport_ref; /* LUA_NOREF, or registry ref of a Lua transport */
 
     dbw_oauth oauth;
     dbw_buf auth_header; /* "Authorization: <type> <credential>" */

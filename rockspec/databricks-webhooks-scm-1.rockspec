@@ -39,6 +39,14 @@ build = {
     INST_BINDIR = "$(BINDIR)",
     BUILD = "build/rock",
   },
+  -- Honoured with build.type "make" too (luarocks installs these after
+  -- `make install`); LuaRocks wraps the script so that it runs with the
+  -- tree's Lua and finds the installed modules.
+  install = {
+    bin = {
+      ["databricks-webhooks"] = "bin/databricks-webhooks",
+    },
+  },
 }
 test = {
   type = "busted",

@@ -30,6 +30,208 @@ local function user_agent(settings)
   return ua
 end
 
+local methods = core.methods
+
+-- ----------------------------------------------------------------------------
+-- Transports
+--
+-- With no `opts.transport`, outside nginx, a call runs entirely in C: the
+-- exchange loop of csrc/call.c over libcurl. A Lua transport -- `opts.transport`,
+-- or the cosocket transport (databricks.webhooks.ngx) inside nginx -- runs the
+-- very same exchange one step at a time from the Lua loop below
+-- (csrc/stepper.h), so the transport may yield: cosockets need that. Validation,
+-- request building, OAuth, retries and results are the C core's either way.
+-- ----------------------------------------------------------------------------
+
+-- client -> { send = function(req) -> answer, sleep = function(seconds) | nil }
+local lua_transports = setmetatable({}, { __mode = "k" })
+-- client -> cosocket transport, used whenever the current phase allows cosockets
+local ngx_transports = setmetatable({}, { __mode = "k" })
+
+-- lua-nginx-module phases where cosockets and ngx.sleep work. Elsewhere
+-- (init, init_worker, set, header/body filters, log, balancer) calls go
+-- through libcurl and block the worker for their duration.
+local COSOCKET_PHASES = {
+  rewrite = true, access = true, content = true, timer = true, ssl_cert = true,
+  ssl_session_fetch = true, ssl_client_hello = true, preread = true,
+}
+
+-- The ngx API table when running inside nginx, else nil.
+local function ngx_api()
+  local api = rawget(_G, "ngx")
+  if type(api) == "table" and type(api.get_phase) == "function" and type(api.socket) == "table"
+    and type(api.socket.tcp) == "function" then
+    return api
+  end
+  return nil
+end
+
+local function cosockets_now()
+  local api = ngx_api()
+  return api ~= nil and COSOCKET_PHASES[api.get_phase()] == true
+end
+
+local function default_sleep(seconds)
+  if cosockets_now() then return ngx.sleep(seconds) end
+  return core.sleep(seconds)
+end
+
+-- A transport answers one table; the older `nil, kind, message` form is taken too.
+local function answer(resp, kind, message)
+  if type(resp) == "table" then return resp end
+  return { error_kind = kind or "connection",
+    message = message ~= nil and tostring(message) or "transport returned no response" }
+end
+
+local function wrap_transport(t)
+  if type(t) == "function" then
+    return { send = function(req) return answer(t(req)) end }
+  end
+  return {
+    send = function(req) return answer(t:request(req)) end,
+    sleep = type(t.sleep) == "function" and function(seconds) return t:sleep(seconds) end or nil,
+  }
+end
+
+-- The transport for this call, or nil for libcurl.
+local function transport_for(self)
+  local t = lua_transports[self]
+  if t then return t end
+  t = ngx_transports[self]
+  if t and cosockets_now() then return t end
+  return nil
+end
+
+--- Runs one call through a Lua transport: the loop the C core runs for libcurl,
+-- written in Lua so that `send` and `sleep` may yield.
+local function run_lua(self, t, op, ...)
+  local ex, err = self:_begin(op, ...)
+  if not ex then return nil, err end
+  local send, sleep = t.send, t.sleep or default_sleep
+  local resp
+  while true do
+    local action, a, b = ex:step(resp)
+    if action == "send" then
+      resp = send(a)
+    elseif action == "sleep" then
+      sleep(a)
+      resp = nil
+    else
+      return a, b
+    end
+  end
+end
+
+-- What each operation accepts as its argument, checked here so that misuse
+-- raises the same message on both paths.
+local ARG_TYPES = {
+  create = { table = true }, update = { table = true }, list = { table = true, ["nil"] = true },
+  delete = { table = true, string = true }, test = { table = true, string = true },
+}
+
+local function check_arg(op, v)
+  if not ARG_TYPES[op][type(v)] then
+    error(("bad argument #1 to '%s' (table expected, got %s)"):format(op,
+      v == nil and "no value" or type(v)), 3)
+  end
+end
+
+-- client:bulk() over a Lua transport: the same result shape as the libcurl
+-- multi version (results[i] = { ok = value } or { err = error }), run by up to
+-- `parallel` light threads inside nginx, one after the other elsewhere.
+local BULK_OPS = { create = true, update = true, delete = true, test = true }
+
+local function bulk_lua(self, t, op, reqs, opts)
+  if not BULK_OPS[op] then
+    error("bad argument #1 to 'bulk' (one of \"create\", \"update\", \"delete\", \"test\" expected)", 3)
+  end
+  if type(reqs) ~= "table" then error("bad argument #2 to 'bulk' (table expected, got " .. type(reqs) .. ")", 3) end
+  local parallel = 8
+  if opts ~= nil then
+    if type(opts) ~= "table" then error("bad argument #3 to 'bulk' (table expected, got " .. type(opts) .. ")", 3) end
+    if opts.parallel ~= nil then parallel = opts.parallel end
+  end
+  if type(parallel) ~= "number" or parallel < 1 or parallel > 64 or parallel % 1 ~= 0 then
+    error("bad argument #3 to 'bulk' (parallel must be 1..64)", 3)
+  end
+  local n = #reqs
+  for i = 1, n do
+    if not ARG_TYPES[op][type(reqs[i])] then
+      error(("bad request #%d to 'bulk' (table expected, got %s)"):format(i, type(reqs[i])), 3)
+    end
+  end
+  local results, next_i = {}, 1
+  local function worker()
+    while next_i <= n do
+      local i = next_i
+      next_i = i + 1
+      local ok, err = run_lua(self, t, op, reqs[i])
+      if ok ~= nil then results[i] = { ok = ok } else results[i] = { err = err } end
+    end
+  end
+  if cosockets_now() and parallel > 1 and n > 1 then
+    local threads = {}
+    for k = 1, math.min(parallel, n) do threads[k] = ngx.thread.spawn(worker) end
+    for k = 1, #threads do
+      local ok, err = ngx.thread.wait(threads[k])
+      if not ok then error(err, 0) end
+    end
+  else
+    worker()
+  end
+  return results
+end
+
+-- Puts the dispatching methods in place, the first time a client needs a Lua
+-- transport: a program that never does keeps the C methods untouched.
+local is_closed = methods.is_closed
+
+local installed = false
+local function install_dispatch()
+  if installed then return end
+  installed = true
+  for op in pairs(ARG_TYPES) do
+    local c_method = methods[op]
+    methods[op] = function(self, req)
+      check_arg(op, req)
+      local t = transport_for(self)
+      if t == nil then return c_method(self, req) end
+      if is_closed(self) then error("databricks.webhooks: client is closed", 2) end
+      return run_lua(self, t, op, req)
+    end
+  end
+  local c_request = methods.request
+  methods.request = function(self, method, path, body, query)
+    if type(method) ~= "string" or type(path) ~= "string" then
+      error(("bad argument #%d to 'request' (string expected, got %s)"):format(
+        type(method) ~= "string" and 1 or 2, type(type(method) ~= "string" and method or path)), 2)
+    end
+    local t = transport_for(self)
+    if t == nil then return c_request(self, method, path, body, query) end
+    if is_closed(self) then error("databricks.webhooks: client is closed", 2) end
+    return run_lua(self, t, "request", method, path, body, query)
+  end
+  local c_bulk = methods.bulk
+  if c_bulk then
+    methods.bulk = function(self, op, reqs, opts)
+      local t = transport_for(self)
+      if t == nil then return c_bulk(self, op, reqs, opts) end
+      if is_closed(self) then error("databricks.webhooks: client is closed", 2) end
+      return bulk_lua(self, t, op, reqs, opts)
+    end
+  end
+  local c_stats = methods.stats
+  methods.stats = function(self)
+    local s = c_stats(self)
+    local t = ngx_transports[self]
+    if t then -- what the cosocket transport adds
+      s.connections = s.connections + t.cosocket.connections
+      s.reused = t.cosocket.reused
+    end
+    return s
+  end
+end
+
 --- Make a client.
 -- @tparam[opt] table opts see the README (host, token, client_id, ...)
 -- @return client, or nil and an error object
@@ -39,10 +241,24 @@ function M.new(opts)
     return nil, core.error(err.error_code, err.message)
   end
   settings.user_agent = user_agent(settings)
-  return core.new(settings)
+  local transport = settings.transport
+  settings.transport = nil
+  local client, cerr = core.new(settings)
+  if not client then return nil, cerr end
+  if transport ~= nil then
+    install_dispatch()
+    lua_transports[client] = wrap_transport(transport)
+  elseif ngx_api() and not settings.proxy then
+    -- Inside nginx: cosockets whenever the phase allows them (decided per
+    -- call), libcurl otherwise. The cosocket transport has no proxy support,
+    -- so a client with a proxy stays on libcurl.
+    install_dispatch()
+    local t = require("databricks.webhooks.ngx").new({ verify_tls = settings.verify_tls })
+    ngx_transports[client] = { send = function(req) return t:request(req) end,
+      sleep = function(seconds) return ngx.sleep(seconds) end, cosocket = t }
+  end
+  return client
 end
-
-local methods = core.methods
 
 --- Iterate over every webhook matching `req`, following every page.
 -- Raises the error object when a page fails.

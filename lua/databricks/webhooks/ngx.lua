@@ -40,7 +40,7 @@
 local ngx = ngx
 local tcp = ngx.socket.tcp
 local ngx_now, ngx_sleep = ngx.now, ngx.sleep
-local pairs, tonumber, tostring, setmetatable = pairs, tonumber, tostring, setmetatable
+local type, pairs, tonumber, tostring, setmetatable = type, pairs, tonumber, tostring, setmetatable
 local concat = table.concat
 local str_find, str_lower, str_format, str_match = string.find, string.lower, string.format, string.match
 local math_max, math_floor = math.max, math.floor
@@ -52,6 +52,13 @@ local M = {}
 M.DEFAULT_MAX_BODY = 16 * 1024 * 1024
 
 local MAX_HEADERS = 100
+
+-- The User-Agent names the HTTP stack: this one, not libcurl.
+local STACK_TOKEN = (function()
+  local v = ngx.config and ngx.config.ngx_lua_version
+  if type(v) ~= "number" then return "ngx_lua" end
+  return str_format("ngx_lua/%d.%d.%d", math_floor(v / 1000000), math_floor(v / 1000) % 1000, v % 1000)
+end)()
 
 local Transport = {}
 Transport.__index = Transport
@@ -294,6 +301,9 @@ local function request_bytes(req, target, host_header)
       return nil, "header " .. tostring(name) .. " contains CR, LF or ':'"
     end
     local lname = str_lower(name)
+    if lname == "user-agent" then
+      value = value:gsub(" libcurl/%S+", " " .. STACK_TOKEN, 1)
+    end
     if lname ~= "host" and lname ~= "content-length" and lname ~= "connection"
       and lname ~= "transfer-encoding" then
       out[n + 1], out[n + 2], out[n + 3], out[n + 4] = name, ": ", value, "\r\n"

@@ -1,0 +1,179 @@
+--- Receiving webhook deliveries inside nginx (lua-nginx-module / OpenResty).
+--
+--   location = /databricks/webhook {
+--     content_by_lua_block {
+--       require("databricks.webhooks.receiver").handle{
+--         secret = os.getenv("WEBHOOK_SECRET"),   -- or { new, old } while rotating, or a function
+--         max_body = 1024 * 1024,
+--         on_event = function(event, raw) ngx.log(ngx.NOTICE, event.event) end,
+--       }
+--     }
+--   }
+--
+-- For each request, in this order:
+--   405  the method is not POST;
+--   413  the body is larger than `max_body` (checked on Content-Length before
+--        reading, and on the bytes read);
+--   401  no `X-Databricks-Signature` header, more than one, or a signature
+--        that does not match the HMAC-SHA256 of the exact body bytes with the
+--        secret (compared in constant time by `webhooks.verify_signature`);
+--   400  the (authentic) body is not a JSON delivery (`webhooks.parse_delivery`);
+--   200  `on_event(event, raw)` ran; it may return a status (and a body) to
+--        answer instead, and an error it raises becomes a 500 (logged).
+--   500  no secret configured: the receiver fails closed.
+-- The body is read with ngx.req.read_body(); one that nginx buffered to a
+-- temporary file (larger than client_body_buffer_size) is read from that file.
+-- Keep client_max_body_size at least max_body, or nginx answers 413 itself.
+-- Nothing is parsed before the signature is verified.
+--
+-- `receiver.read(opts)` does the same checks without answering: it returns
+-- `event, raw` or `nil, status, reason`, for handlers that answer themselves.
+--
+-- @module databricks.webhooks.receiver
+
+local webhooks = require("databricks.webhooks")
+
+local ngx = ngx
+local type, tostring, tonumber, pcall, ipairs = type, tostring, tonumber, pcall, ipairs
+local io_open = io.open
+
+local M = {}
+
+--- Bodies larger than this are refused when `max_body` is not given (a
+-- delivery is well under 10 kB).
+M.DEFAULT_MAX_BODY = 1024 * 1024
+
+local SIGNATURE_HEADER = "x-databricks-signature"
+
+local REASON = {
+  [200] = "OK", [400] = "Bad Request", [401] = "Unauthorized", [405] = "Method Not Allowed",
+  [413] = "Payload Too Large", [500] = "Internal Server Error",
+}
+
+-- The secrets to try: a string, an array of strings (rotation), or a function
+-- returning either (looked up per request, e.g. from a shared dict).
+local function secrets_of(opts)
+  local s = opts.secret
+  if type(s) == "function" then s = s() end
+  if type(s) == "string" then
+    if s == "" then return nil end
+    return { s }
+  end
+  if type(s) == "table" and #s > 0 then
+    for _, v in ipairs(s) do
+      if type(v) ~= "string" or v == "" then return nil end
+    end
+    return s
+  end
+  return nil
+end
+
+-- The raw body, from memory or from nginx's temporary file. Returns body, or
+-- nil, status, reason.
+local function read_body(max)
+  ngx.req.read_body()
+  local body = ngx.req.get_body_data()
+  if body == nil then
+    local path = ngx.req.get_body_file()
+    if path == nil then return "" end
+    local f, err = io_open(path, "rb")
+    if not f then
+      ngx.log(ngx.ERR, "databricks.webhooks.receiver: cannot open the buffered body: ", err)
+      return nil, 500, "cannot read the request body"
+    end
+    local size = f:seek("end")
+    if size and size > max then
+      f:close()
+      return nil, 413, "body larger than " .. max .. " bytes"
+    end
+    f:seek("set")
+    body = f:read("*a") or ""
+    f:close()
+  end
+  if #body > max then return nil, 413, "body larger than " .. max .. " bytes" end
+  return body
+end
+
+--- Reads and authenticates the current request's delivery without answering.
+-- @tparam table opts secret, max_body
+-- @return the parsed event and the raw body, or nil, an HTTP status and a reason
+function M.read(opts)
+  if type(opts) ~= "table" then
+    error("bad argument #1 to 'read' (table expected, got " .. type(opts) .. ")", 2)
+  end
+  local max = opts.max_body or M.DEFAULT_MAX_BODY
+  if type(max) ~= "number" or max < 0 then
+    error("bad option 'max_body' (number >= 0 expected)", 2)
+  end
+  local secrets = secrets_of(opts)
+  if not secrets then
+    ngx.log(ngx.ERR, "databricks.webhooks.receiver: no secret configured; refusing deliveries")
+    return nil, 500, "receiver has no secret"
+  end
+  if ngx.req.get_method() ~= "POST" then return nil, 405, "POST expected" end
+
+  local declared = tonumber(ngx.var.http_content_length)
+  if declared and declared > max then return nil, 413, "body larger than " .. max .. " bytes" end
+
+  local signature = ngx.req.get_headers()[SIGNATURE_HEADER]
+  if signature == nil then return nil, 401, "missing X-Databricks-Signature header" end
+  if type(signature) ~= "string" then return nil, 401, "more than one X-Databricks-Signature header" end
+
+  local body, status, reason = read_body(max)
+  if not body then return nil, status, reason end
+
+  local ok, why = false, "signature mismatch"
+  for _, secret in ipairs(secrets) do
+    ok, why = webhooks.verify_signature(secret, body, signature)
+    if ok then break end
+  end
+  if not ok then return nil, 401, why end
+
+  local event, err = webhooks.parse_delivery(body)
+  if not event then return nil, 400, err and err.message or "not a delivery" end
+  return event, body
+end
+
+local function respond(status, text)
+  ngx.status = status
+  ngx.header["Content-Type"] = "text/plain"
+  ngx.header["Cache-Control"] = "no-store"
+  if status == 405 then ngx.header["Allow"] = "POST" end
+  ngx.print(text, "\n")
+  return status
+end
+
+--- Handles the current request as a webhook delivery and answers it (content
+-- phase). Returns the status sent and the event (or the reason of a refusal).
+-- @tparam table opts secret (string, array of strings, or function), max_body
+--   (bytes, default 1 MiB), on_event (function(event, raw) -> [status[, body]])
+function M.handle(opts)
+  if type(opts) ~= "table" then
+    error("bad argument #1 to 'handle' (table expected, got " .. type(opts) .. ")", 2)
+  end
+  if opts.on_event ~= nil and type(opts.on_event) ~= "function" then
+    error("bad option 'on_event' (function expected, got " .. type(opts.on_event) .. ")", 2)
+  end
+  local event, raw_or_status, reason = M.read(opts)
+  if not event then
+    if raw_or_status == 401 or raw_or_status == 400 then
+      ngx.log(ngx.WARN, "databricks.webhooks.receiver: refused delivery (", raw_or_status, "): ", reason)
+    end
+    return respond(raw_or_status, reason), reason
+  end
+  local status, text = 200, REASON[200]
+  if opts.on_event then
+    local ok, s, t = pcall(opts.on_event, event, raw_or_status)
+    if not ok then
+      ngx.log(ngx.ERR, "databricks.webhooks.receiver: on_event failed: ", tostring(s))
+      return respond(500, REASON[500]), event
+    end
+    if type(s) == "number" then
+      status = s
+      text = t ~= nil and tostring(t) or (REASON[s] or "")
+    end
+  end
+  return respond(status, text), event
+end
+
+return M

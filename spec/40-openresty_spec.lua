@@ -1,0 +1,444 @@
+-- Inside a real nginx: the LuaJIT build of the module loaded with
+-- lua_package_cpath, the whole API from content_by_lua, access_by_lua,
+-- ngx.timer.at and init_worker_by_lua, the non-blocking cosocket transport,
+-- the delivery receiver, and examples/openresty/nginx.conf.
+--
+-- The nginx under test is spec/support/openresty/ (nginx.conf.in + app.lua),
+-- started with its own prefix and ephemeral ports next to two local
+-- workspaces (plain http, and https with a self-signed certificate that the
+-- application nginx trusts). This file only speaks HTTP (LuaSocket), so it runs
+-- under any Lua; nginx always uses build/luajit (made here when missing).
+local workspace = require("spec.support.workspace")
+local server = require("spec.support.openresty.server")
+local socket = require("socket")
+local cjson = require("cjson")
+
+local SECRET = "whsec-openresty-3c1f"
+local OLD_SECRET = "whsec-rotated-away-77"
+
+local srv, srvs, app
+local startup_requests -- what the workspace saw while the app started (init_worker)
+
+-- Polls a stored result of the app (timers, init_worker) until it is there.
+local function result(key)
+  local deadline = socket.gettime() + 5
+  while socket.gettime() < deadline do
+    local r = app:get("/results?key=" .. key)
+    if r.json and not r.json.pending then return r.json end
+    socket.sleep(0.02)
+  end
+  error("no result for " .. key)
+end
+
+-- One API call made by the app from its content phase. `client` options are
+-- added to the defaults (the http workspace, its token); without them the
+-- worker's shared client is used.
+local function call(op, args, client)
+  local r = app:post("/call", { op = op, args = args or {}, client = client })
+  assert(r.status == 200 and r.json, "call failed: " .. tostring(r.status) .. " " .. tostring(r.body)
+    .. "\n" .. app:error_log(20))
+  return r.json
+end
+
+local function user_agents(requests)
+  local out = {}
+  for _, r in ipairs(requests) do out[#out + 1] = r.headers["user-agent"] end
+  return out
+end
+
+local function events()
+  return app:get("/events").json.events
+end
+
+-- A JSON delivery as Databricks sends it, with `text` padded to `size` bytes.
+local function delivery(size, extra)
+  local d = { event = "MODEL_VERSION_CREATED", webhook_id = "0123456789abcdef0123456789abcdef",
+    event_timestamp = 1700000000000, model_name = "churn", version = "3", text = "" }
+  for k, v in pairs(extra or {}) do d[k] = v end
+  local body = cjson.encode(d)
+  if size and #body < size then
+    d.text = string.rep("x", size - #body)
+    body = cjson.encode(d)
+  end
+  return body
+end
+
+local function post_hook(path, body, signature, opts)
+  opts = opts or {}
+  local headers = { ["content-type"] = "application/json" }
+  if signature then headers["x-databricks-signature"] = signature end
+  return app:request({ method = opts.method or "POST", path = path, body = body,
+    headers = headers, chunked = opts.chunked })
+end
+
+describe("inside nginx (OpenResty)", function()
+  setup(function()
+    server.build()
+    srv = workspace.start()
+    srvs = workspace.start({ https = true })
+    app = server.start_app({ workspace = srv, https_workspace = srvs, secret = SECRET,
+      old_secret = OLD_SECRET })
+    result("init_worker_timer") -- both startup calls are done
+    startup_requests = srv:requests()
+  end)
+
+  teardown(function()
+    if app then app:stop() end
+    if srv then srv:stop() end
+    if srvs then srvs:stop() end
+  end)
+
+  before_each(function()
+    srv:reset()
+    app:request({ method = "DELETE", path = "/events" })
+  end)
+
+  describe("the API from every phase", function()
+    it("init_worker_by_lua: runs over libcurl (no cosockets there); a timer started there uses them",
+      function()
+        local iw = result("init_worker")
+        assert.same({ phase = "init_worker", ok = true, count = 0 }, iw)
+        local t = result("init_worker_timer")
+        assert.equals("timer", t.phase)
+        assert.is_true(t.ok)
+        assert.equals(1, t.stats.connections) -- opened by the cosocket transport
+        local uas = user_agents(startup_requests)
+        assert.equals(2, #uas)
+        assert.matches(" libcurl/", uas[1])
+        assert.matches(" ngx_lua/%d+%.%d+%.%d+ ", uas[2])
+        assert.is_nil(uas[2]:find("libcurl", 1, true))
+      end)
+
+    it("content_by_lua: create, list, each, update, test, delete and request over cosockets", function()
+      local wh = call("create", { { events = { "MODEL_VERSION_CREATED" }, model_name = "phase-model",
+        http_url_spec = { url = app.url .. "/hook", secret = SECRET } } })
+      assert.equals("content", wh.phase)
+      local id = assert(wh.result.id, cjson.encode(wh))
+      assert.equals(32, #id)
+      assert.same({ "MODEL_VERSION_CREATED" }, wh.result.events)
+
+      local page = call("list", { { model_name = "phase-model" } }).result
+      assert.equals(id, page.webhooks[1].id)
+      assert.same({ id }, call("each", { { model_name = "phase-model" } }).result)
+
+      local up = call("update", { { id = id, description = "from nginx" } }).result
+      assert.equals("from nginx", up.description)
+
+      local res = call("test", { id }).result
+      assert.same({ status_code = 200, body = "OK\n" }, res)
+
+      local raw = call("request", { "GET", "/api/2.0/mlflow/registry-webhooks/list", cjson.null,
+        { model_name = "phase-model" } }, nil).result
+      assert.equals(id, raw.webhooks[1].id)
+
+      assert.is_true(call("delete", { id }).result)
+      local gone = call("delete", { { id = id } }).err
+      assert.equals("RESOURCE_DOES_NOT_EXIST", gone.error_code)
+      assert.equals(404, gone.status)
+      assert.equals("DELETE /api/2.0/mlflow/registry-webhooks/delete", gone.request)
+
+      local uas = user_agents(srv:requests())
+      assert.is_true(#uas >= 8)
+      for _, ua in ipairs(uas) do assert.matches(" ngx_lua/", ua) end
+    end)
+
+    it("validates before sending, and raises on misuse, as outside nginx", function()
+      local bad = call("create", { { events = { "NOPE" }, http_url_spec = { url = "https://x" } } }).err
+      assert.equals("INVALID_PARAMETER_VALUE", bad.error_code)
+      assert.is_nil(bad.status)
+      assert.matches("bad argument #1 to 'create' %(table expected, got string%)",
+        call("create", { "x" }).raised.raised)
+      assert.equals(0, #srv:requests())
+    end)
+
+    it("access_by_lua", function()
+      call("create", { { events = { "COMMENT_CREATED" }, http_url_spec = { url = app.url .. "/hook" } } })
+      local r = app:get("/access")
+      assert.equals(200, r.status)
+      assert.same({ phase = "access", ok = true, count = 1 }, r.json)
+      assert.matches(" ngx_lua/", user_agents(srv:requests())[2])
+    end)
+
+    it("ngx.timer.at", function()
+      call("create", { { events = { "COMMENT_CREATED" }, http_url_spec = { url = app.url .. "/hook" } } })
+      local key = app:get("/timer").json.key
+      assert.same({ phase = "timer", ok = true, count = 1 }, result(key))
+    end)
+
+    it("OAuth M2M: discovery, token and calls all over cosockets", function()
+      local r = call("list", { {} }, { token = "__unset", client_id = srv.client_id,
+        client_secret = srv.client_secret })
+      assert.same({}, r.result.webhooks)
+      local reqs = srv:requests()
+      assert.equals(3, #reqs)
+      assert.equals("/oidc/.well-known/oauth-authorization-server", reqs[1].path)
+      assert.equals("/oidc/v1/token", reqs[2].path)
+      assert.matches("^Bearer ", reqs[3].headers.authorization)
+      for _, ua in ipairs(user_agents(reqs)) do assert.matches(" ngx_lua/", ua) end
+    end)
+
+    it("keeps the connection alive between calls (nginx's cosocket pool)", function()
+      for _ = 1, 3 do call("list", { {} }) end
+      local last = call("list", { {} })
+      assert.is_true(last.stats.reused >= 1)
+      local reqs = srv:requests()
+      assert.equals(4, #reqs)
+      for i = 2, 4 do assert.equals(reqs[1].connection, reqs[i].connection) end
+    end)
+  end)
+
+  describe("the worker is never blocked", function()
+    it("serves 20 concurrent slow calls from one worker in about the time of one", function()
+      srv:settings({ latency_ms = 1000 })
+      local t0 = socket.gettime()
+      local r = app:get("/concurrent?n=20")
+      local wall = socket.gettime() - t0
+      assert.equals(200, r.status)
+      assert.same({}, r.json.errors)
+      assert.equals(20, r.json.ok)
+      assert.is_true(r.json.elapsed >= 0.9, "faster than the workspace's latency: " .. r.json.elapsed)
+      assert.is_true(r.json.elapsed < 5, "took " .. r.json.elapsed .. " s")
+      assert.is_true(wall < 5)
+      assert.equals(20, #srv:requests())
+    end)
+
+    it("answers other requests while calls are waiting on the workspace", function()
+      srv:settings({ latency_ms = 1000 })
+      local busy = assert(socket.connect("127.0.0.1", app.port))
+      busy:settimeout(10)
+      assert(busy:send("GET /concurrent?n=5 HTTP/1.0\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"))
+      socket.sleep(0.2) -- the five calls are now waiting
+      local t0 = socket.gettime()
+      local ping = app:get("/ping")
+      local ping_time = socket.gettime() - t0
+      assert.equals(200, ping.status)
+      assert.is_true(ping_time < 0.5, "ping took " .. ping_time .. " s")
+      local answer = busy:receive("*a")
+      busy:close()
+      local body = cjson.decode(answer:match("\r\n\r\n(.*)$"))
+      assert.equals(5, body.ok)
+    end)
+
+    it("runs bulk() on light threads, `parallel` at a time", function()
+      srv:settings({ latency_ms = 300 })
+      local reqs = {}
+      for i = 1, 8 do
+        reqs[i] = { events = { "MODEL_VERSION_CREATED" }, model_name = "bulk-" .. i,
+          http_url_spec = { url = app.url .. "/hook" } }
+      end
+      local r = call("bulk", { "create", reqs, { parallel = 4 } })
+      assert.equals(8, #r.result)
+      for i = 1, 8 do assert.equals("bulk-" .. i, r.result[i].ok.model_name) end
+      assert.is_true(r.elapsed >= 0.55 and r.elapsed < 1.5, "took " .. r.elapsed .. " s") -- 2 rounds of 0.3 s
+    end)
+
+    it("waits between retries with ngx.sleep (503, then success)", function()
+      srv:faults({ { kind = "503", retry_after = 1 } })
+      local busy = assert(socket.connect("127.0.0.1", app.port))
+      busy:settimeout(10)
+      local req = cjson.encode({ op = "list", args = { {} } })
+      assert(busy:send("POST /call HTTP/1.0\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
+        .. "Content-Type: application/json\r\nContent-Length: " .. #req .. "\r\n\r\n" .. req))
+      socket.sleep(0.2) -- now sleeping for Retry-After
+      local t0 = socket.gettime()
+      assert.equals(200, app:get("/ping").status)
+      assert.is_true(socket.gettime() - t0 < 0.5)
+      local answer = cjson.decode(busy:receive("*a"):match("\r\n\r\n(.*)$"))
+      busy:close()
+      assert.same({}, answer.result.webhooks)
+      assert.is_true(answer.elapsed >= 0.9)
+      assert.equals(2, #srv:requests())
+    end)
+  end)
+
+  describe("the cosocket transport", function()
+    local function fake(model_name, opts)
+      local client = { host = app.url, timeout = 2, retry_timeout = 0 }
+      for k, v in pairs(opts or {}) do client[k] = v end
+      return call("list", { { model_name = model_name } }, client)
+    end
+
+    it("reads Content-Length, chunked and close-delimited bodies, and skips 100 Continue", function()
+      for _, mode in ipairs({ "plain", "chunked", "close", "interim" }) do
+        local r = fake(mode)
+        assert.is_table(r.result, mode .. ": " .. cjson.encode(r))
+        assert.equals(3, #r.result.webhooks, mode)
+        assert.equals(("%032x"):format(3), r.result.webhooks[3].id)
+      end
+    end)
+
+    it("refuses bodies over the size limit, announced or streamed", function()
+      srv:faults({ { kind = "huge", size = 17 * 1024 * 1024 } })
+      local announced = call("list", { {} }).err
+      assert.equals("BAD_RESPONSE", announced.error_code)
+      assert.matches("exceeds", announced.message)
+      local streamed = fake("huge").err
+      assert.equals("BAD_RESPONSE", streamed.error_code)
+    end)
+
+    it("maps failures to TIMEOUT, CONNECTION_ERROR and TLS_ERROR", function()
+      srv:faults({ { kind = "slow", delay_ms = 1500 } })
+      local slow = call("list", { {} }, { timeout = 0.3, retry_timeout = 0 })
+      assert.equals("TIMEOUT", slow.err.error_code)
+      assert.is_true(slow.elapsed < 1.2)
+
+      srv:faults({ { kind = "reset_mid_body" } })
+      assert.equals("CONNECTION_ERROR", call("list", { {} }, { retry_timeout = 0 }).err.error_code)
+
+      local refused = call("list", { {} }, { host = "http://127.0.0.1:" .. server.free_port(),
+        retry_timeout = 0 }).err
+      assert.equals("CONNECTION_ERROR", refused.error_code)
+      assert.matches("connection refused", refused.message)
+
+      local untrusted = call("list", { {} }, { host = app.tls_url, retry_timeout = 0 }).err
+      assert.equals("TLS_ERROR", untrusted.error_code)
+      assert.matches("lua_ssl_trusted_certificate", untrusted.message)
+    end)
+
+    it("verifies TLS with lua_ssl_trusted_certificate, or not with verify_tls = false", function()
+      assert.same({}, call("list", { {} }, { host = srvs.url, token = srvs.token }).result.webhooks)
+      local by_name = srvs.url:gsub("127%.0%.0%.1", "localhost") -- SNI and a host name check
+      assert.same({}, call("list", { {} }, { host = by_name, token = srvs.token }).result.webhooks)
+      local r = call("list", { {} }, { host = app.tls_url, verify_tls = false })
+      assert.equals(3, #r.result.webhooks)
+    end)
+  end)
+
+  describe("the receiver", function()
+    local function create(spec)
+      local r = call("create", { { events = { "MODEL_VERSION_CREATED" }, http_url_spec = spec } })
+      return assert(r.result and r.result.id, cjson.encode(r))
+    end
+
+    -- Has the workspace deliver a test trigger; returns what the receiver answered.
+    local function trigger(spec)
+      return call("test", { create(spec) }).result
+    end
+
+    it("verifies a real delivery and hands the event over", function()
+      local id = create({ url = app.url .. "/hook", secret = SECRET })
+      local res = call("test", { { id = id, event = "MODEL_VERSION_TRANSITIONED_STAGE" } }).result
+      assert.same({ status_code = 200, body = "OK\n" }, res)
+      local got = events()
+      assert.equals(1, #got)
+      assert.equals("MODEL_VERSION_TRANSITIONED_STAGE", got[1].event)
+      assert.equals(id, got[1].webhook_id)
+      assert.is_false(got[1].from_file)
+    end)
+
+    it("accepts the previous secret while it rotates", function()
+      assert.equals(200, trigger({ url = app.url .. "/hook", secret = OLD_SECRET }).status_code)
+      assert.equals(1, #events())
+    end)
+
+    it("refuses a wrong secret and a missing signature with 401", function()
+      local wrong = trigger({ url = app.url .. "/hook", secret = "not-the-secret" })
+      assert.equals(401, wrong.status_code)
+      assert.matches("signature mismatch", wrong.body)
+      local unsigned = trigger({ url = app.url .. "/hook" })
+      assert.equals(401, unsigned.status_code)
+      assert.matches("missing X%-Databricks%-Signature", unsigned.body)
+      assert.same({}, events())
+    end)
+
+    it("verifies a body that nginx buffered to a temp file", function()
+      local res = trigger({ url = app.url .. "/hook-file", secret = SECRET })
+      assert.equals(200, res.status_code)
+      local got = events()
+      assert.equals(1, #got)
+      assert.is_true(got[1].from_file)
+      assert.equals("/hook-file", got[1].uri)
+
+      -- larger than client_body_buffer_size (1k): nginx spills it to disk
+      local big = delivery(20000)
+      assert.equals(200, post_hook("/hook", big, server.sign(SECRET, big)).status)
+      got = events()
+      assert.equals(2, #got)
+      assert.is_true(got[2].from_file)
+      assert.equals(#big, got[2].size)
+    end)
+
+    it("refuses a tampered body (401) and accepts the genuine one", function()
+      call("test", { create({ url = srv.url .. "/__control/sink", secret = SECRET }) })
+      local sent = srv:sink()[1]
+      local body, sig = sent.body, sent.headers["x-databricks-signature"]
+      assert.equals(200, post_hook("/hook", body, sig).status)
+      local tampered = body:gsub('"version":"1"', '"version":"2"')
+      assert.are_not.equal(body, tampered)
+      local r = post_hook("/hook", tampered, sig)
+      assert.equals(401, r.status)
+      assert.equals(1, #events())
+    end)
+
+    it("refuses a missing header (401), a non-JSON body (400), too large a body (413)", function()
+      local body = delivery()
+      assert.equals(401, post_hook("/hook", body, nil).status)
+      assert.equals(401, post_hook("/hook", body, "zz").status)
+
+      local text = "this is not JSON"
+      local r = post_hook("/hook", text, server.sign(SECRET, text))
+      assert.equals(400, r.status)
+      assert.matches("not JSON", r.body)
+      local no_event = '{"webhook_id":"x"}'
+      assert.equals(400, post_hook("/hook", no_event, server.sign(SECRET, no_event)).status)
+
+      local huge = delivery(70 * 1024) -- max_body is 64 KiB
+      assert.equals(413, post_hook("/hook", huge, server.sign(SECRET, huge)).status)
+      local chunked = post_hook("/hook", huge, server.sign(SECRET, huge), { chunked = true })
+      assert.equals(413, chunked.status) -- no Content-Length: counted after reading
+      assert.same({}, events())
+    end)
+
+    it("answers 405 to other methods, and lets on_event choose the answer", function()
+      local r = app:request({ path = "/hook" })
+      assert.equals(405, r.status)
+      assert.equals("POST", r.headers.allow)
+
+      local queued = delivery(nil, { model_name = "answer-202" })
+      r = post_hook("/hook", queued, server.sign(SECRET, queued))
+      assert.equals(202, r.status)
+      assert.equals("queued\n", r.body)
+
+      local failing = delivery(nil, { model_name = "raise-please" })
+      assert.equals(500, post_hook("/hook", failing, server.sign(SECRET, failing)).status)
+      assert.matches("on_event failed on purpose", app:error_log(5))
+    end)
+  end)
+
+  describe("examples/openresty/nginx.conf", function()
+    local example
+
+    teardown(function() if example then example:stop() end end)
+
+    it("starts as shipped and serves its receiver and admin locations", function()
+      local root = server.root()
+      local text = assert(server.read_file(root .. "/examples/openresty/nginx.conf"))
+      -- what a user adapts: modules, paths, port (plus `user root;` when root)
+      text = text:gsub("load_module [^\n]*\n", "")
+      text = server.load_modules() .. "\n" .. server.user_line() .. "\n" .. text
+      text = text:gsub('lua_package_path%s+"[^"]*";',
+        ('lua_package_path "%s/lua/?.lua;;";'):format(root))
+      text = text:gsub('lua_package_cpath%s+"[^"]*";',
+        ('lua_package_cpath "%s/build/luajit/?.so;%s;;";'):format(root, server.lua_cpath()))
+      example = server.start_conf({
+        conf = function(port) return (text:gsub("listen 8080;", "listen 127.0.0.1:" .. port .. ";")) end,
+        env = { DATABRICKS_HOST = srv.url, DATABRICKS_TOKEN = srv.token, WEBHOOK_SECRET = SECRET },
+      })
+
+      local id = call("create", { { events = { "MODEL_VERSION_CREATED" }, model_name = "example-model",
+        http_url_spec = { url = example.url .. "/databricks/webhook", secret = SECRET } } }).result.id
+      assert.same({ status_code = 200, body = "OK\n" }, call("test", { id }).result)
+      assert.matches("databricks webhook: MODEL_VERSION_CREATED model=example%-model", example:error_log(20))
+
+      local listed = example:get("/admin/webhooks?model_name=example-model")
+      assert.equals(200, listed.status, listed.body)
+      assert.equals(1, listed.json.count)
+      assert.equals(id, listed.json.webhooks[1].id)
+      assert.matches(" ngx_lua/", srv:requests()[#srv:requests()].headers["user-agent"])
+
+      local bad = example:request({ method = "POST", path = "/databricks/webhook", body = "{}",
+        headers = { ["x-databricks-signature"] = string.rep("0", 64) } })
+      assert.equals(401, bad.status)
+    end)
+  end)
+end)

@@ -1,0 +1,435 @@
+-- The command-line tool, driven as a user drives it: bin/databricks-webhooks
+-- runs as a subprocess (always under lua5.4, through its shebang) against the
+-- local workspace, with a clean environment. stdout, stderr and the exit
+-- status are captured through files, which works the same on every Lua that
+-- runs this spec (os.execute's results differ between 5.1/LuaJIT and 5.2+).
+local workspace = require("spec.support.workspace")
+local cjson = require("cjson")
+local socket = require("socket")
+
+local API = "/api/2.0/mlflow/registry-webhooks/"
+
+local function q(s)
+  return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
+end
+
+local function read_file(path)
+  local f = io.open(path, "rb")
+  if not f then return nil end
+  local data = f:read("*a")
+  f:close()
+  return data
+end
+
+local function write_file(path, data)
+  local f = assert(io.open(path, "wb"))
+  assert(f:write(data))
+  f:close()
+end
+
+local function shell(cmd)
+  local p = assert(io.popen(cmd))
+  local out = p:read("*a")
+  p:close()
+  return (out:gsub("%s+$", ""))
+end
+
+local function lines(s)
+  local out = {}
+  for line in s:gmatch("[^\n]+") do out[#out + 1] = line end
+  return out
+end
+
+-- Splits a tsv line, keeping empty fields.
+local function fields(line)
+  local out = {}
+  for f in (line .. "\t"):gmatch("([^\t]*)\t") do out[#out + 1] = f end
+  return out
+end
+
+local ROOT = shell("pwd")
+local TOOL = ROOT .. "/bin/databricks-webhooks"
+
+describe("databricks-webhooks (command line)", function()
+  local srv, tmp, sink
+
+  -- Runs the tool. opts: stdin (string), env (extra variables; false values
+  -- unset the defaults), cwd. Returns { code, stdout, stderr }.
+  local function run(args, opts)
+    opts = opts or {}
+    local vars = {
+      PATH = os.getenv("PATH") or "/usr/bin:/bin",
+      HOME = tmp .. "/home",
+      DATABRICKS_HOST = srv.url,
+      DATABRICKS_TOKEN = srv.token,
+    }
+    for k, v in pairs(opts.env or {}) do vars[k] = v or nil end
+    local env = {}
+    for k, v in pairs(vars) do env[#env + 1] = k .. "=" .. q(v) end
+    local argv = {}
+    for i, a in ipairs(args) do argv[i] = q(a) end
+    write_file(tmp .. "/stdin", opts.stdin or "")
+    local cmd = string.format("cd %s && env -i %s %s %s <%s >%s 2>%s; echo $? >%s",
+      q(opts.cwd or ROOT), table.concat(env, " "), q(TOOL), table.concat(argv, " "),
+      q(tmp .. "/stdin"), q(tmp .. "/stdout"), q(tmp .. "/stderr"), q(tmp .. "/rc"))
+    os.execute(cmd)
+    return {
+      code = tonumber(read_file(tmp .. "/rc")),
+      stdout = read_file(tmp .. "/stdout") or "",
+      stderr = read_file(tmp .. "/stderr") or "",
+    }
+  end
+
+  -- Runs the tool and insists on exit status 0 and an empty stderr.
+  local function ok(args, opts)
+    local r = run(args, opts)
+    assert.equals(0, r.code, "stderr: " .. r.stderr)
+    assert.equals("", r.stderr)
+    return r
+  end
+
+  local function create(model, extra)
+    local args = { "create", "--event", "MODEL_VERSION_CREATED", "--url", sink }
+    if model then args[#args + 1] = "--model"; args[#args + 1] = model end
+    for _, a in ipairs(extra or {}) do args[#args + 1] = a end
+    return fields(lines(ok(args).stdout)[1])[1]
+  end
+
+  local function api_requests()
+    local out = {}
+    for _, r in ipairs(srv:requests()) do
+      if r.path:sub(1, #API) == API then out[#out + 1] = r end
+    end
+    return out
+  end
+
+  setup(function()
+    srv = workspace.start()
+    tmp = shell("mktemp -d \"${TMPDIR:-/tmp}/cli-spec.XXXXXX\"")
+    assert(os.execute("mkdir -p " .. q(tmp .. "/home")))
+    sink = srv.url .. "/__control/sink"
+  end)
+
+  teardown(function()
+    if srv then srv:stop() end
+    if tmp then os.execute("rm -rf " .. q(tmp)) end
+  end)
+
+  before_each(function()
+    srv:reset()
+  end)
+
+  describe("help and events", function()
+    it("prints help for the tool and for each command on stdout, exit 0", function()
+      for _, args in ipairs({ { "--help" }, { "-h" }, { "help" } }) do
+        local r = ok(args)
+        assert.matches("^Usage: databricks%-webhooks COMMAND", r.stdout)
+        assert.matches("Exit status", r.stdout)
+      end
+      for _, cmd in ipairs({ "create", "list", "update", "delete", "test", "events" }) do
+        local r = ok({ cmd, "--help" })
+        assert.matches("^Usage: databricks%-webhooks " .. cmd, r.stdout)
+        assert.same(r.stdout, ok({ "help", cmd }).stdout)
+      end
+    end)
+
+    it("lists the event names, as lines or as JSON, without credentials", function()
+      local env = { DATABRICKS_HOST = false, DATABRICKS_TOKEN = false }
+      local names = lines(ok({ "events" }, { env = env }).stdout)
+      assert.equals(12, #names)
+      assert.equals("MODEL_VERSION_CREATED", names[1])
+      assert.same(names, cjson.decode(ok({ "events", "--json" }, { env = env }).stdout))
+    end)
+
+    it("runs from another directory, finding the checkout next to itself", function()
+      assert.equals(12, #lines(ok({ "events" }, { cwd = tmp }).stdout))
+      assert.matches("^databricks%-webhooks %d+%.%d+%.%d+\n$", ok({ "--version" }, { cwd = tmp }).stdout)
+    end)
+  end)
+
+  describe("create", function()
+    it("reads the secret from stdin, sends it exactly, never prints it", function()
+      local secret = "s3cr3t-from-stdin"
+      local r = ok({ "create", "--model", "m", "--event", "MODEL_VERSION_CREATED,COMMENT_CREATED",
+        "--url", sink, "--secret-file", "-", "--description", "tab\there" }, { stdin = secret .. "\n" })
+      local out = lines(r.stdout)
+      assert.equals(1, #out)
+      local f = fields(out[1])
+      assert.matches("^%x+$", f[1])
+      assert.same({ "m", "ACTIVE", "MODEL_VERSION_CREATED,COMMENT_CREATED", sink, "tab\\there" },
+        { f[2], f[3], f[4], f[5], f[6] })
+      local stored = srv:webhooks()
+      assert.equals(1, #stored)
+      assert.equals(secret, stored[1].http_url_spec.secret)
+      local listed = ok({ "list", "--json" }).stdout
+      assert.is_nil(listed:find(secret, 1, true))
+      assert.is_nil(cjson.decode(listed).webhooks[1].http_url_spec.secret)
+    end)
+
+    it("prints the webhook as JSON, without the secret given on the command line", function()
+      local r = ok({ "create", "--event", "REGISTERED_MODEL_CREATED", "--url", sink,
+        "--secret", "argv-secret", "--status", "TEST_MODE", "--json" })
+      local wh = cjson.decode(r.stdout)
+      assert.equals("TEST_MODE", wh.status)
+      assert.same({ "REGISTERED_MODEL_CREATED" }, wh.events)
+      assert.equals(sink, wh.http_url_spec.url)
+      assert.is_nil(r.stdout:find("argv-secret", 1, true))
+      assert.equals("argv-secret", srv:webhooks()[1].http_url_spec.secret)
+    end)
+
+    it("creates a job webhook with the token from a file, as a table with a header", function()
+      write_file(tmp .. "/token", "job-token-value\n")
+      local r = ok({ "create", "--event", "MODEL_VERSION_CREATED", "--model", "m", "--job-id", "42",
+        "--access-token-file", tmp .. "/token", "--format", "table" })
+      local out = lines(r.stdout)
+      assert.equals(2, #out)
+      assert.matches("^ID%s+MODEL%s+STATUS%s+EVENTS%s+TARGET%s+DESCRIPTION$", out[1])
+      assert.matches("%s+m%s+ACTIVE%s+MODEL_VERSION_CREATED%s+job:42%s+%-$", out[2])
+      assert.equals("job-token-value", srv:webhooks()[1].job_spec.access_token)
+      assert.is_nil(r.stdout:find("job-token-value", 1, true))
+    end)
+  end)
+
+  describe("list", function()
+    it("prints one page or, with --all, every page; tsv unless asked otherwise", function()
+      local ids = { create("a"), create("a"), create("b") }
+      local all = lines(ok({ "list" }).stdout)
+      assert.equals(3, #all)
+      for i, line in ipairs(all) do assert.equals(ids[i], fields(line)[1]) end
+
+      local r = run({ "list", "--max-results", "2" })
+      assert.equals(0, r.code)
+      assert.equals(2, #lines(r.stdout))
+      local token = r.stderr:match("%-%-page%-token (%S+),")
+      assert.is_string(token)
+      local rest = lines(ok({ "list", "--max-results", "2", "--page-token", token }).stdout)
+      assert.same({ ids[3] }, { fields(rest[1])[1] })
+
+      assert.equals(3, #lines(ok({ "list", "--all", "--max-results", "2" }).stdout))
+      assert.equals(2, #lines(ok({ "list", "--model", "a" }).stdout))
+      assert.equals("", ok({ "list", "--model", "nothing" }).stdout)
+
+      local page = cjson.decode(ok({ "list", "--max-results", "2", "--json" }).stdout)
+      assert.equals(2, #page.webhooks)
+      assert.is_string(page.next_page_token)
+      page = cjson.decode(ok({ "list", "--all", "--max-results", "1", "--json" }).stdout)
+      assert.equals(3, #page.webhooks)
+      assert.is_nil(page.next_page_token)
+      assert.same({ webhooks = {} }, cjson.decode(ok({ "list", "--model", "x", "--json" }).stdout))
+    end)
+
+    it("filters by event", function()
+      create("a")
+      local id = create("a", { "--event", "COMMENT_CREATED" })
+      local out = lines(ok({ "list", "--event", "COMMENT_CREATED" }).stdout)
+      assert.same({ id }, { fields(out[1])[1] })
+      assert.equals(1, #out)
+    end)
+  end)
+
+  describe("update and test", function()
+    it("updates one webhook and prints it; test reports the receiver's answer", function()
+      local id = create("m")
+      local out = lines(ok({ "update", "--id", id, "--status", "TEST_MODE", "--description", "d" }).stdout)
+      assert.equals(1, #out)
+      local f = fields(out[1])
+      assert.same({ id, "m", "TEST_MODE", "d" }, { f[1], f[2], f[3], f[6] })
+
+      local res = cjson.decode(ok({ "test", "--id", id, "--json" }).stdout)
+      assert.equals(200, res.status_code)
+      assert.is_string(res.body)
+      assert.equals(1, #srv:sink())
+      local plain = fields(lines(ok({ "test", "--id", id, "--event", "MODEL_VERSION_CREATED" }).stdout)[1])
+      assert.equals("200", plain[1])
+    end)
+  end)
+
+  describe("errors", function()
+    it("an API error: exit 1, the error code on stderr, nothing on stdout", function()
+      local r = run({ "update", "--id", "0123", "--status", "DISABLED" })
+      assert.equals(1, r.code)
+      assert.equals("", r.stdout)
+      assert.matches("^error: RESOURCE_DOES_NOT_EXIST %(HTTP 404%): ", r.stderr)
+
+      r = run({ "list" }, { env = { DATABRICKS_TOKEN = "dapi-wrong" } })
+      assert.equals(1, r.code)
+      assert.matches("^error: %u[%u_]+ %(HTTP 40[13]%)", r.stderr)
+    end)
+
+    it("usage errors exit 2 with a message on stderr, and send nothing", function()
+      local bad = {
+        {},
+        { "bogus" },
+        { "list", "--bogus" },
+        { "list", "-x" },
+        { "list", "extra" },
+        { "list", "--model" },
+        { "list", "--model", "--all" },
+        { "list", "--url", sink },
+        { "list", "--all=yes" },
+        { "list", "--max-results", "0" },
+        { "list", "--max-results", "ten" },
+        { "list", "--format", "xml" },
+        { "list", "--json", "--format", "tsv" },
+        { "list", "--event", "NOT_AN_EVENT" },
+        { "list", "--model", "a", "--model", "b" },
+        { "create", "--url", sink },
+        { "create", "--event", "NOPE", "--url", sink },
+        { "create", "--event", "MODEL_VERSION_CREATED" },
+        { "create", "--event", "MODEL_VERSION_CREATED", "--url", sink, "--status", "ON" },
+        { "create", "--event", "MODEL_VERSION_CREATED", "--url", sink, "--secret", "a", "--secret-file", "-" },
+        { "create", "--event", "MODEL_VERSION_CREATED", "--url", sink, "--secret-file", tmp .. "/missing" },
+        { "create", "--event", "MODEL_VERSION_CREATED", "--url", sink, "--job-id", "1" },
+        { "create", "--event", "MODEL_VERSION_CREATED", "--job-id", "1" },
+        { "create", "--event", "MODEL_VERSION_CREATED", "--secret", "a" },
+        { "update", "--id", "x" },
+        { "update", "--status", "DISABLED" },
+        { "update", "--model", "m", "--all", "--event", "COMMENT_CREATED" },
+        { "update", "--id", "x", "--all", "--model", "m", "--status", "DISABLED" },
+        { "delete" },
+        { "delete", "--all" },
+        { "delete", "--model", "m", "--all", "--parallel", "0" },
+        { "delete", "--model", "m", "--all", "--parallel", "65" },
+        { "delete", "--id", "x", "--event", "COMMENT_CREATED" },
+        { "test" },
+        { "test", "--id", "a", "--id", "b" },
+        { "events", "--model", "m" },
+      }
+      for _, args in ipairs(bad) do
+        local r = run(args, { stdin = "secret" })
+        local what = table.concat(args, " ") .. " -> " .. r.stderr
+        assert.equals(2, r.code, what)
+        assert.equals("", r.stdout, what)
+        assert.truthy(r.stderr:find("^error: "), what)
+      end
+      assert.same({}, api_requests())
+    end)
+
+    it("a request the client refuses before sending is a usage error", function()
+      local r = run({ "create", "--model", "m", "--event", "REGISTERED_MODEL_CREATED", "--url", sink })
+      assert.equals(2, r.code)
+      assert.matches("^error: INVALID_PARAMETER_VALUE: ", r.stderr)
+      assert.same({}, api_requests())
+    end)
+
+    it("configuration errors (no credentials, unknown profile) exit 2; a profile works", function()
+      local cfg = tmp .. "/databrickscfg"
+      write_file(cfg, "[DEFAULT]\nhost = " .. srv.url .. "\ntoken = " .. srv.token
+        .. "\n\n[other]\nhost = " .. srv.url .. "\ntoken = dapi-other\n")
+      local r = run({ "list", "--profile", "nope" },
+        { env = { DATABRICKS_CONFIG_FILE = cfg, DATABRICKS_HOST = false, DATABRICKS_TOKEN = false } })
+      assert.equals(2, r.code)
+      assert.equals("", r.stdout)
+      assert.matches("^error: .*nope", r.stderr)
+      assert.is_nil(r.stderr:find("dapi-other", 1, true))
+
+      r = run({ "list" }, { env = { DATABRICKS_HOST = false, DATABRICKS_TOKEN = false } })
+      assert.equals(2, r.code)
+      assert.matches("^error: ", r.stderr)
+
+      create("m")
+      local env = { DATABRICKS_CONFIG_FILE = cfg, DATABRICKS_HOST = false, DATABRICKS_TOKEN = false }
+      assert.equals(1, #lines(ok({ "list" }, { env = env }).stdout))
+      assert.equals(1, run({ "list", "--profile", "other" }, { env = env }).code) -- dapi-other is refused
+      assert.equals(1, #lines(ok({ "list", "--host", srv.url }, { env = { DATABRICKS_HOST = false } }).stdout))
+    end)
+
+    it("network errors and timeouts exit 3", function()
+      local s = assert(socket.bind("127.0.0.1", 0))
+      local _, port = s:getsockname()
+      s:close()
+      local r = run({ "list", "--retry-timeout", "0", "--host", "http://127.0.0.1:" .. port })
+      assert.equals(3, r.code)
+      assert.equals("", r.stdout)
+      assert.matches("^error: CONNECTION_ERROR", r.stderr)
+
+      srv:faults({ { kind = "slow", path = "list", delay_ms = 1000 } })
+      r = run({ "list", "--timeout", "0.2" })
+      assert.equals(3, r.code)
+      assert.matches("^error: TIMEOUT", r.stderr)
+    end)
+  end)
+
+  describe("bulk", function()
+    it("delete --all: a failure does not stop the others; failures reported, exit 1", function()
+      local ids = {}
+      for i = 1, 5 do ids[i] = create("bulk") end
+      local keep = create("other")
+      srv:faults({ { kind = "status", status = 500, error_code = "INTERNAL_ERROR", message = "x",
+        path = "delete", count = 2 } })
+      local r = run({ "delete", "--model", "bulk", "--all", "--parallel", "3" })
+      assert.equals(1, r.code)
+      local out = lines(r.stdout)
+      assert.equals(5, #out)
+      local failed, deleted = {}, {}
+      for i, line in ipairs(out) do
+        local f = fields(line)
+        assert.equals(ids[i], f[1]) -- input order
+        if f[2] == "ok" then
+          deleted[#deleted + 1] = f[1]
+        else
+          assert.equals("error", f[2])
+          assert.equals("INTERNAL_ERROR (HTTP 500): x", f[3])
+          failed[#failed + 1] = f[1]
+          assert.matches("error: " .. f[1] .. ": INTERNAL_ERROR %(HTTP 500%): x", r.stderr)
+        end
+      end
+      assert.equals(2, #failed)
+      assert.equals(3, #deleted)
+      assert.equals(2, #lines(r.stderr))
+
+      local left = {}
+      for _, line in ipairs(lines(ok({ "list" }).stdout)) do left[#left + 1] = fields(line)[1] end
+      table.sort(left)
+      local expected = { failed[1], failed[2], keep }
+      table.sort(expected)
+      assert.same(expected, left)
+
+      local again = cjson.decode(ok({ "delete", "--model", "bulk", "--all", "--json" }).stdout)
+      assert.same({ { id = failed[1], ok = true }, { id = failed[2], ok = true } }, again)
+      assert.equals("", ok({ "delete", "--model", "bulk", "--all" }).stdout) -- nothing left: fine
+    end)
+
+    it("update --all changes every webhook of the model; --json is an array", function()
+      local a, b = create("u"), create("u")
+      create("v")
+      local res = cjson.decode(ok({ "update", "--model", "u", "--all", "--status", "DISABLED", "--json" }).stdout)
+      assert.equals(2, #res)
+      assert.same({ a, b }, { res[1].id, res[2].id })
+      for _, item in ipairs(res) do
+        assert.is_true(item.ok)
+        assert.equals("DISABLED", item.webhook.status)
+      end
+      local statuses = {}
+      for _, line in ipairs(lines(ok({ "list" }).stdout)) do
+        local f = fields(line)
+        statuses[f[2]] = (statuses[f[2]] or "") .. f[3] .. ";"
+      end
+      assert.same({ u = "DISABLED;DISABLED;", v = "ACTIVE;" }, statuses)
+    end)
+
+    it("several --id: one line each; a missing one is an API error", function()
+      local a = create("m")
+      local r = run({ "delete", "--id", a, "--id", "0123" })
+      assert.equals(1, r.code)
+      local out = lines(r.stdout)
+      assert.same({ a, "ok", "" }, fields(out[1]))
+      assert.same({ "0123", "error" }, { fields(out[2])[1], fields(out[2])[2] })
+      assert.matches("^error: 0123: RESOURCE_DOES_NOT_EXIST %(HTTP 404%)", r.stderr)
+    end)
+
+    it("a network failure of one exits 3", function()
+      local ids = { create("n"), create("n") }
+      srv:faults({ { kind = "slow", path = "delete", delay_ms = 1000, count = 1 } })
+      local r = run({ "delete", "--model", "n", "--all", "--json", "--timeout", "0.3" })
+      assert.equals(3, r.code)
+      local res = cjson.decode(r.stdout)
+      assert.equals(2, #res)
+      assert.same(ids, { res[1].id, res[2].id })
+      local codes = {}
+      for _, item in ipairs(res) do codes[#codes + 1] = item.ok and "ok" or item.error.error_code end
+      table.sort(codes)
+      assert.same({ "TIMEOUT", "ok" }, codes)
+    end)
+  end)
+end)
