@@ -15,7 +15,8 @@
 -- one at a time and the other N in one bulk call, timing both by wall clock.
 local build, n, parallel, latency = ...
 n, parallel, latency = tonumber(n) or 500, tonumber(parallel) or 8, tonumber(latency) or 50
-package.path = "./bench/?.lua;./lua/?.lua;./?.lua;" .. package.path
+package.path = "./bench/?.lua;" .. (os.getenv("BENCH_LUA_DIR") or "./lua") .. "/?.lua;./?.lua;"
+  .. package.path
 package.cpath = (build or "build/5.4") .. "/?.so;" .. package.cpath
 
 local webhooks = require("databricks.webhooks")

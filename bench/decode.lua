@@ -21,7 +21,8 @@
 -- collected inside it, so both sides pay their own GC.
 local build, rounds, iters = ...
 rounds, iters = tonumber(rounds) or 9, tonumber(iters) or 40
-package.path = "./bench/?.lua;./lua/?.lua;./?.lua;" .. package.path
+package.path = "./bench/?.lua;" .. (os.getenv("BENCH_LUA_DIR") or "./lua") .. "/?.lua;./?.lua;"
+  .. package.path
 package.cpath = build .. "/?.so;" .. package.cpath
 
 local cjson = require("cjson")

@@ -12,7 +12,8 @@
 -- and the Lua state before exiting, so anything still allocated is a leak.
 local build, url, token, total, checkpoint = ...
 total, checkpoint = tonumber(total), tonumber(checkpoint)
-package.path = "./bench/?.lua;./lua/?.lua;./?.lua;" .. package.path
+package.path = "./bench/?.lua;" .. (os.getenv("BENCH_LUA_DIR") or "./lua") .. "/?.lua;./?.lua;"
+  .. package.path
 package.cpath = build .. "/?.so;" .. package.cpath
 
 local webhooks = require("databricks.webhooks")

@@ -16,7 +16,8 @@
 -- LuaSocket's gettime (socket.core only, for the module client).
 local client_kind, op, n, warmup, url, token, sink, ids_in, ids_out, build, ua = ...
 n, warmup = tonumber(n), tonumber(warmup)
-package.path = "./bench/?.lua;./lua/?.lua;./?.lua;" .. package.path
+package.path = "./bench/?.lua;" .. (os.getenv("BENCH_LUA_DIR") or "./lua") .. "/?.lua;./?.lua;"
+  .. package.path
 package.cpath = build .. "/?.so;" .. package.cpath
 
 local gettime = require("socket.core").gettime

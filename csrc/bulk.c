@@ -32,7 +32,7 @@ static const dbw_op *op_by_name(const char *name)
 /* Grows the client's pool of handles (copies of its own, same options). */
 static int ensure_pool(dbw_client *c, int n)
 {
-    dbw_conn *p;
+    dbw_conn **p;
     if (c->multi == NULL && (c->multi = curl_multi_init()) == NULL)
         return -1;
     if (c->npool >= n)
@@ -41,20 +41,15 @@ static int ensure_pool(dbw_client *c, int n)
     if (p == NULL)
         return -1;
     c->pool = p;
-    /* conns are addressed by libcurl callbacks: re-wire the moved ones */
     while (c->npool < n) {
-        if (dbw_conn_init(&c->pool[c->npool], &c->conn, &c->connections, c->conn.max_response) != 0)
+        dbw_conn *k = malloc(sizeof *k);
+        if (k == NULL)
             return -1;
-        c->npool++;
-    }
-    {
-        int i;
-        for (i = 0; i < c->npool; i++) {
-            curl_easy_setopt(c->pool[i].curl, CURLOPT_WRITEDATA, &c->pool[i]);
-            curl_easy_setopt(c->pool[i].curl, CURLOPT_HEADERDATA, &c->pool[i]);
-            curl_easy_setopt(c->pool[i].curl, CURLOPT_SOCKOPTDATA, &c->pool[i]);
-            curl_easy_setopt(c->pool[i].curl, CURLOPT_ERRORBUFFER, c->pool[i].errbuf);
+        if (dbw_conn_init(k, &c->conn, &c->connections, c->conn.max_response) != 0) {
+            free(k);
+            return -1;
         }
+        c->pool[c->npool++] = k;
     }
     return 0;
 }
@@ -89,7 +84,7 @@ static void advance(lua_State *L, dbw_client *c, const dbw_op *op, item *it, int
     double delay;
     dbw_ex_action act = dbw_exchange_step(L, c, &it->ex, rs, &rq, &delay);
     if (act == DBW_EX_SEND) {
-        dbw_conn *k = &c->pool[slot];
+        dbw_conn *k = c->pool[slot];
         if (dbw_http_start(k, &rq) == 0 && curl_multi_add_handle(c->multi, k->curl) == CURLM_OK) {
             it->state = ITEM_ACTIVE;
             it->slot = slot;
@@ -186,7 +181,7 @@ int dbw_bulk(lua_State *L, dbw_client *c)
         return luaL_error(L, "databricks.webhooks: bulk: cannot create connections");
     /* A previous bulk call that was unwound by an error may have left some. */
     for (slot = 0; slot < c->npool; slot++)
-        curl_multi_remove_handle(c->multi, c->pool[slot].curl);
+        curl_multi_remove_handle(c->multi, c->pool[slot]->curl);
 
     while ((size_t)done < n) {
         CURLMsg *msg;
@@ -223,10 +218,10 @@ int dbw_bulk(lua_State *L, dbw_client *c)
             for (j = 0; j < n; j++) {
                 item *it = &items[j];
                 dbw_response rs;
-                if (it->state != ITEM_ACTIVE || c->pool[it->slot].curl != msg->easy_handle)
+                if (it->state != ITEM_ACTIVE || c->pool[it->slot]->curl != msg->easy_handle)
                     continue;
                 curl_multi_remove_handle(c->multi, msg->easy_handle);
-                dbw_http_finish(&c->pool[it->slot], msg->data.result, &rs);
+                dbw_http_finish(c->pool[it->slot], msg->data.result, &rs);
                 active--;
                 dbw_call_log(L, c, it->ex.method, it->ex.path, &rs, it->ex.attempts);
                 advance(L, c, op, it, (int)j, &rs, it->slot, anchors, results, &done);

@@ -35,8 +35,8 @@ void dbw_call_log(lua_State *L, dbw_client *c, const char *method, const char *p
     lua_call(L, 1, 0);
 }
 
-int dbw_call_finish(lua_State *L, dbw_client *c, const dbw_exchange *ex, const dbw_response *rs, dbw_shape shape,
-                    int reqidx)
+int dbw_call_finish(lua_State *L, dbw_client *c, const dbw_exchange *ex, const dbw_response *rs,
+                    dbw_shape shape, int reqidx)
 {
     if (ex->err_code) {
         dbw_error e;
@@ -159,8 +159,10 @@ int dbw_call_prepare_raw(lua_State *L, dbw_client *c, dbw_prepared *p)
             if (lua_type(L, -2) != LUA_TSTRING ||
                 dbw_query_append(L, &c->url, lua_tostring(L, -2), lua_gettop(L), &first) != 0) {
                 lua_pop(L, 2);
-                return push_invalid(L, "request: query keys must be strings and values strings, numbers, "
-                                       "booleans or arrays of them", method, path);
+                return push_invalid(L,
+                                    "request: query keys must be strings and values strings, numbers, "
+                                    "booleans or arrays of them",
+                                    method, path);
             }
             lua_pop(L, 1);
         }

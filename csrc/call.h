@@ -46,8 +46,8 @@ void dbw_call_log(lua_State *L, dbw_client *c, const char *method, const char *p
 /* Pushes what the method returns once the exchange is DONE: the shaped
  * result (returns 1) or nil, err (returns 2). rs is the last response
  * (unused when ex->err_code is set); reqidx as for dbw_response_push. */
-int dbw_call_finish(lua_State *L, dbw_client *c, const dbw_exchange *ex, const dbw_response *rs, dbw_shape shape,
-                    int reqidx);
+int dbw_call_finish(lua_State *L, dbw_client *c, const dbw_exchange *ex, const dbw_response *rs,
+                    dbw_shape shape, int reqidx);
 
 /* Runs op with the request table at reqidx over libcurl; pushes result or nil, err. */
 int dbw_call_op(lua_State *L, dbw_client *c, const dbw_op *op, int reqidx);

@@ -38,8 +38,10 @@ dbw_client *dbw_client_check(lua_State *L, int idx)
 void dbw_client_release(lua_State *L, dbw_client *c)
 {
     int i;
-    for (i = 0; i < c->npool; i++)
-        dbw_conn_free(&c->pool[i]);
+    for (i = 0; i < c->npool; i++) {
+        dbw_conn_free(c->pool[i]);
+        free(c->pool[i]);
+    }
     free(c->pool);
     c->pool = NULL;
     c->npool = 0;

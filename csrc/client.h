@@ -35,6 +35,7 @@ typedef struct dbw_conn {
     dbw_buf resp;
     size_t max_response;
     int too_large;
+    int sends;                  /* requests sent by the transfer in flight (http.c on_prereq) */
     long *connections;          /* the client's counter of opened connections */
     double started;
     char errbuf[CURL_ERROR_SIZE];
@@ -47,7 +48,7 @@ typedef struct dbw_client {
     dbw_conn conn;
     /* client:bulk(): a multi handle and extra connections, kept for reuse */
     CURLM *multi;
-    dbw_conn *pool;
+    dbw_conn **pool; /* each conn allocated once: libcurl callbacks hold its address */
     int npool;
     int closed;
     int busy; /* a call is running: guards against re-entry from a callback */

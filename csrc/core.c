@@ -3,9 +3,11 @@
  * module functions. Thin glue: argument checking and the protected-call
  * wrapper; the work is in call.c, hmac.c and friends.
  *
- * Errors from Lua callbacks (debug, transport) never cross libcurl frames:
- * they are only ever called from our own loop in call.c, between transfers,
- * inside the lua_pcall made here, which also clears the client's busy flag.
+ * Errors from the Lua debug callback never cross libcurl frames: it is only
+ * ever called from our own loop in call.c, between transfers, inside the
+ * lua_pcall made here, which also clears the client's busy flag. Lua
+ * transports are never called from C: they run in the Lua loop of
+ * webhooks.lua over the Exchange of stepper.c (client:_begin).
  */
 #include <stdlib.h>
 #include <string.h>

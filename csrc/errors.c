@@ -1,20 +1,47 @@
 #include "errors.h"
 
+#include <stdio.h>
 #include <string.h>
+
+/* Control bytes become spaces, so that tostring(err) stays one line
+ * whatever a server put in its message (or a Location header). */
+static void add_one_line(luaL_Buffer *b, const char *s, size_t n)
+{
+    size_t i;
+    for (i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)s[i];
+        luaL_addchar(b, (char)(ch < 0x20 || ch == 0x7f ? ' ' : ch));
+    }
+}
 
 static int error_tostring(lua_State *L)
 {
-    const char *code, *msg;
+    const char *code = "UNKNOWN", *msg = "";
+    size_t cn = 7, mn = 0;
+    luaL_Buffer b;
     luaL_checktype(L, 1, LUA_TTABLE);
     lua_getfield(L, 1, "error_code");
     lua_getfield(L, 1, "message");
     lua_getfield(L, 1, "status");
-    code = lua_isstring(L, 2) ? lua_tostring(L, 2) : "UNKNOWN";
-    msg = lua_isstring(L, 3) ? lua_tostring(L, 3) : "";
-    if (lua_type(L, 4) == LUA_TNUMBER)
-        lua_pushfstring(L, "%s (HTTP %d): %s", code, (int)lua_tonumber(L, 4), msg);
-    else
-        lua_pushfstring(L, "%s: %s", code, msg);
+    if (lua_isstring(L, 2))
+        code = lua_tolstring(L, 2, &cn);
+    if (lua_isstring(L, 3))
+        msg = lua_tolstring(L, 3, &mn);
+    luaL_buffinit(L, &b);
+    add_one_line(&b, code, cn);
+    if (lua_type(L, 4) == LUA_TNUMBER) {
+        /* err is a plain table: status may have been set to anything */
+        char num[64];
+        lua_Number st = lua_tonumber(L, 4);
+        if (st > -1e15 && st < 1e15 && st == (lua_Number)(long long)st)
+            snprintf(num, sizeof num, " (HTTP %lld)", (long long)st);
+        else
+            snprintf(num, sizeof num, " (HTTP %.14g)", (double)st);
+        luaL_addstring(&b, num);
+    }
+    luaL_addstring(&b, ": ");
+    add_one_line(&b, msg, mn);
+    luaL_pushresult(&b);
     return 1;
 }
 

@@ -59,6 +59,25 @@ static int on_socket_open(void *ud, curl_socket_t fd, curlsocktype purpose)
     return CURL_SOCKOPT_OK;
 }
 
+#if LIBCURL_VERSION_NUM >= 0x075000 /* 7.80: CURLOPT_PREREQFUNCTION */
+/* libcurl re-sends a request on a fresh connection when a reused one closed
+ * before any byte of the answer (a stale keep-alive). The first copy may
+ * have reached the server, so only a GET (list) may go again: anything else
+ * (create, update, delete, test) fails instead, and exchange.c's policy,
+ * which never replays a create, decides what happens next. Called before
+ * every request a transfer sends (after any proxy CONNECT). */
+static int on_prereq(void *ud, char *primary_ip, char *local_ip, int primary_port, int local_port)
+{
+    dbw_conn *k = ud;
+    char *method = NULL;
+    (void)primary_ip, (void)local_ip, (void)primary_port, (void)local_port;
+    curl_easy_getinfo(k->curl, CURLINFO_EFFECTIVE_METHOD, &method);
+    if (k->sends++ > 0 && method != NULL && strcmp(method, "GET") != 0)
+        return CURL_PREREQFUNC_ABORT;
+    return CURL_PREREQFUNC_OK;
+}
+#endif
+
 int dbw_conn_init(dbw_conn *k, const dbw_conn *from, long *connections, size_t max_response)
 {
     memset(k, 0, sizeof *k);
@@ -74,7 +93,12 @@ int dbw_conn_init(dbw_conn *k, const dbw_conn *from, long *connections, size_t m
         curl_easy_setopt(k->curl, CURLOPT_HEADERDATA, k) != CURLE_OK ||
         curl_easy_setopt(k->curl, CURLOPT_SOCKOPTFUNCTION, on_socket_open) != CURLE_OK ||
         curl_easy_setopt(k->curl, CURLOPT_SOCKOPTDATA, k) != CURLE_OK ||
-        curl_easy_setopt(k->curl, CURLOPT_ERRORBUFFER, k->errbuf) != CURLE_OK) {
+        curl_easy_setopt(k->curl, CURLOPT_ERRORBUFFER, k->errbuf) != CURLE_OK
+#if LIBCURL_VERSION_NUM >= 0x075000
+        || curl_easy_setopt(k->curl, CURLOPT_PREREQFUNCTION, on_prereq) != CURLE_OK ||
+        curl_easy_setopt(k->curl, CURLOPT_PREREQDATA, k) != CURLE_OK
+#endif
+    ) {
         dbw_conn_free(k);
         return -1;
     }
@@ -121,6 +145,10 @@ static dbw_net classify(CURLcode rc, int too_large, long sent)
     switch (rc) {
     case CURLE_OK:
         return DBW_NET_OK;
+    case CURLE_UNSUPPORTED_PROTOCOL:
+    case CURLE_URL_MALFORMAT:
+    case CURLE_BAD_FUNCTION_ARGUMENT:
+        return DBW_NET_LOCAL; /* a retry would fail the same way */
     case CURLE_OPERATION_TIMEDOUT:
         return DBW_NET_TIMEOUT;
     case CURLE_COULDNT_RESOLVE_HOST:
@@ -158,6 +186,7 @@ int dbw_http_start(dbw_conn *k, const dbw_request *rq)
 
     dbw_buf_reset(&k->resp);
     k->too_large = 0;
+    k->sends = 0;
     k->errbuf[0] = k->retry_after[0] = k->request_id[0] = k->location[0] = '\0';
     k->started = dbw_now();
     curl_slist_free_all(k->headers);
@@ -199,6 +228,9 @@ void dbw_http_finish(dbw_conn *k, CURLcode rc, dbw_response *rs)
         rs->net_msg = k->errbuf[0] ? k->errbuf : curl_easy_strerror(rc);
         if (rs->net == DBW_NET_TOO_LARGE)
             rs->net_msg = "response body exceeds the client's size limit";
+        else if (rc == CURLE_ABORTED_BY_CALLBACK) /* on_prereq */
+            rs->net_msg = "connection closed before any response; the request may have reached the server, "
+                          "so it was not sent again";
         return;
     }
     rs->status = status;

@@ -109,8 +109,7 @@ int dbw_stepper_begin(lua_State *L, dbw_client *c, const dbw_op *op)
             s->update_id = dup_bytes(lua_tostring(L, -1), dbw_rawlen(L, -1));
         lua_pop(L, 1);
     }
-    if (!s->method || !s->path || !s->url || (p.body && !s->body) ||
-        (op == &dbw_op_update && !s->update_id))
+    if (!s->method || !s->path || !s->url || (p.body && !s->body) || (op == &dbw_op_update && !s->update_id))
         return luaL_error(L, "databricks.webhooks: out of memory"); /* __gc frees what was copied */
 
     lua_pushvalue(L, 1);
@@ -172,6 +171,8 @@ static dbw_net net_kind(const char *s)
         return DBW_NET_CONNECT;
     if (strcmp(s, "too_large") == 0)
         return DBW_NET_TOO_LARGE;
+    if (strcmp(s, "local") == 0)
+        return DBW_NET_LOCAL;
     return DBW_NET_CONNECTION;
 }
 
@@ -182,13 +183,15 @@ static const char *default_message(dbw_net net)
     case DBW_NET_TLS: return "transport: TLS failure";
     case DBW_NET_CONNECT: return "transport: could not connect";
     case DBW_NET_TOO_LARGE: return "response body exceeds the client's size limit";
+    case DBW_NET_LOCAL: return "transport: request refused";
     default: return "transport: connection failed";
     }
 }
 
 /* Reads the transport's answer at idx into rs:
  *   {status = n, headers = {lower-case name = value}, body = "..."}
- *   {error_kind = "timeout"|"connect"|"connection"|"tls"|"too_large", message = "..."}
+ *   {error_kind = "timeout"|"connect"|"connection"|"tls"|"too_large"|"local", message = "..."}
+ * ("local": the transport refused the request itself, nothing was sent; never retried)
  * Strings stay anchored by the table at idx for the rest of the step; the
  * two headers kept are copied into the Exchange. */
 static void read_response(lua_State *L, dbw_stepper *s, int idx, dbw_response *rs)
@@ -271,8 +274,7 @@ static int step_impl(lua_State *L)
         lua_pushliteral(L, "sleep");
         lua_pushnumber(L, delay);
         return 2;
-    case DBW_EX_DONE:
-        break;
+    case DBW_EX_DONE: break;
     }
     s->state = ST_DONE;
     if (s->shape == DBW_SHAPE_UPDATE && s->update_id) {

@@ -29,7 +29,9 @@ typedef enum {
     DBW_NET_TIMEOUT,
     DBW_NET_TLS,
     DBW_NET_TOO_LARGE,    /* response body over the client's limit */
-    DBW_NET_ABORTED       /* a Lua callback raised; the driver re-raises it */
+    DBW_NET_ABORTED,      /* a Lua callback raised; the driver re-raises it */
+    DBW_NET_LOCAL         /* libcurl refused the request itself (malformed URL,
+                             unsupported scheme): nothing sent, never retried */
 } dbw_net;
 
 typedef struct dbw_response {

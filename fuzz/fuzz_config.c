@@ -100,8 +100,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     lua_pushlstring(L, (const char *)data, size);
     lua_pushstring(L, path);
     lua_pushinteger(L, (lua_Integer)pick);
+    fz_lua_coverage(L, 1);
     if (lua_pcall(L, 4, 0, 0) != LUA_OK)
         fz_fail("%s", lua_tostring(L, -1));
-    lua_settop(L, top);
+    fz_lua_coverage(L, 0);
+    fz_done(L, top);
     return 0;
 }

@@ -295,6 +295,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     case 2: raw_one(L, &in); break;
     default: op_one(L, &in); break;
     }
-    FZ_ASSERT(lua_gettop(L) == top, "stack unbalanced");
+    fz_done(L, top);
     return 0;
 }

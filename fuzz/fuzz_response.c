@@ -362,7 +362,6 @@ static void stepper(lua_State *L, int oauth, int which, fz_in *in)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static unsigned long runs;
     lua_State *L = fz_lua();
     fz_in in = {data, size};
     unsigned mode = fz_u8(&in);
@@ -372,8 +371,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         direct(L, (dbw_shape)(mode & 7), &in);
     else
         stepper(L, (mode & 7) == 7, (int)((mode >> 3) % 6), &in);
-    FZ_ASSERT(lua_gettop(L) == top, "stack unbalanced");
-    if (++runs % 1024 == 0)
-        lua_gc(L, LUA_GCCOLLECT, 0); /* clients and exchanges of earlier runs */
+    fz_done(L, top); /* also collects this input's client and exchange */
     return 0;
 }

@@ -213,10 +213,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         fake.closed = 0;
     }
     json = fz_rest(&in, &n);
-    if (!dbw_json_decode(L, json, n))
+    if (!dbw_json_decode(L, json, n)) {
+        fz_done(L, top);
         return 0;
+    }
     if (lua_type(L, -1) != LUA_TTABLE) {
         lua_settop(L, top);
+        fz_done(L, top);
         return 0;
     }
     req = lua_gettop(L);
@@ -240,5 +243,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         FZ_ASSERT(lua_pcall(L, 2, 0, 0) == LUA_OK, "%s: raised: %s", op->name, lua_tostring(L, -1));
     }
     lua_settop(L, top);
+    fz_done(L, top);
     return 0;
 }

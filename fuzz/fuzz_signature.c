@@ -127,5 +127,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         FZ_ASSERT(strcmp(lua_tostring(L, -1), "INVALID_PARAMETER_VALUE") == 0, "parse_delivery: wrong code");
     }
     lua_settop(L, top);
+    fz_done(L, top);
     return 0;
 }

@@ -22,6 +22,11 @@
 lua_State *fz_lua(void);
 #define FZ_CORE "fuzz.core"
 
+/* Ends an input: restores the stack top and runs a full collection, so that
+ * what the input allocated is freed now. Otherwise the Lua heap's debt makes
+ * mallocs outnumber frees and libFuzzer runs a (slow) leak check every time. */
+void fz_done(lua_State *L, int top);
+
 /* Pushes the core module table. */
 void fz_push_core(lua_State *L);
 
@@ -37,6 +42,11 @@ void fz_fail(const char *fmt, ...)
         if (!(cond))                                                                                         \
             fz_fail(__VA_ARGS__);                                                                            \
     } while (0)
+
+/* Lua code is invisible to libFuzzer's coverage: while on, a line hook feeds
+ * the edges between executed Lua lines to libFuzzer as extra counters, so
+ * inputs that reach new lines of config.lua are kept. */
+void fz_lua_coverage(lua_State *L, int on);
 
 /* ---- carving the input ---------------------------------------------------- */
 

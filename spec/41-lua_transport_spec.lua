@@ -132,6 +132,29 @@ describe("a Lua transport", function()
     c:close()
   end)
 
+  it("retries 'connect' failures within the budget, never 'local' ones", function()
+    local function counting(kind)
+      local t = { calls = 0, sleep = function() end }
+      function t.request(self)
+        self.calls = self.calls + 1
+        return { error_kind = kind, message = kind .. " failure" }
+      end
+      return t
+    end
+    local connect, loc = counting("connect"), counting("local")
+    local c1 = new({ retry_timeout = 1, transport = connect })
+    local c2 = new({ retry_timeout = 1, transport = loc })
+    local _, e1 = c1:list()
+    local _, e2 = c2:list() -- a read: "connection" would be retried
+    assert.equals("CONNECTION_ERROR", e1.error_code)
+    assert.equals("CONNECTION_ERROR", e2.error_code)
+    assert.equals("local failure", e2.message)
+    assert.is_true(connect.calls > 1)
+    assert.equals(1, loc.calls)
+    c1:close()
+    c2:close()
+  end)
+
   it("retries through the transport and sleeps with its sleep()", function()
     local slept = {}
     local send = luasocket_transport()

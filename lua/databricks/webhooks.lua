@@ -262,7 +262,7 @@ end
 
 --- Iterate over every webhook matching `req`, following every page.
 -- Raises the error object when a page fails.
--- @tparam[opt] table req model_name, events, max_results, page_token
+-- @tparam[opt] table req `model_name`, `events`, `max_results`, `page_token`
 function methods:each(req)
   if req ~= nil and type(req) ~= "table" then
     error("bad argument #1 to 'each' (table expected, got " .. type(req) .. ")", 2)

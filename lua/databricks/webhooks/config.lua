@@ -319,6 +319,10 @@ local function parse_host(s)
     return nil, "must not contain control characters"
   end
   s = trim(s)
+  -- Inside the URL, any control byte (a tab, ESC, DEL...): libcurl refuses it.
+  if s:find("%c") then
+    return nil, "must not contain control characters"
+  end
   if s == "" then
     return nil, "must not be empty"
   end

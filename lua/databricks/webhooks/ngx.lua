@@ -10,15 +10,16 @@
 --                           headers = { Authorization = "Bearer ..." }, body = nil,
 --                           timeout = 60, connect_timeout = 30, max_body = 16 * 1024 * 1024 }
 --   -- resp = { status = 200, headers = { ["content-type"] = "..." }, body = "..." }
---   --     or { error_kind = "timeout"|"connect"|"connection"|"tls"|"too_large", message = "..." }
+--   --     or { error_kind = "timeout"|"connect"|"connection"|"tls"|"too_large"|"local", message = "..." }
+--   -- ("local": refused before sending, e.g. an unsupported URL; never retried)
 --
 -- What it does and does not do:
 -- * Connections go back to nginx's per-worker keep-alive pool (`setkeepalive`),
 --   one pool per scheme, host, port and TLS verification setting, so a
---   connection verified for one host is never reused for another. A pooled
---   connection that the server closed while it was idle is detected on the
---   first write or read and the request is sent once more on a new connection
---   (nothing of it can have been processed: the server sent no byte back).
+--   connection verified for one host is never reused for another. nginx drops
+--   pooled connections the server closes; if one still fails before the first
+--   byte of an answer, a GET is sent once more on a new connection, and any
+--   other method reports CONNECTION_ERROR (it may have reached the server).
 -- * TLS uses `sslhandshake(nil, host, verify_tls)`. Verification needs
 --   `lua_ssl_trusted_certificate` in nginx.conf (e.g.
 --   /etc/ssl/certs/ca-certificates.crt); without it every handshake with
@@ -254,12 +255,8 @@ function Transport:connect(scheme, host, port, connect_ms, io_ms)
   sock:settimeouts(connect_ms, io_ms, io_ms)
   local tls = scheme == "https"
   local verify = tls and self.verify_tls
-  local addr = host
-  if addr == "localhost" then
-    addr = "127.0.0.1"
-  elseif str_find(addr, "^%[") then
-    addr = addr:sub(2, -2)
-  end
+  -- IPv6 literals keep their brackets: nginx parses the address like a URL
+  local addr = host == "localhost" and "127.0.0.1" or host
   local pool = str_format("databricks.webhooks:%s:%s:%d:%s", scheme, host, port, verify and "verify" or "noverify")
   local ok, err = sock:connect(addr, port, { pool = pool, pool_size = self.pool_size })
   if not ok then
@@ -329,7 +326,7 @@ end
 -- @treturn table `{ status, headers, body }` or `{ error_kind, message }`
 function Transport:request(req)
   local scheme, host, port, target = parse_url(req.url or "")
-  if not scheme then return failure("connect", "unsupported URL (http:// or https:// expected)") end
+  if not scheme then return failure("local", "unsupported URL (http:// or https:// expected)") end
   local timeout = req.timeout or 60
   local connect_ms = math_max(1, math_floor((req.connect_timeout or timeout) * 1000))
   local io_ms = math_max(1, math_floor(timeout * 1000))
@@ -337,13 +334,14 @@ function Transport:request(req)
   local default_port = (scheme == "https" and 443 or 80)
   local host_header = port == default_port and host or (host .. ":" .. port)
   local bytes, why = request_bytes(req, target, host_header)
-  if not bytes then return failure("connect", why) end
+  if not bytes then return failure("local", why) end
 
   for attempt = 1, 2 do
     local deadline = ngx_now() + timeout
     local sock, reused, cmsg = self:connect(scheme, host, port, connect_ms, io_ms)
     if not sock then return failure(reused, cmsg) end
     local head, kind, msg, early
+    sock:settimeout(math_max(1, (deadline - ngx_now()) * 1000))
     local sent, err = sock:send(bytes)
     if sent then
       head, kind, msg, early = read_head(sock, deadline)
@@ -364,10 +362,12 @@ function Transport:request(req)
       return { status = head.status, headers = head.headers, body = body, reused = reused }
     end
     sock:close()
-    -- A pooled connection the server had closed while idle: nothing was
-    -- processed, so it is sent once more on a fresh connection. Anything
-    -- else is the answer.
-    if not (early and reused and attempt == 1 and kind ~= "timeout") then
+    -- A pooled connection that failed before one byte of an answer came back
+    -- was most likely closed by the server while idle: a GET goes once more
+    -- on a fresh connection. Anything else may have reached the server, so
+    -- the failure is the answer and the client's retry policy (which never
+    -- replays a create) decides, exactly as on the libcurl path.
+    if not (early and reused and attempt == 1 and kind ~= "timeout" and req.method == "GET") then
       return failure(kind, msg)
     end
   end
