@@ -38,12 +38,12 @@ local VALGRIND_CALLS = 2000
 local function scaled(n) return math.max(20, math.floor(n * SCALE + 0.5)) end
 -- Calls per measurement: sized so that each takes a few tenths of a second.
 local COUNTS = {
-  canned = { create = scaled(6000), list = scaled(1200), update = scaled(6000),
-    delete = scaled(6000), test = scaled(6000), list1000 = scaled(150) },
-  workspace = { create = scaled(2000), list = scaled(1000), update = scaled(2000),
-    delete = scaled(2000), test = scaled(2000) },
+  canned = { create = scaled(3000), list = scaled(600), update = scaled(3000),
+    delete = scaled(3000), test = scaled(3000), list1000 = scaled(100) },
+  workspace = { create = scaled(1500), list = scaled(500), update = scaled(1500),
+    delete = scaled(1500), test = scaled(1500) },
 }
-local CLI_CALLS = math.max(10, math.floor(30 * math.min(SCALE, 1) + 0.5))
+local CLI_CALLS = math.max(10, math.floor(20 * math.min(SCALE, 1) + 0.5))
 local WARMUP, CLI_WARMUP = 50, 2
 
 ------------------------------------------------------------------------------
@@ -254,12 +254,28 @@ end
 -- the run
 
 local results = {} -- results[server][client][op] = { samples... }
-local function record(server, client, op, r)
+local function record(server, client, op, run, r)
   results[server] = results[server] or {}
   results[server][client] = results[server][client] or {}
   local list = results[server][client][op] or {}
   results[server][client][op] = list
-  if r then list[#list + 1] = r end
+  if r then
+    r.run = run
+    list[#list + 1] = r
+  end
+end
+
+-- Median over runs of client/reference CPU per call, from the runs where both
+-- were measured (back to back), and how many such pairs there were.
+local function paired_ratio(server, client, ref, op)
+  local a = results[server] and results[server][client] and results[server][client][op] or {}
+  local b = results[server] and results[server][ref] and results[server][ref][op] or {}
+  local by_run, ratios = {}, {}
+  for _, r in ipairs(b) do by_run[r.run] = r end
+  for _, r in ipairs(a) do
+    if by_run[r.run] then ratios[#ratios + 1] = r.cpu_us / by_run[r.run].cpu_us end
+  end
+  return median(ratios), #ratios
 end
 
 local function stat(server, client, op)
@@ -297,28 +313,32 @@ local function stop_servers()
   if ws_srv then ws_srv:stop() end
 end
 
+-- Operation by operation, every client back to back (in an order that
+-- rotates from run to run), so that the module and the clients it is compared
+-- with are measured seconds apart: the target checks use these same-run pairs.
+-- Against the workspace each client works on its own webhooks: its create
+-- writes their ids, its update, test and delete read them.
 local function run_matrix()
   for run = 1, RUNS do
     for _, server in ipairs(SERVERS) do
       local t0 = socket.gettime()
       if server.reset then server.reset() end
-      for ci = 0, #CLIENTS - 1 do
-        -- a different client goes first in every run, so drift spreads evenly
-        local client = CLIENTS[(ci + run - 1) % #CLIENTS + 1]
-        local ids = server.stateful and ("%s/ids/%s.txt"):format(OUT, client.key) or nil
-        for _, op in ipairs(workload.RUN_ORDER) do
+      for _, op in ipairs(workload.RUN_ORDER) do
+        for ci = 0, #CLIENTS - 1 do
+          local client = CLIENTS[(ci + run - 1) % #CLIENTS + 1]
+          local ids = server.stateful and ("%s/ids/%s.txt"):format(OUT, client.key) or nil
           local n = client.cli and CLI_CALLS or (server.stateful and op ~= "list"
             and server.counts.create or server.counts[op])
           local warm = client.cli and CLI_WARMUP or WARMUP
           local ids_in = ids and op ~= "create" and op ~= "list" and ids or nil
           local ids_out = ids and op == "create" and ids or nil
-          record(server.key, client.key, op, measure(client, server, op, n, warm, ids_in, ids_out))
+          record(server.key, client.key, op, run, measure(client, server, op, n, warm, ids_in, ids_out))
         end
       end
       -- the network side of the decode check: a 1,000-webhook page
       if server.key == "canned" then
         for _, key in ipairs({ "module", "floor", "luasocket" }) do
-          record("canned", key, "list1000",
+          record("canned", key, "list1000", run,
             measure(BY_KEY[key], server, "list1000", server.counts.list1000, 5))
         end
       end
@@ -435,15 +455,14 @@ local function check_targets(extra)
   end
   for _, s in ipairs(SERVERS) do
     for _, op in ipairs(workload.OPS) do
-      local m, f, l = stat(s.key, "module", op), stat(s.key, "floor", op), stat(s.key, "luasocket", op)
-      local r1 = m and f and m.cpu_us / f.cpu_us
+      local r1, n1 = paired_ratio(s.key, "module", "floor", op)
       add("cpu-vs-floor", ("module CPU/op vs floor, %s, %s"):format(op, s.key),
-        r1 and ("%.2fx"):format(r1) or "n/a", "<= 1.3x", r1 ~= nil and r1 <= 1.3,
-        ("%s/%s"):format(op, s.key))
-      local r2 = m and l and m.cpu_us / l.cpu_us
+        r1 and ("%.2fx (%d pairs)"):format(r1, n1) or "n/a", "<= 1.3x", r1 ~= nil and r1 <= 1.3,
+        ("%s/%s %.2fx"):format(op, s.key, r1 or 0))
+      local r2, n2 = paired_ratio(s.key, "module", "luasocket", op)
       add("cpu-vs-luasocket", ("module CPU/op vs LuaSocket client, %s, %s"):format(op, s.key),
-        r2 and ("%.2fx"):format(r2) or "n/a", "<= 0.9x", r2 ~= nil and r2 <= 0.9,
-        ("%s/%s"):format(op, s.key))
+        r2 and ("%.2fx (%d pairs)"):format(r2, n2) or "n/a", "<= 0.9x", r2 ~= nil and r2 <= 0.9,
+        ("%s/%s %.2fx"):format(op, s.key, r2 or 0))
     end
   end
   local d = extra.decode["5.4"]
@@ -482,7 +501,7 @@ local function summary_line(checks)
       end
       if c.detail then
         local t = missed[c.name]
-        t[#t + 1] = c.detail .. " " .. c.value
+        t[#t + 1] = c.detail
       else
         missed[c.name][1] = c.value
       end
@@ -651,18 +670,21 @@ local function main()
       for _, c in ipairs(CLIENTS) do t[#t + 1] = c.key end
       return table.concat(t, ", ")
     end)())
+  local function phase(label, f)
+    local t0 = socket.gettime()
+    say("bench: %s", label)
+    local r = f()
+    say("bench: %s: %.1f s", label, socket.gettime() - t0)
+    return r
+  end
   start_servers()
-  run_matrix()
+  phase("clients x operations x servers", run_matrix)
   local extra = {}
-  say("bench: decode check")
-  extra.decode = run_decode()
-  say("bench: memory (%s calls)", commas(MEMORY_CALLS))
-  extra.memory = run_memory()
-  say("bench: valgrind (%s calls)", commas(VALGRIND_CALLS))
-  extra.valgrind = run_valgrind()
+  extra.decode = phase("decode check", run_decode)
+  extra.memory = phase(("memory, %s calls"):format(commas(MEMORY_CALLS)), run_memory)
+  extra.valgrind = phase(("valgrind, %s calls"):format(commas(VALGRIND_CALLS)), run_valgrind)
   stop_servers()
-  say("bench: concurrency")
-  extra.concurrency = run_concurrency()
+  extra.concurrency = phase("concurrency", run_concurrency)
 
   local checks = check_targets(extra)
   local summary = summary_line(checks)

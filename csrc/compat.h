@@ -54,6 +54,30 @@ static inline void *dbw_testudata(lua_State *L, int idx, const char *tname)
     return p;
 }
 
+/* Creates the metatable `name` once: __index = methods, __gc (and __close,
+ * when close_too; gc must be idempotent) = gc, __tostring, __name, and a locked __metatable. */
+static inline void dbw_newclass(lua_State *L, const char *name, const luaL_Reg *methods, lua_CFunction gc,
+                                int close_too, lua_CFunction tostring)
+{
+    if (luaL_newmetatable(L, name)) {
+        lua_newtable(L);
+        dbw_setfuncs(L, methods);
+        lua_setfield(L, -2, "__index");
+        lua_pushcfunction(L, gc);
+        lua_setfield(L, -2, "__gc");
+        if (close_too) {
+            lua_pushcfunction(L, gc);
+            lua_setfield(L, -2, "__close");
+        }
+        lua_pushcfunction(L, tostring);
+        lua_setfield(L, -2, "__tostring");
+        lua_pushstring(L, name);
+        lua_setfield(L, -2, "__name");
+        lua_pushliteral(L, "locked");
+        lua_setfield(L, -2, "__metatable");
+    }
+}
+
 /* Push a number as a Lua integer when the value is integral (5.3+). */
 static inline void dbw_pushnumber(lua_State *L, double d)
 {

@@ -445,21 +445,7 @@ DBW_API int luaopen_databricks_webhooks_core(lua_State *L)
     dbw_json_init(L);
     dbw_stepper_init(L);
 
-    if (luaL_newmetatable(L, DBW_CLIENT_MT)) {
-        lua_newtable(L);
-        dbw_setfuncs(L, client_methods);
-        lua_setfield(L, -2, "__index");
-        lua_pushcfunction(L, m_gc);
-        lua_setfield(L, -2, "__gc");
-        lua_pushcfunction(L, m_gc);
-        lua_setfield(L, -2, "__close");
-        lua_pushcfunction(L, m_tostring);
-        lua_setfield(L, -2, "__tostring");
-        lua_pushliteral(L, "databricks.webhooks.Client");
-        lua_setfield(L, -2, "__name");
-        lua_pushliteral(L, "locked");
-        lua_setfield(L, -2, "__metatable");
-    }
+    dbw_newclass(L, DBW_CLIENT_MT, client_methods, m_gc, 1, m_tostring);
 
     lua_newtable(L);
     dbw_setfuncs(L, module_functions);

@@ -335,18 +335,6 @@ int dbw_stepper_sleep(lua_State *L)
 void dbw_stepper_init(lua_State *L)
 {
     static const luaL_Reg methods[] = {{"step", ex_step}, {NULL, NULL}};
-    if (luaL_newmetatable(L, DBW_EXCHANGE_MT)) {
-        lua_newtable(L);
-        dbw_setfuncs(L, methods);
-        lua_setfield(L, -2, "__index");
-        lua_pushcfunction(L, ex_gc);
-        lua_setfield(L, -2, "__gc");
-        lua_pushcfunction(L, ex_tostring);
-        lua_setfield(L, -2, "__tostring");
-        lua_pushliteral(L, "databricks.webhooks.Exchange");
-        lua_setfield(L, -2, "__name");
-        lua_pushliteral(L, "locked");
-        lua_setfield(L, -2, "__metatable");
-    }
+    dbw_newclass(L, DBW_EXCHANGE_MT, methods, ex_gc, 1, ex_tostring);
     lua_pop(L, 1);
 }

@@ -105,8 +105,14 @@ local AUTH_TYPES = { ["pat"] = true, ["oauth-m2m"] = true }
 -- Small helpers
 -- ----------------------------------------------------------------------------
 
+-- Linear in #s: the pattern "%s+$" retries every blank of a run, so it takes
+-- seconds on a long run of blanks inside a value.
 local function trim(s)
-  return (s:gsub("^%s+", ""):gsub("%s+$", ""))
+  local from = s:find("%S")
+  if not from then return "" end
+  local to = #s
+  while s:find("^%s", to) do to = to - 1 end
+  return s:sub(from, to)
 end
 
 -- CR and LF would split an HTTP header, NUL would truncate it in C. The value
@@ -386,15 +392,24 @@ local function parse_host(s)
   end
   -- Python SDK: trailing slashes go, any other path is kept (a workspace
   -- behind a path-routing proxy needs it). Go would drop the path.
-  path = path:gsub("/+$", "")
+  local last = #path
+  while path:byte(last) == 47 do last = last - 1 end -- "/"; not "/+$", quadratic in the run
+  path = path:sub(1, last)
   if path:find("%s") then
     return nil, "has an invalid path"
   end
   local workspace_id
   if query then
-    for k, v in query:gmatch("([^&=]+)=([^&]*)") do
-      if (k == "o" or k == "workspace_id") and v:find("^%d+$") then
-        workspace_id = v
+    -- What gmatch("([^&=]+)=([^&]*)") finds, pair by pair: that pattern is
+    -- quadratic in a long run without '='.
+    for pair in query:gmatch("[^&]+") do
+      local from = pair:find("[^=]")
+      local eq = from and pair:find("=", from, true)
+      if eq then
+        local k, v = pair:sub(from, eq - 1), pair:sub(eq + 1)
+        if (k == "o" or k == "workspace_id") and v:find("^%d+$") then
+          workspace_id = v
+        end
       end
     end
   end
@@ -498,7 +513,8 @@ function M.parse_file(text)
     local ignored = line == "" or first == "#" or first == ";"
     if first == "[" then
       -- Go reads the name up to the last "]" and ignores what follows it.
-      local close = line:match(".*()%]")
+      local close = line:reverse():find("]", 1, true) -- the last "]" (".*()%]" is quadratic)
+      if close then close = #line - close + 1 end
       if not close then
         return nil, "line " .. lineno .. ": unclosed section header"
       end
