@@ -350,6 +350,87 @@ end
 ------------------------------------------------------------------------------
 -- the other checks
 
+-- Instructions per call, counted by callgrind (user space only: what the
+-- kernel does for send/recv/poll is not in it): noise-free, unlike CPU time,
+-- so a loaded machine cannot move it. Each figure is the difference between a
+-- run of N2 and a run of N1 calls, divided by N2 - N1 (start-up cancels out).
+-- For the module it also splits the call by C function (inclusive counts).
+local IR_CLIENTS = { "module", "floor", "luasocket" }
+local IR_CALLS = { small = { 40, 140 }, list = { 10, 30 } }
+local IR_PARTS = {
+  { "curl_easy_perform", "libcurl: curl_easy_perform" },
+  { "dbw_json_encode", "request JSON: dbw_json_encode (cjson.encode)" },
+  { "dbw_json_decode", "response JSON: dbw_json_decode (cjson.safe.decode)" },
+  { "dbw_json_normalize", "normalise: dbw_json_normalize" },
+  { "dbw_schema_check", "validation: dbw_schema_check" },
+}
+
+local function callgrind(args, outfile)
+  local parts = {}
+  for i, a in ipairs(args) do parts[i] = q(a) end
+  local text = capture("valgrind --tool=callgrind --callgrind-out-file=" .. q(outfile or "/dev/null")
+    .. " " .. table.concat(parts, " ") .. " 2>&1")
+  local ir = text:match("I%s+refs:%s+([%d,]+)")
+  return ir and tonumber((ir:gsub(",", ""))) or nil, text
+end
+
+local function inclusive(outfile)
+  local text = capture("callgrind_annotate --inclusive=yes --threshold=100 " .. q(outfile) .. " 2>/dev/null")
+  local t = {}
+  for count, name in text:gmatch("\n%s*([%d,]+) %([^)]*%)%s+[^\n]-:([%w_]+) %[") do
+    local v = tonumber((count:gsub(",", "")))
+    if not t[name] or v > t[name] then t[name] = v end
+  end
+  return t
+end
+
+local function run_instructions()
+  if os.getenv("BENCH_CALLGRIND") == "0" or not have("valgrind") then return nil end
+  local server = SERVERS[1]
+  local dir = OUT .. "/callgrind"
+  capture("mkdir -p " .. q(dir))
+  local out = { per_call = {}, parts = {} }
+  for _, op in ipairs(workload.OPS) do
+    local n1, n2 = table.unpack(op == "list" and IR_CALLS.list or IR_CALLS.small)
+    for _, key in ipairs(IR_CLIENTS) do
+      local c = BY_KEY[key]
+      local irs, files = {}, {}
+      for i, n in ipairs({ n1, n2 }) do
+        local args
+        if c.bin then
+          args = { c.bin, server.spec, op, n, 5, "-", "-" }
+        else
+          args = { c.lua, "bench/runner.lua", c.impl, op, n, 5, server.url, server.token, server.sink,
+            "-", "-", c.build, UA }
+        end
+        files[i] = key == "module" and ("%s/%s-%s-%d.out"):format(dir, key, op, n) or nil
+        irs[i] = callgrind(args, files[i])
+      end
+      if irs[1] and irs[2] then
+        out.per_call[key .. "/" .. op] = (irs[2] - irs[1]) / (n2 - n1)
+        if files[1] then
+          local a, b = inclusive(files[1]), inclusive(files[2])
+          local parts = {}
+          for _, p in ipairs(IR_PARTS) do
+            if a[p[1]] and b[p[1]] then parts[p[1]] = (b[p[1]] - a[p[1]]) / (n2 - n1) end
+          end
+          out.parts[op] = parts
+        end
+      else
+        say("  ! callgrind %s / %s failed", key, op)
+      end
+    end
+  end
+  -- the decode check, counted: (N calls - none) / N for each side
+  local base = callgrind({ "lua5.4", "bench/decode.lua", B54, "count", "none", 4 })
+  local cj = callgrind({ "lua5.4", "bench/decode.lua", B54, "count", "cjson", 4 })
+  local mod = callgrind({ "lua5.4", "bench/decode.lua", B54, "count", "module", 4 })
+  if base and cj and mod then
+    out.decode = { cjson = (cj - base) / 4, module = (mod - base) / 4 }
+  end
+  return out
+end
+
 local function run_decode()
   local out = {}
   for _, v in ipairs({ { "5.4", "lua5.4", B54 }, { "LuaJIT", "luajit", BJIT } }) do
@@ -548,7 +629,7 @@ local function plot(png)
     "set logscale y 10",
     "set grid ytics mytics",
     "set ylabel 'client CPU per call, microseconds (log scale)'",
-    "set key top left font ',9'",
+    "set key below horizontal font ',9'",
     ("set multiplot layout 1,2 title 'Client CPU per call (user+sys), median of %d runs'"):format(RUNS),
   }
   for _, s in ipairs(SERVERS) do
@@ -620,6 +701,54 @@ local function report(mach, extra, checks, summary, plotted)
       m.cpu_us / (f.cpu_us + d.cjson_us), l and ("; LuaSocket client %s µs"):format(fmt_us(l.cpu_us)) or ""))
   end
   add()
+  local ir = extra.instructions
+  if ir then
+    add("## Instructions per call (callgrind, canned server)")
+    add()
+    add("User-space instructions per call, counted by callgrind: immune to machine noise, blind to the "
+      .. "kernel (send/recv/poll), so a cross-check of the CPU figures, not a replacement.")
+    add()
+    add("| operation | module (Lua 5.4) | floor | LuaSocket client (Lua 5.4) | module / floor | module / LuaSocket |")
+    add("|---|---:|---:|---:|---:|---:|")
+    for _, op in ipairs(workload.OPS) do
+      local im, fl = ir.per_call["module/" .. op], ir.per_call["floor/" .. op]
+      local ls = ir.per_call["luasocket/" .. op]
+      local function k(v) return v and commas(v) or "n/a" end
+      add(("| %s | %s | %s | %s | %s | %s |"):format(op, k(im), k(fl), k(ls),
+        im and fl and ("%.2fx"):format(im / fl) or "", im and ls and ("%.2fx"):format(im / ls) or ""))
+    end
+    add()
+    add("Where the module's instructions go, per call (inclusive counts of its C functions):")
+    add()
+    local head, rule = "| operation | total |", "|---|---:|"
+    for _, p in ipairs(IR_PARTS) do
+      head = head .. " " .. p[2] .. " |"
+      rule = rule .. "---:|"
+    end
+    add(head .. " the rest (Lua, glue) |")
+    add(rule .. "---:|")
+    for _, op in ipairs(workload.OPS) do
+      local total, parts = ir.per_call["module/" .. op], ir.parts[op] or {}
+      if total then
+        local row, rest = ("| %s | %s |"):format(op, commas(total)), total
+        for _, p in ipairs(IR_PARTS) do
+          local v = parts[p[1]]
+          row = row .. " " .. (v and ("%s (%.0f%%)"):format(commas(v), v / total * 100) or "n/a") .. " |"
+          rest = rest - (v or 0)
+        end
+        -- encode, decode and normalise sit inside no other listed part; libcurl
+        -- and validation neither: the rest is what none of them covers
+        add(row .. (" %s (%.0f%%) |"):format(commas(rest), rest / total * 100))
+      end
+    end
+    if ir.decode then
+      add()
+      add(("Decode check, counted: cjson.decode of the 1,000-webhook page %s instructions, the module's list "
+        .. "call on it %s: **%.2fx**."):format(commas(ir.decode.cjson), commas(ir.decode.module),
+        ir.decode.module / ir.decode.cjson))
+    end
+    add()
+  end
   add("## Memory")
   add()
   local mem = extra.memory
@@ -683,6 +812,7 @@ local function main()
   extra.decode = phase("decode check", run_decode)
   extra.memory = phase(("memory, %s calls"):format(commas(MEMORY_CALLS)), run_memory)
   extra.valgrind = phase(("valgrind, %s calls"):format(commas(VALGRIND_CALLS)), run_valgrind)
+  extra.instructions = phase("instructions per call (callgrind)", run_instructions)
   stop_servers()
   extra.concurrency = phase("concurrency", run_concurrency)
 

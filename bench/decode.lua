@@ -1,6 +1,10 @@
 --- Decoding a 1,000-webhook list page: the module's cost vs cjson.decode alone.
 --
 --   lua5.4 bench/decode.lua BUILD [ROUNDS] [ITERS]
+--   lua5.4 bench/decode.lua BUILD count cjson|module|none N
+--
+-- The second form only runs N calls of one side, for bench.lua to count
+-- instructions under callgrind (a cross-check that machine noise cannot move).
 --
 -- The body is canned.page(1000), byte for byte what the canned server sends for
 -- list?max_results=1000 (354 KB). Two things are timed in the same process,
@@ -21,8 +25,10 @@
 -- cancels slow drifts of the machine), the times are medians too. Each batch
 -- starts from a full collection, and the garbage a batch makes is collected
 -- inside it, so both sides pay their own GC.
-local build, rounds, iters = ...
-rounds, iters = tonumber(rounds) or 15, tonumber(iters) or 25
+local build, rounds, iters, count_n = ...
+local count_side
+if rounds == "count" then count_side, rounds = iters, nil end
+rounds, iters = tonumber(rounds) or 31, tonumber(iters) or 12
 package.path = "./bench/?.lua;" .. (os.getenv("BENCH_LUA_DIR") or "./lua") .. "/?.lua;./?.lua;"
   .. package.path
 package.cpath = build .. "/?.so;" .. package.cpath
@@ -63,6 +69,13 @@ local cases = {
   module = function() return big:list(req) end,
   empty = function() return small:list(req) end,
 }
+if count_side then
+  local f = cases[count_side] or function() end
+  for _ = 1, tonumber(count_n) do f() end
+  print("RESULT count side=" .. count_side .. " n=" .. count_n)
+  return
+end
+
 local samples = { cjson = {}, module = {}, empty = {}, ratio = {} }
 for r = 1, rounds do
   -- alternate which side goes first

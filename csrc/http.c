@@ -215,7 +215,7 @@ void dbw_http_finish(dbw_conn *k, CURLcode rc, dbw_response *rs)
 {
     long status = 0, sent = 0;
 
-    curl_easy_setopt(k->curl, CURLOPT_HTTPHEADER, NULL);
+    curl_easy_setopt(k->curl, CURLOPT_HTTPHEADER, (struct curl_slist *)NULL); /* a pointer, as varargs need */
     curl_slist_free_all(k->headers);
     k->headers = NULL;
     memset(rs, 0, sizeof *rs);

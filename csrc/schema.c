@@ -135,6 +135,9 @@ static int check_enum(lua_State *L, int idx, const char *const *list, const char
 {
     if (lua_type(L, idx) != LUA_TSTRING)
         return fail(msg, w, "expected string, got ", type_name(L, idx));
+    /* "NAME\0junk" would compare equal to NAME below, and go out as is */
+    if (strlen(lua_tostring(L, idx)) != dbw_rawlen(L, idx))
+        return fail(msg, w, "must not contain a NUL byte", NULL);
     if (dbw_enum_index(list, lua_tostring(L, idx)) < 0) {
         dbw_buf_reset(msg);
         dbw_buf_printf(msg, "%s: %s%s%s: '%s' is not a valid %s", w->op, w->parent ? w->parent : "",

@@ -150,9 +150,10 @@ static int check_one(lua_State *L)
     size_t keys = 0;
     if (dbw_schema_check(L, 2, op->schema, op->name, &fake.msg) != 0) {
         FZ_ASSERT(lua_gettop(L) == top, "%s: validation left the stack unbalanced", op->name);
-        FZ_ASSERT(fake.msg.len > strlen(op->name) + 2 && strncmp(fake.msg.data, op->name, strlen(op->name)) == 0 &&
-                      fake.msg.data[strlen(op->name)] == ':',
-                  "%s: refusal without a proper message: %s", op->name, fake.msg.data ? fake.msg.data : "(null)");
+        FZ_ASSERT(
+            fake.msg.len > strlen(op->name) + 2 && strncmp(fake.msg.data, op->name, strlen(op->name)) == 0 &&
+                fake.msg.data[strlen(op->name)] == ':',
+            "%s: refusal without a proper message: %s", op->name, fake.msg.data ? fake.msg.data : "(null)");
         return 0;
     }
     FZ_ASSERT(lua_gettop(L) == top, "%s: validation left the stack unbalanced", op->name);
@@ -223,6 +224,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     }
     req = lua_gettop(L);
+    fz_shape_feature(L, req);
     if (sel & 8)
         dbw_json_normalize(L, req); /* holes where nulls were */
     if (sel & 16) {

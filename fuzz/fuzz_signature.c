@@ -20,8 +20,8 @@
 #include "../csrc/hmac.h"
 
 /* Calls core.<fn>(a, b[, c]) and leaves its results; returns how many. */
-static int call(lua_State *L, const char *fn, const char *a, size_t an, const char *b, size_t bn, const char *c,
-                size_t cn, int with_c)
+static int call(lua_State *L, const char *fn, const char *a, size_t an, const char *b, size_t bn,
+                const char *c, size_t cn, int with_c)
 {
     int top = lua_gettop(L), rc;
     fz_push_core(L);
@@ -36,7 +36,8 @@ static int call(lua_State *L, const char *fn, const char *a, size_t an, const ch
     return lua_gettop(L) - top;
 }
 
-static int verify(lua_State *L, const char *k, size_t kn, const char *body, size_t bn, const char *h, size_t hn)
+static int verify(lua_State *L, const char *k, size_t kn, const char *body, size_t bn, const char *h,
+                  size_t hn)
 {
     int n = call(L, "verify_signature", k, kn, body, bn, h, hn, 1), ok;
     FZ_ASSERT(n >= 1 && lua_type(L, -n) == LUA_TBOOLEAN, "verify_signature returned no boolean");
@@ -54,7 +55,8 @@ static void check_hex_equal(const char *a, const char *b)
     int got = dbw_hex_equal_ct(a, b);
     /* Only hex digits are ever compared (verify checks them first); for them
      * the two must agree exactly. */
-    if (strspn(a, "0123456789abcdefABCDEF") >= DBW_SIG_HEX_LEN && strspn(b, "0123456789abcdefABCDEF") >= DBW_SIG_HEX_LEN)
+    if (strspn(a, "0123456789abcdefABCDEF") >= DBW_SIG_HEX_LEN &&
+        strspn(b, "0123456789abcdefABCDEF") >= DBW_SIG_HEX_LEN)
         FZ_ASSERT(got == want, "dbw_hex_equal_ct disagrees (%d, want %d)", got, want);
 }
 
@@ -84,7 +86,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     /* the real signature, as sent, in upper case, padded: all verify */
     n = call(L, "sign", k, kn, body, bn, NULL, 0, 0);
-    FZ_ASSERT(n == 1 && lua_type(L, -1) == LUA_TSTRING && lua_rawlen(L, -1) == DBW_SIG_HEX_LEN, "sign: bad result");
+    FZ_ASSERT(n == 1 && lua_type(L, -1) == LUA_TSTRING && lua_rawlen(L, -1) == DBW_SIG_HEX_LEN,
+              "sign: bad result");
     memcpy(sig, lua_tostring(L, -1), DBW_SIG_HEX_LEN + 1);
     lua_pop(L, 1);
     FZ_ASSERT(strspn(sig, "0123456789abcdef") == DBW_SIG_HEX_LEN, "sign: not lowercase hex");
@@ -93,7 +96,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     for (i = 0; i < DBW_SIG_HEX_LEN; i++)
         tweaked[i + 1] = (char)toupper((unsigned char)sig[i]);
     tweaked[DBW_SIG_HEX_LEN + 1] = '\t';
-    FZ_ASSERT(verify(L, k, kn, body, bn, tweaked, DBW_SIG_HEX_LEN + 2) == (kn > 0), "padded upper case refused");
+    FZ_ASSERT(verify(L, k, kn, body, bn, tweaked, DBW_SIG_HEX_LEN + 2) == (kn > 0),
+              "padded upper case refused");
     /* one digit off never verifies */
     if (kn > 0) {
         unsigned pos = (unsigned)(bn ? (unsigned char)body[0] : 0) % DBW_SIG_HEX_LEN;

@@ -51,6 +51,9 @@ lua_State *fz_lua(void)
 void fz_done(lua_State *L, int top)
 {
     FZ_ASSERT(lua_gettop(L) == top, "stack unbalanced: %d values left", lua_gettop(L) - top);
+    /* twice: userdata with __gc are only freed by the cycle after the one
+     * that finalised them */
+    lua_gc(L, LUA_GCCOLLECT, 0);
     lua_gc(L, LUA_GCCOLLECT, 0);
 }
 
@@ -78,6 +81,48 @@ void fz_lua_coverage(lua_State *L, int on)
 {
     prev_line = 0;
     lua_sethook(L, on ? line_hook : NULL, on ? LUA_MASKLINE : 0, 0);
+}
+
+static const char *const known_keys[] = {
+    "webhook",    "webhooks",   "events",     "next_page_token", "status_code",  "status",
+    "body",       "error_code", "message",    "error",           "id",           "http_url_spec",
+    "job_spec",   "url",        "model_name", "description",     "access_token", "token_endpoint",
+    "expires_in", "token_type", "event",      "max_results",     "page_token",   NULL};
+
+static uint32_t mix(uint32_t h, uint32_t v)
+{
+    return (h ^ v) * 16777619u;
+}
+
+/* Coarse on purpose: the type and array-ness of a value and of the API's
+ * fields in it, two levels down (the first element stands for an array).
+ * Finer hashes make every input "new" and bloat the corpus. */
+static uint32_t shape_hash(lua_State *L, int t, int depth)
+{
+    uint32_t h = 2166136261u;
+    int i;
+    h = mix(h, (uint32_t)lua_type(L, t));
+    if (lua_type(L, t) != LUA_TTABLE || depth > 2)
+        return h;
+    h = mix(h, 100u + (uint32_t)fz_is_array(L, t) * 2u + (lua_rawlen(L, t) > 0));
+    luaL_checkstack(L, 4, "fz_shape_feature");
+    if (lua_rawlen(L, t) > 0) {
+        lua_rawgeti(L, t, 1);
+        h = mix(h, 1000u + shape_hash(L, lua_gettop(L), depth + 1));
+        lua_pop(L, 1);
+    }
+    for (i = 0; known_keys[i]; i++) {
+        lua_getfield(L, t, known_keys[i]);
+        if (!lua_isnil(L, -1))
+            h = mix(h, (uint32_t)i * 131u + shape_hash(L, lua_gettop(L), depth + 1));
+        lua_pop(L, 1);
+    }
+    return h;
+}
+
+void fz_shape_feature(lua_State *L, int idx)
+{
+    lua_edges[shape_hash(L, lua_absindex(L, idx), 0) % FZ_EDGES]++;
 }
 
 unsigned fz_u8(fz_in *in)
@@ -127,13 +172,14 @@ static void check_plain(lua_State *L, int t, const char *what, int depth)
     lua_pushnil(L);
     while (lua_next(L, t) != 0) {
         int vt = lua_type(L, -1);
-        FZ_ASSERT(!(vt == LUA_TLIGHTUSERDATA && lua_touserdata(L, -1) == NULL), "%s: cjson.null left in the result",
-                  what);
+        FZ_ASSERT(!(vt == LUA_TLIGHTUSERDATA && lua_touserdata(L, -1) == NULL),
+                  "%s: cjson.null left in the result", what);
 #if LUA_VERSION_NUM >= 503
         if (vt == LUA_TNUMBER && !lua_isinteger(L, -1)) {
             lua_Number d = lua_tonumber(L, -1);
-            FZ_ASSERT(!(d >= -9007199254740992.0 && d <= 9007199254740992.0 && (lua_Number)(lua_Integer)d == d),
-                      "%s: integral float %.17g not normalised to an integer", what, (double)d);
+            FZ_ASSERT(
+                !(d >= -9007199254740992.0 && d <= 9007199254740992.0 && (lua_Number)(lua_Integer)d == d),
+                "%s: integral float %.17g not normalised to an integer", what, (double)d);
         }
 #endif
         if (vt == LUA_TTABLE)

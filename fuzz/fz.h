@@ -48,6 +48,12 @@ void fz_fail(const char *fmt, ...)
  * inputs that reach new lines of config.lua are kept. */
 void fz_lua_coverage(lua_State *L, int on);
 
+/* cjson is not instrumented either, so decoded JSON of any shape looks the
+ * same to libFuzzer. This feeds it the shape of the value at idx instead
+ * (types, array-ness and the API's field names, a few levels deep), so that
+ * an input with a new shape is kept. */
+void fz_shape_feature(lua_State *L, int idx);
+
 /* ---- carving the input ---------------------------------------------------- */
 
 typedef struct fz_in {
@@ -55,7 +61,7 @@ typedef struct fz_in {
     size_t n;
 } fz_in;
 
-unsigned fz_u8(fz_in *in);  /* 0 when exhausted */
+unsigned fz_u8(fz_in *in); /* 0 when exhausted */
 unsigned fz_u16(fz_in *in);
 /* A length-prefixed slice (one length byte, at most max). */
 const char *fz_bytes(fz_in *in, size_t max, size_t *len);
