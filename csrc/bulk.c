@@ -185,7 +185,7 @@ int dbw_bulk(lua_State *L, dbw_client *c)
 
     while ((size_t)done < n) {
         CURLMsg *msg;
-        int running, left;
+        int running, left, finished;
         double now = dbw_now(), next_wake = now + 1.0;
 
         /* Fill free slots with items that are ready (or whose wait is over). */
@@ -211,6 +211,7 @@ int dbw_bulk(lua_State *L, dbw_client *c)
             break;
 
         curl_multi_perform(c->multi, &running);
+        finished = 0;
         while ((msg = curl_multi_info_read(c->multi, &left)) != NULL) {
             size_t j;
             if (msg->msg != CURLMSG_DONE)
@@ -221,6 +222,7 @@ int dbw_bulk(lua_State *L, dbw_client *c)
                 if (it->state != ITEM_ACTIVE || c->pool[it->slot]->curl != msg->easy_handle)
                     continue;
                 curl_multi_remove_handle(c->multi, msg->easy_handle);
+                finished++;
                 dbw_http_finish(c->pool[it->slot], msg->data.result, &rs);
                 active--;
                 dbw_call_log(L, c, it->ex.method, it->ex.path, &rs, it->ex.attempts);
@@ -233,6 +235,8 @@ int dbw_bulk(lua_State *L, dbw_client *c)
         for (i = 0; i < n; i++)
             if (items[i].state == ITEM_SLEEPING && items[i].wake < next_wake)
                 next_wake = items[i].wake;
+        if (finished > 0)
+            continue; /* refill the freed slots before waiting on the others */
         if (active > 0) {
             int ms = (int)((next_wake - dbw_now()) * 1000);
             curl_multi_poll(c->multi, NULL, 0, ms < 1 ? 1 : ms, NULL);
