@@ -44,6 +44,9 @@ typedef struct dbw_conn {
     char location[256];
 } dbw_conn;
 
+struct dbw_client;
+typedef int (*dbw_call_fn)(lua_State *L, struct dbw_client *c);
+
 typedef struct dbw_client {
     dbw_conn conn;
     /* client:bulk(): a multi handle and extra connections, kept for reuse */
@@ -52,6 +55,7 @@ typedef struct dbw_client {
     int npool;
     int closed;
     int busy; /* a call is running: guards against re-entry from a callback */
+    dbw_call_fn running; /* what that call runs (core.c's protected call) */
 
     /* settings, owned copies */
     char *host;       /* normalised base URL, no trailing '/' */

@@ -171,26 +171,26 @@ static int core_new(lua_State *L)
 
 /* ---- methods -------------------------------------------------------------- */
 
-typedef int (*dbw_impl)(lua_State *L, dbw_client *c);
 
+/* The impl travels in the client rather than as an upvalue, so no closure
+ * is made per call (lua_pushcfunction makes none from 5.2 on). */
 static int protected_call(lua_State *L)
 {
-    dbw_impl impl = (dbw_impl)lua_touserdata(L, lua_upvalueindex(1));
     dbw_client *c = lua_touserdata(L, 1);
-    return impl(L, c);
+    return c->running(L, c);
 }
 
 /* Runs impl(L, c) with the client marked busy, clearing the flag however
  * impl ends, then re-raises any error. */
-static int run(lua_State *L, dbw_impl impl)
+static int run(lua_State *L, dbw_call_fn impl)
 {
     dbw_client *c = dbw_client_check(L, 1);
     int n = lua_gettop(L), rc;
     if (c->busy)
         return luaL_error(L, "databricks.webhooks: client is busy (called again from its own callback)");
     c->busy = 1;
-    lua_pushlightuserdata(L, (void *)impl);
-    lua_pushcclosure(L, protected_call, 1);
+    c->running = impl;
+    lua_pushcfunction(L, protected_call);
     lua_insert(L, 1);
     rc = lua_pcall(L, n, LUA_MULTRET, 0);
     c->busy = 0;
