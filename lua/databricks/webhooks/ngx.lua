@@ -20,7 +20,8 @@
 --   pooled connections the server closes; if one still fails before the first
 --   byte of an answer, a GET is sent once more on a new connection, and any
 --   other method reports CONNECTION_ERROR (it may have reached the server).
--- * TLS uses `sslhandshake(nil, host, verify_tls)`. Verification needs
+-- * TLS uses `sslhandshake(false, host, verify_tls)` (false: no session object; with nil,
+--   Debian's lua-resty-core 0.1.25 can hit an assertion after a failed verification). Verification needs
 --   `lua_ssl_trusted_certificate` in nginx.conf (e.g.
 --   /etc/ssl/certs/ca-certificates.crt); without it every handshake with
 --   verification on fails with TLS_ERROR "unable to get local issuer
@@ -274,7 +275,7 @@ function Transport:connect(scheme, host, port, connect_ms, io_ms)
   if tls then
     local sni = not is_ip_literal(host) and host or nil
     local session
-    session, err = sock:sslhandshake(nil, sni, verify)
+    session, err = sock:sslhandshake(false, sni, verify)
     if not session then
       sock:close()
       local hint = ""

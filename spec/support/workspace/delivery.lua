@@ -107,7 +107,9 @@ function M.post(spec, body)
   if not ok then return nil, "could not connect: " .. err end
   if scheme == "https" then
     local sni = not host:match("^[%d.]+$") and not host:find("[", 1, true) and host or nil
-    ok, err = sock:sslhandshake(nil, sni, spec.enable_ssl_verification)
+    -- false: no session object back; with nil, Debian's lua-resty-core 0.1.25 can
+    -- fail an assertion after a failed verification (a 500 instead of our 400)
+    ok, err = sock:sslhandshake(false, sni, spec.enable_ssl_verification)
     if not ok then
       sock:close()
       return nil, "TLS handshake failed: " .. err
