@@ -102,6 +102,7 @@ FUZZ_OBJ      = $(SRC:csrc/%.c=$(FUZZ_BUILD)/obj/%.o) $(FUZZ_BUILD)/obj/fz.o
 SOAK_OPS     ?= 100000
 
 .PHONY: fuzz fuzz-build asan static soak
+.SECONDARY: $(FUZZ_OBJ)
 
 fuzz-build: $(FUZZ_NAMES:%=$(FUZZ_BUILD)/bin/%)
 
@@ -128,3 +129,6 @@ static:
 
 soak: all
 	$(LUA_BIN) fuzz/soak.lua $(SOAK_OPS)
+
+bench: all
+	@bash bench/run
