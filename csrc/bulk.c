@@ -14,8 +14,6 @@ typedef enum { ITEM_READY, ITEM_ACTIVE, ITEM_SLEEPING, ITEM_DONE } item_state;
 typedef struct item {
     dbw_exchange ex;
     item_state state;
-    int slot;       /* pool index while ACTIVE */
-    int started;    /* the exchange has taken its first step */
     double wake;    /* monotonic time a SLEEPING item may go again */
 } item;
 
@@ -87,7 +85,6 @@ static void advance(lua_State *L, dbw_client *c, const dbw_op *op, item *it, int
         dbw_conn *k = c->pool[slot];
         if (dbw_http_start(k, &rq) == 0 && curl_multi_add_handle(c->multi, k->curl) == CURLM_OK) {
             it->state = ITEM_ACTIVE;
-            it->slot = slot;
             return;
         }
         luaL_error(L, "databricks.webhooks: bulk: cannot start a transfer (out of memory)");
@@ -113,7 +110,8 @@ int dbw_bulk(lua_State *L, dbw_client *c)
     const dbw_op *op = op_by_name(luaL_checkstring(L, 2));
     size_t n, i;
     lua_Integer parallel = 8;
-    int results, anchors, done = 0, active = 0, slot;
+    int results, anchors, done = 0, active, slot, sleeping = 0, *slot_item;
+    size_t cursor = 0;
     item *items;
 
     luaL_argcheck(L, op != NULL, 2, "one of \"create\", \"update\", \"delete\", \"test\" expected");
@@ -183,60 +181,73 @@ int dbw_bulk(lua_State *L, dbw_client *c)
     for (slot = 0; slot < c->npool; slot++)
         curl_multi_remove_handle(c->multi, c->pool[slot]->curl);
 
+    /* slot_item[s]: the item running on slot s, or -1 */
+    slot_item = lua_newuserdata(L, (size_t)parallel * sizeof *slot_item);
+    for (slot = 0; slot < parallel; slot++)
+        slot_item[slot] = -1;
+
     while ((size_t)done < n) {
         CURLMsg *msg;
-        int running, left, finished;
+        int running, left, finished = 0;
         double now = dbw_now(), next_wake = now + 1.0;
 
-        /* Fill free slots with items that are ready (or whose wait is over). */
-        for (slot = 0; slot < parallel && active < parallel; slot++) {
-            size_t j;
-            int busy = 0;
-            for (j = 0; j < n && !busy; j++)
-                busy = items[j].state == ITEM_ACTIVE && items[j].slot == slot;
-            if (busy)
-                continue;
-            for (j = 0; j < n; j++) {
-                item *it = &items[j];
-                if (it->state == ITEM_READY || (it->state == ITEM_SLEEPING && it->wake <= now)) {
-                    advance(L, c, op, it, (int)j, NULL, slot, anchors, results, &done);
-                    if (it->state == ITEM_ACTIVE) {
-                        active++;
-                        break;
-                    }
+        /* Fill free slots: first items whose wait is over, then new ones. */
+        for (slot = 0; slot < parallel; slot++) {
+            while (slot_item[slot] < 0) {
+                size_t j = n;
+                if (sleeping > 0) {
+                    for (j = 0; j < n; j++)
+                        if (items[j].state == ITEM_SLEEPING && items[j].wake <= now)
+                            break;
+                    if (j < n)
+                        sleeping--;
                 }
+                if (j == n) {
+                    while (cursor < n && items[cursor].state != ITEM_READY)
+                        cursor++;
+                    if (cursor == n)
+                        break;
+                    j = cursor++;
+                }
+                advance(L, c, op, &items[j], (int)j, NULL, slot, anchors, results, &done);
+                if (items[j].state == ITEM_ACTIVE)
+                    slot_item[slot] = (int)j;
+                else if (items[j].state == ITEM_SLEEPING)
+                    sleeping++;
             }
         }
         if ((size_t)done >= n)
             break;
 
         curl_multi_perform(c->multi, &running);
-        finished = 0;
         while ((msg = curl_multi_info_read(c->multi, &left)) != NULL) {
-            size_t j;
+            dbw_response rs;
+            item *it;
             if (msg->msg != CURLMSG_DONE)
                 continue;
-            for (j = 0; j < n; j++) {
-                item *it = &items[j];
-                dbw_response rs;
-                if (it->state != ITEM_ACTIVE || c->pool[it->slot]->curl != msg->easy_handle)
-                    continue;
-                curl_multi_remove_handle(c->multi, msg->easy_handle);
-                finished++;
-                dbw_http_finish(c->pool[it->slot], msg->data.result, &rs);
-                active--;
-                dbw_call_log(L, c, it->ex.method, it->ex.path, &rs, it->ex.attempts);
-                advance(L, c, op, it, (int)j, &rs, it->slot, anchors, results, &done);
-                if (it->state == ITEM_ACTIVE)
-                    active++;
-                break;
+            for (slot = 0; slot < parallel && c->pool[slot]->curl != msg->easy_handle; slot++)
+                ;
+            if (slot == parallel || slot_item[slot] < 0)
+                continue;
+            it = &items[slot_item[slot]];
+            curl_multi_remove_handle(c->multi, msg->easy_handle);
+            finished++;
+            dbw_http_finish(c->pool[slot], msg->data.result, &rs);
+            dbw_call_log(L, c, it->ex.method, it->ex.path, &rs, it->ex.attempts);
+            advance(L, c, op, it, slot_item[slot], &rs, slot, anchors, results, &done);
+            if (it->state != ITEM_ACTIVE) {
+                if (it->state == ITEM_SLEEPING)
+                    sleeping++;
+                slot_item[slot] = -1;
             }
         }
-        for (i = 0; i < n; i++)
-            if (items[i].state == ITEM_SLEEPING && items[i].wake < next_wake)
-                next_wake = items[i].wake;
         if (finished > 0)
             continue; /* refill the freed slots before waiting on the others */
+        for (i = 0; sleeping > 0 && i < n; i++)
+            if (items[i].state == ITEM_SLEEPING && items[i].wake < next_wake)
+                next_wake = items[i].wake;
+        for (active = 0, slot = 0; slot < parallel; slot++)
+            active += slot_item[slot] >= 0;
         if (active > 0) {
             int ms = (int)((next_wake - dbw_now()) * 1000);
             curl_multi_poll(c->multi, NULL, 0, ms < 1 ? 1 : ms, NULL);
