@@ -91,6 +91,18 @@ static char *dup_string(const char *s)
     return p;
 }
 
+/* The client secret goes to the discovered endpoint: only over https, or
+ * over http when the workspace itself was configured as http (loopback, or
+ * allow_insecure_http), and never with CR/LF that could split a request. */
+static int endpoint_acceptable(const dbw_client *c, const char *url)
+{
+    if (strpbrk(url, "\r\n") != NULL)
+        return 0;
+    if (strncmp(url, "https://", 8) == 0)
+        return 1;
+    return strncmp(url, "http://", 7) == 0 && strncmp(c->host, "http://", 7) == 0;
+}
+
 void dbw_auth_on_discovery(lua_State *L, dbw_client *c, const dbw_response *rs)
 {
     c->oauth.discovery_done = 1;
@@ -99,7 +111,7 @@ void dbw_auth_on_discovery(lua_State *L, dbw_client *c, const dbw_response *rs)
     if (rs->net == DBW_NET_OK && rs->status == 200 && dbw_json_decode(L, rs->body, rs->body_len)) {
         if (lua_type(L, -1) == LUA_TTABLE) {
             lua_getfield(L, -1, "token_endpoint");
-            if (lua_type(L, -1) == LUA_TSTRING && strncmp(lua_tostring(L, -1), "http", 4) == 0)
+            if (lua_type(L, -1) == LUA_TSTRING && endpoint_acceptable(c, lua_tostring(L, -1)))
                 c->oauth.token_endpoint = dup_string(lua_tostring(L, -1));
             lua_pop(L, 1);
         }

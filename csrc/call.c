@@ -144,7 +144,7 @@ int dbw_call_prepare_raw(lua_State *L, dbw_client *c, dbw_prepared *p)
     if (!valid_method(method))
         return push_invalid(L, "request: method must be GET, POST, PUT, PATCH or DELETE", method, path);
     for (i = 0; path[i]; i++)
-        if ((unsigned char)path[i] <= ' ' || path[i] == '?' || path[i] == '#')
+        if ((unsigned char)path[i] <= ' ' || path[i] == 0x7f || path[i] == '?' || path[i] == '#')
             return push_invalid(L, "request: path must not contain spaces, control characters, '?' or '#'",
                                 method, "?");
     if (path[0] != '/' || strlen(path) != dbw_rawlen(L, 3))

@@ -24,6 +24,8 @@ dbw_client *dbw_client_new(lua_State *L)
     c->debug_ref = LUA_NOREF;
     luaL_getmetatable(L, DBW_CLIENT_MT);
     lua_setmetatable(L, -2);
+    lua_newtable(L); /* its box: see dbw_set_box */
+    dbw_set_box(L, -2);
     return c;
 }
 

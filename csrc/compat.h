@@ -78,6 +78,28 @@ static inline void dbw_newclass(lua_State *L, const char *name, const luaL_Reg *
     }
 }
 
+/* The one table a userdata carries for Lua values it owns (a "user value"
+ * from 5.2 on, the environment table on 5.1/LuaJIT). Values kept there are
+ * traversed by the GC as part of the userdata, so cycles through them are
+ * collected on every version, unlike a weak-keyed side table on 5.1. */
+static inline void dbw_set_box(lua_State *L, int idx)
+{
+#if LUA_VERSION_NUM >= 502
+    lua_setuservalue(L, idx);
+#else
+    lua_setfenv(L, idx);
+#endif
+}
+
+static inline void dbw_get_box(lua_State *L, int idx)
+{
+#if LUA_VERSION_NUM >= 502
+    lua_getuservalue(L, idx);
+#else
+    lua_getfenv(L, idx);
+#endif
+}
+
 /* Push a number as a Lua integer when the value is integral (5.3+). */
 static inline void dbw_pushnumber(lua_State *L, double d)
 {

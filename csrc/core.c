@@ -388,6 +388,27 @@ static int core_parse_delivery(lua_State *L)
     return 1;
 }
 
+/* core.set_transport(client, t) / core.get_transport(client): the Lua
+ * transport record of webhooks.lua, kept in the client's box so that a
+ * transport closing over its own client is still collected with it. */
+static int core_set_transport(lua_State *L)
+{
+    luaL_checkudata(L, 1, DBW_CLIENT_MT);
+    lua_settop(L, 2);
+    dbw_get_box(L, 1);
+    lua_pushvalue(L, 2);
+    lua_setfield(L, -2, "transport");
+    return 0;
+}
+
+static int core_get_transport(lua_State *L)
+{
+    luaL_checkudata(L, 1, DBW_CLIENT_MT);
+    dbw_get_box(L, 1);
+    lua_getfield(L, -1, "transport");
+    return 1;
+}
+
 /* core.error(code, message[, status]) -> error object (for the Lua side). */
 static int core_error(lua_State *L)
 {
@@ -425,6 +446,8 @@ static const luaL_Reg module_functions[] = {
     {"verify_signature", core_verify},
     {"parse_delivery", core_parse_delivery},
     {"error", core_error},
+    {"set_transport", core_set_transport},
+    {"get_transport", core_get_transport},
     {"sleep", dbw_stepper_sleep},
     {NULL, NULL},
 };

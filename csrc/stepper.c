@@ -213,7 +213,11 @@ static void read_response(lua_State *L, dbw_stepper *s, int idx, dbw_response *r
         return;
     }
     lua_getfield(L, idx, "status");
-    rs->status = lua_type(L, -1) == LUA_TNUMBER ? (long)lua_tonumber(L, -1) : 0;
+    /* range-checked before the cast: (long)1e300 or NaN is undefined */
+    if (lua_type(L, -1) == LUA_TNUMBER && lua_tonumber(L, -1) >= 100 && lua_tonumber(L, -1) <= 999)
+        rs->status = (long)lua_tonumber(L, -1);
+    else
+        rs->status = 0;
     lua_getfield(L, idx, "body");
     rs->body = lua_type(L, -1) == LUA_TSTRING ? lua_tolstring(L, -1, &rs->body_len) : "";
     lua_getfield(L, idx, "headers");

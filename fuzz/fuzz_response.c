@@ -60,6 +60,8 @@ static void check_webhook(lua_State *L, int idx, const char *what)
     lua_getfield(L, idx, "events");
     FZ_ASSERT(fz_is_array(L, -1), "%s: webhook.events is not an array", what);
     lua_pop(L, 1);
+    fz_check_integer_field(L, idx, "creation_timestamp", what);
+    fz_check_integer_field(L, idx, "last_updated_timestamp", what);
 }
 
 /* Checks what a call returned: n values on top of the stack. */
@@ -73,7 +75,7 @@ static void check_result(lua_State *L, int n, dbw_shape shape, int ok_allowed, c
         return;
     }
     FZ_ASSERT(ok_allowed, "%s: success for a response that is not a 2xx JSON object", what);
-    fz_check_plain(L, top, what);
+    fz_check_plain(L, top, what, shape == DBW_SHAPE_ANY);
     switch (shape) {
     case DBW_SHAPE_DELETE:
         FZ_ASSERT(lua_type(L, top) == LUA_TBOOLEAN && lua_toboolean(L, top), "%s: delete did not return true",
@@ -86,6 +88,8 @@ static void check_result(lua_State *L, int n, dbw_shape shape, int ok_allowed, c
         if (!lua_isnil(L, -1))
             FZ_ASSERT(fz_is_array(L, -1), "%s: update's events is not an array", what);
         lua_pop(L, 1);
+        fz_check_integer_field(L, top, "creation_timestamp", what);
+        fz_check_integer_field(L, top, "last_updated_timestamp", what);
         break;
     case DBW_SHAPE_LIST: {
         size_t i, len;
@@ -107,6 +111,7 @@ static void check_result(lua_State *L, int n, dbw_shape shape, int ok_allowed, c
     }
     case DBW_SHAPE_TEST:
         FZ_ASSERT(lua_type(L, top) == LUA_TTABLE, "%s: test returned a %s", what, luaL_typename(L, top));
+        fz_check_integer_field(L, top, "status_code", what);
         lua_getfield(L, top, "status_code");
         FZ_ASSERT(lua_isnil(L, -1) || lua_type(L, -1) == LUA_TNUMBER, "%s: status_code not a number", what);
         lua_getfield(L, top, "body");

@@ -121,7 +121,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     /* parse_delivery takes one argument; the extra one is ignored */
     if (lua_type(L, -n) == LUA_TTABLE) {
         FZ_ASSERT(n == 1, "parse_delivery: extra values with a result");
-        fz_check_plain(L, -1, "parse_delivery");
+        fz_check_plain(L, -1, "parse_delivery", 1);
         lua_getfield(L, -1, "event");
         FZ_ASSERT(lua_type(L, -1) == LUA_TSTRING, "parse_delivery: no event name");
     } else {

@@ -165,7 +165,7 @@ const char *fz_rest(fz_in *in, size_t *len)
     return s;
 }
 
-static void check_plain(lua_State *L, int t, const char *what, int depth)
+static void check_plain(lua_State *L, int t, const char *what, int depth, int numbers)
 {
     FZ_ASSERT(depth < 1100, "%s: nesting deeper than cjson allows", what);
     luaL_checkstack(L, 4, "fz_check_plain");
@@ -175,7 +175,7 @@ static void check_plain(lua_State *L, int t, const char *what, int depth)
         FZ_ASSERT(!(vt == LUA_TLIGHTUSERDATA && lua_touserdata(L, -1) == NULL),
                   "%s: cjson.null left in the result", what);
 #if LUA_VERSION_NUM >= 503
-        if (vt == LUA_TNUMBER && !lua_isinteger(L, -1)) {
+        if (numbers && vt == LUA_TNUMBER && !lua_isinteger(L, -1)) {
             lua_Number d = lua_tonumber(L, -1);
             FZ_ASSERT(
                 !(d >= -9007199254740992.0 && d <= 9007199254740992.0 && (lua_Number)(lua_Integer)d == d),
@@ -183,19 +183,34 @@ static void check_plain(lua_State *L, int t, const char *what, int depth)
         }
 #endif
         if (vt == LUA_TTABLE)
-            check_plain(L, lua_gettop(L), what, depth + 1);
+            check_plain(L, lua_gettop(L), what, depth + 1, numbers);
         lua_pop(L, 1);
     }
 }
 
-void fz_check_plain(lua_State *L, int idx, const char *what)
+void fz_check_plain(lua_State *L, int idx, const char *what, int numbers)
 {
     idx = lua_absindex(L, idx);
     if (lua_type(L, idx) == LUA_TTABLE)
-        check_plain(L, idx, what, 0);
+        check_plain(L, idx, what, 0, numbers);
     else
         FZ_ASSERT(!(lua_type(L, idx) == LUA_TLIGHTUSERDATA && lua_touserdata(L, idx) == NULL),
                   "%s: cjson.null returned", what);
+}
+
+void fz_check_integer_field(lua_State *L, int t, const char *key, const char *what)
+{
+    lua_getfield(L, t, key);
+#if LUA_VERSION_NUM >= 503
+    if (lua_type(L, -1) == LUA_TNUMBER && !lua_isinteger(L, -1)) {
+        lua_Number d = lua_tonumber(L, -1);
+        FZ_ASSERT(!(d >= -9007199254740992.0 && d <= 9007199254740992.0 && (lua_Number)(lua_Integer)d == d),
+                  "%s: %s %.17g is a float", what, key, (double)d);
+    }
+#else
+    (void)what;
+#endif
+    lua_pop(L, 1);
 }
 
 int fz_is_array(lua_State *L, int idx)

@@ -70,9 +70,14 @@ const char *fz_rest(fz_in *in, size_t *len);
 
 /* ---- checks on what the module returns ------------------------------------ */
 
-/* The value at idx holds no cjson.null and, on 5.3+, no float with an integral
- * value that normalisation should have turned into an integer. */
-void fz_check_plain(lua_State *L, int idx, const char *what);
+/* The value at idx holds no cjson.null and, with numbers set (5.3+), no
+ * float with an integral value that normalisation should have turned into an
+ * integer. (The five operations' results convert only their known integer
+ * fields, the timestamps and status_code; client:request's converts all.) */
+void fz_check_plain(lua_State *L, int idx, const char *what, int numbers);
+
+/* The number at t[key], if any, is an integer when it is integral (5.3+). */
+void fz_check_integer_field(lua_State *L, int t, const char *key, const char *what);
 
 /* 1 when the table at idx has exactly the keys 1..#t. */
 int fz_is_array(lua_State *L, int idx);

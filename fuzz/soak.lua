@@ -396,13 +396,16 @@ end
 
 --- One line per number of a report.
 function M.format(r)
-  local kinds, codes = {}, {}
+  local kinds, codes, per_op = {}, {}, {}
+  for _, op in ipairs({ "create", "list", "update", "delete", "test" }) do
+    per_op[#per_op + 1] = op .. "=" .. (r.by_op[op] or 0)
+  end
   for k, v in pairs(r.by_kind) do kinds[#kinds + 1] = k .. "=" .. v end
   for k, v in pairs(r.by_code) do codes[#codes + 1] = k .. "=" .. v end
   table.sort(kinds)
   table.sort(codes)
   return table.concat({
-    ("operations:        %d (seed %d)"):format(r.ops, r.seed),
+    ("operations:        %d (seed %d): %s"):format(r.ops, r.seed, table.concat(per_op, " ")),
     ("succeeded:         %d"):format(r.ok),
     ("failed:            %d, every one a structured error"):format(r.failed),
     ("faults injected:   %d (%s)"):format(r.faults, table.concat(kinds, " ")),

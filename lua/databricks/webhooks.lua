@@ -43,10 +43,11 @@ local methods = core.methods
 -- request building, OAuth, retries and results are the C core's either way.
 -- ----------------------------------------------------------------------------
 
--- client -> { send = function(req) -> answer, sleep = function(seconds) | nil }
-local lua_transports = setmetatable({}, { __mode = "k" })
--- client -> cosocket transport, used whenever the current phase allows cosockets
-local ngx_transports = setmetatable({}, { __mode = "k" })
+-- A client's transport record lives in the client itself (core.set_transport):
+-- { send = function(req) -> answer, sleep = function(seconds) | nil,
+--   cosocket = <the ngx transport> | nil }. A cosocket record is used only in
+-- phases that allow cosockets; any other record always.
+local get_transport = core.get_transport
 
 -- lua-nginx-module phases where cosockets and ngx.sleep work. Elsewhere
 -- (init, init_worker, set, header/body filters, log, balancer) calls go
@@ -95,11 +96,9 @@ end
 
 -- The transport for this call, or nil for libcurl.
 local function transport_for(self)
-  local t = lua_transports[self]
-  if t then return t end
-  t = ngx_transports[self]
-  if t and cosockets_now() then return t end
-  return nil
+  local t = get_transport(self)
+  if t == nil or (t.cosocket and not cosockets_now()) then return nil end
+  return t
 end
 
 --- Runs one call through a Lua transport: the loop the C core runs for libcurl,
@@ -223,8 +222,8 @@ local function install_dispatch()
   local c_stats = methods.stats
   methods.stats = function(self)
     local s = c_stats(self)
-    local t = ngx_transports[self]
-    if t then -- what the cosocket transport adds
+    local t = get_transport(self)
+    if t and t.cosocket then -- what the cosocket transport adds
       s.connections = s.connections + t.cosocket.connections
       s.reused = t.cosocket.reused
     end
@@ -247,15 +246,15 @@ function M.new(opts)
   if not client then return nil, cerr end
   if transport ~= nil then
     install_dispatch()
-    lua_transports[client] = wrap_transport(transport)
+    core.set_transport(client, wrap_transport(transport))
   elseif ngx_api() and not settings.proxy then
     -- Inside nginx: cosockets whenever the phase allows them (decided per
     -- call), libcurl otherwise. The cosocket transport has no proxy support,
     -- so a client with a proxy stays on libcurl.
     install_dispatch()
     local t = require("databricks.webhooks.ngx").new({ verify_tls = settings.verify_tls })
-    ngx_transports[client] = { send = function(req) return t:request(req) end,
-      sleep = function(seconds) return ngx.sleep(seconds) end, cosocket = t }
+    core.set_transport(client, { send = function(req) return t:request(req) end,
+      sleep = function(seconds) return ngx.sleep(seconds) end, cosocket = t })
   end
   return client
 end
