@@ -49,9 +49,8 @@ local WARMUP, CLI_WARMUP = 50, 2
 ------------------------------------------------------------------------------
 -- small helpers
 
-local function q(s)
-  return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
-end
+local util = require("spec.support.util")
+local q = util.q
 
 local function capture(cmd)
   local p = assert(io.popen(cmd .. "; echo \"__rc=$?\""))
@@ -63,25 +62,9 @@ end
 
 local function trim(s) return (tostring(s or ""):gsub("^%s+", ""):gsub("%s+$", "")) end
 
-local function read_file(path)
-  local f = io.open(path, "rb")
-  if not f then return nil end
-  local d = f:read("*a")
-  f:close()
-  return d
-end
-
-local function write_file(path, data)
-  local f = assert(io.open(path, "wb"))
-  f:write(data)
-  f:close()
-end
-
-local function exists(path)
-  local f = io.open(path, "rb")
-  if f then f:close() end
-  return f ~= nil
-end
+local read_file = util.read_file
+local write_file = util.write_file
+local exists = util.exists
 
 local function have(cmd)
   local _, rc = capture("command -v " .. q(cmd) .. " >/dev/null 2>&1")

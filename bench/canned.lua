@@ -9,28 +9,16 @@ local socket = require("socket")
 
 local M = {}
 
-local function q(s)
-  return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
-end
+local util = require("spec.support.util")
+local q = util.q
 
 local function sh(cmd)
   local ok = os.execute(cmd)
   return ok == true or ok == 0
 end
 
-local function read_file(path)
-  local f = io.open(path, "rb")
-  if not f then return nil end
-  local data = f:read("*a")
-  f:close()
-  return data
-end
-
-local function write_file(path, data)
-  local f = assert(io.open(path, "wb"))
-  f:write(data)
-  f:close()
-end
+local read_file = util.read_file
+local write_file = util.write_file
 
 --- One webhook as the API renders it (secrets never come back), field order
 -- as Databricks sends it. `i` varies id, timestamps and description.

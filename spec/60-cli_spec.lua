@@ -9,23 +9,10 @@ local socket = require("socket")
 
 local API = "/api/2.0/mlflow/registry-webhooks/"
 
-local function q(s)
-  return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
-end
-
-local function read_file(path)
-  local f = io.open(path, "rb")
-  if not f then return nil end
-  local data = f:read("*a")
-  f:close()
-  return data
-end
-
-local function write_file(path, data)
-  local f = assert(io.open(path, "wb"))
-  assert(f:write(data))
-  f:close()
-end
+local util = require("spec.support.util")
+local q = util.q
+local read_file = util.read_file
+local write_file = util.write_file
 
 local function shell(cmd)
   local p = assert(io.popen(cmd))

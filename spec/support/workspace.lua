@@ -20,42 +20,13 @@ M.DEFAULT_TOKEN = "dapi-local-workspace-token"
 M.DEFAULT_CLIENT_ID = "local-client"
 M.DEFAULT_CLIENT_SECRET = "local-secret"
 
-local function q(s)
-  return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
-end
-
--- Runs a shell command; returns ok, combined output (trimmed of the exit marker).
-local function run(cmd)
-  local p = assert(io.popen("( " .. cmd .. " ) 2>&1; echo \"__rc=$?\""))
-  local out = p:read("*a")
-  p:close()
-  local rc = tonumber(out:match("__rc=(%d+)%s*$"))
-  return rc == 0, (out:gsub("__rc=%d+%s*$", ""))
-end
-
-local function trim(s)
-  return (s:gsub("^%s+", ""):gsub("%s+$", ""))
-end
-
-local function read_file(path)
-  local f = io.open(path, "rb")
-  if not f then return nil end
-  local data = f:read("*a")
-  f:close()
-  return data
-end
-
-local function write_file(path, data)
-  local f = assert(io.open(path, "wb"))
-  assert(f:write(data))
-  f:close()
-end
-
-local function exists(path)
-  local f = io.open(path, "rb")
-  if f then f:close() end
-  return f ~= nil
-end
+local util = require("spec.support.util")
+local q = util.q
+local run = util.run
+local trim = util.trim
+local read_file = util.read_file
+local write_file = util.write_file
+local exists = util.exists
 
 local function abspath(dir)
   local ok, out = run("cd " .. q(dir) .. " && pwd")
@@ -69,30 +40,8 @@ local function support_dir()
   return abspath(src:match("^(.*)/[^/]*$") or ".")
 end
 
-local function nginx_binary()
-  local env = os.getenv("WORKSPACE_NGINX")
-  if env and env ~= "" then return env end
-  if exists("/usr/sbin/nginx") then return "/usr/sbin/nginx" end
-  local ok, out = run("command -v nginx")
-  return ok and trim(out) or "nginx"
-end
-
--- load_module lines for Debian's dynamic lua module; WORKSPACE_NGINX_MODULES names
--- another directory, or "" for an nginx with the module built in (OpenResty).
-local function load_modules()
-  local dir = os.getenv("WORKSPACE_NGINX_MODULES")
-  if dir == nil then
-    dir = "/usr/lib/nginx/modules"
-    if not exists(dir .. "/ngx_http_lua_module.so") then dir = "" end
-  end
-  if dir == "" then return "" end
-  local lines = {}
-  if exists(dir .. "/ndk_http_module.so") then
-    lines[#lines + 1] = "load_module " .. dir .. "/ndk_http_module.so;"
-  end
-  lines[#lines + 1] = "load_module " .. dir .. "/ngx_http_lua_module.so;"
-  return table.concat(lines, "\n")
-end
+local nginx_binary = util.nginx_binary
+local load_modules = util.load_modules
 
 -- Where LuaJIT finds lua-cjson's cjson.so on multiarch Debian, plus an override.
 local function lua_cpath()
