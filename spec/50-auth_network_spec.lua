@@ -45,6 +45,19 @@ describe("oauth-m2m", function()
     c:close()
   end)
 
+  it("logs every attempt, token traffic included, without the secret or the token", function()
+    local lines = {}
+    local c = new{ debug = function(l) lines[#lines + 1] = l end }
+    assert(c:list())
+    c:close()
+    assert.equals(3, #lines)
+    local access = srv:requests()[3].headers["authorization"]:match("^Bearer (.+)$")
+    for _, l in ipairs(lines) do
+      assert.is_nil(l:find(srv.client_secret, 1, true))
+      assert.is_nil(l:find(access, 1, true))
+    end
+  end)
+
   it("falls back to /oidc/v1/token when discovery is unavailable", function()
     srv:settings{ oauth_discovery = false }
     local c = new()
@@ -147,6 +160,35 @@ describe("TLS", function()
     local c = assert(webhooks.new{ host = srv.url, token = srv.token, verify_tls = false })
     assert(c:list())
     c:close()
+  end)
+end)
+
+describe("timeouts", function()
+  it("connect_timeout fires on a black-holed port", function()
+    -- A listener that never accepts, with its accept queue filled: Linux then
+    -- drops further SYNs, so a connect hangs exactly like a black-holed host.
+    local socket = require("socket")
+    local server = assert(socket.tcp())
+    assert(server:bind("127.0.0.1", 0))
+    assert(server:listen(1))
+    local _, port = server:getsockname()
+    local fillers = {}
+    for i = 1, 8 do
+      local s = socket.tcp()
+      s:settimeout(0.05)
+      s:connect("127.0.0.1", port)
+      fillers[i] = s
+    end
+    local c = assert(webhooks.new{ host = "http://127.0.0.1:" .. port, token = "t",
+      connect_timeout = 0.3, timeout = 5, retry_timeout = 0 })
+    local t0 = socket.gettime()
+    local _, err = c:list()
+    local elapsed = socket.gettime() - t0
+    assert.equals("TIMEOUT", err.error_code)
+    assert.is_true(elapsed < 2, "took " .. elapsed)
+    c:close()
+    for _, s in ipairs(fillers) do s:close() end
+    server:close()
   end)
 end)
 
