@@ -45,6 +45,7 @@ static int fail(dbw_wire_rx *p, const char *why)
 static int too_large(dbw_wire_rx *p)
 {
     p->state = S_ERR;
+    p->too_large = 1;
     p->err = "response body exceeds the client's size limit";
     return DBW_WIRE_TOO_LARGE;
 }
@@ -282,7 +283,7 @@ int dbw_wire_rx_feed(dbw_wire_rx *p, const char *data, size_t len, size_t *used)
             r = DBW_WIRE_DONE;
             continue;
         case S_ERR:
-            r = p->err && strstr(p->err, "size limit") ? DBW_WIRE_TOO_LARGE : DBW_WIRE_ERROR;
+            r = p->too_large ? DBW_WIRE_TOO_LARGE : DBW_WIRE_ERROR;
             continue;
         default:
             break;
@@ -291,21 +292,30 @@ int dbw_wire_rx_feed(dbw_wire_rx *p, const char *data, size_t len, size_t *used)
         /* The other states read whole lines. */
         nl = memchr(d, '\n', avail);
         if (nl == NULL) {
-            size_t limit = p->state == S_CHUNK_SIZE || p->state == S_CHUNK_CRLF ? MAX_CHUNK_LINE : MAX_HEAD;
-            if (avail > limit || p->head_bytes + avail > MAX_HEAD)
-                r = fail(p, p->state == S_CHUNK_SIZE || p->state == S_CHUNK_CRLF ? "invalid chunk size"
-                                                                                   : "response headers too large");
+            /* Refused as soon as the line, once ended, would be: the same
+             * answer however the bytes are split. */
+            if (p->state == S_CHUNK_SIZE || p->state == S_CHUNK_CRLF) {
+                if (avail + 1 > MAX_CHUNK_LINE)
+                    r = fail(p, "malformed chunked encoding");
+            } else if (p->head_bytes + avail + 1 > MAX_HEAD) {
+                r = fail(p, "response headers too large");
+            }
             break; /* wait for the rest of the line */
         }
         n = (size_t)(nl - d);
         pos += n + 1;
+        if ((p->state == S_CHUNK_SIZE || p->state == S_CHUNK_CRLF) && n + 1 > MAX_CHUNK_LINE) {
+            r = fail(p, "malformed chunked encoding");
+            break;
+        }
+        if (p->state == S_STATUS || p->state == S_HEADER || p->state == S_TRAILER)
+            p->head_bytes += n + 1;
         if (n && d[n - 1] == '\r')
             n--;
         switch (p->state) {
         case S_STATUS:
         case S_HEADER:
         case S_TRAILER:
-            p->head_bytes += n + 2;
             if (p->head_bytes > MAX_HEAD) {
                 r = fail(p, "response headers too large");
                 break;

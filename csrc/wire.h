@@ -38,7 +38,8 @@ typedef struct dbw_wire_rx {
     size_t head_bytes;  /* header bytes of the current response so far */
     size_t max_body;
     dbw_buf *body;      /* the de-chunked body is appended here */
-    const char *err;    /* what was wrong, on DBW_WIRE_ERROR */
+    const char *err;    /* what was wrong, on DBW_WIRE_ERROR or TOO_LARGE */
+    int too_large;
     char retry_after[64];
     char request_id[96];
     char location[256];
