@@ -16,6 +16,7 @@
 
 #include "buf.h"
 #include "compat.h"
+#include "wire.h"
 
 #define DBW_CLIENT_MT "databricks.webhooks.Client"
 
@@ -49,6 +50,7 @@ typedef int (*dbw_call_fn)(lua_State *L, struct dbw_client *c);
 
 typedef struct dbw_client {
     dbw_conn conn;
+    dbw_wire wire; /* the fast path over a connection of its own (wire.h) */
     /* client:bulk(): a multi handle and extra connections, kept for reuse */
     CURLM *multi;
     dbw_conn **pool; /* each conn allocated once: libcurl callbacks hold its address */

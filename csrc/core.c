@@ -161,6 +161,8 @@ static int core_new(lua_State *L)
         why = opt_string(L, 1, "proxy", &proxy, 1);
     if (!why)
         why = dbw_http_setup(c, opt_bool(L, 1, "verify_tls", 1), ca_file, proxy);
+    if (!why && dbw_wire_setup(c, proxy) != 0)
+        why = "out of memory";
     /* libcurl copies string options, so these are ours to free now. */
     free(ca_file);
     free(proxy);
@@ -300,9 +302,13 @@ static int m_tostring(lua_State *L)
 static int m_stats(lua_State *L)
 {
     dbw_client *c = dbw_client_check(L, 1);
-    lua_createtable(L, 0, 1);
+    lua_createtable(L, 0, 3);
     lua_pushinteger(L, (lua_Integer)c->connections);
     lua_setfield(L, -2, "connections");
+    lua_pushboolean(L, c->wire.enabled);
+    lua_setfield(L, -2, "fast_path");
+    lua_pushinteger(L, (lua_Integer)c->wire.requests);
+    lua_setfield(L, -2, "fast_path_requests");
     return 1;
 }
 

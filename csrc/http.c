@@ -140,7 +140,7 @@ const char *dbw_http_setup(dbw_client *c, int verify_tls, const char *ca_file, c
     return NULL;
 }
 
-static dbw_net classify(CURLcode rc, int too_large, long sent)
+dbw_net dbw_http_classify(CURLcode rc, int too_large, long sent)
 {
     switch (rc) {
     case CURLE_OK:
@@ -223,7 +223,7 @@ void dbw_http_finish(dbw_conn *k, CURLcode rc, dbw_response *rs)
     curl_easy_getinfo(k->curl, CURLINFO_RESPONSE_CODE, &status);
     curl_easy_getinfo(k->curl, CURLINFO_REQUEST_SIZE, &sent);
     rs->elapsed_ms = (dbw_now() - k->started) * 1000.0;
-    rs->net = classify(rc, k->too_large, sent);
+    rs->net = dbw_http_classify(rc, k->too_large, sent);
     if (rs->net != DBW_NET_OK) {
         rs->net_msg = k->errbuf[0] ? k->errbuf : curl_easy_strerror(rc);
         if (rs->net == DBW_NET_TOO_LARGE)
@@ -243,6 +243,8 @@ void dbw_http_finish(dbw_conn *k, CURLcode rc, dbw_response *rs)
 
 void dbw_http_perform(dbw_client *c, const dbw_request *rq, dbw_response *rs)
 {
+    if (c->wire.enabled && dbw_wire_perform(c, rq, rs) == 0)
+        return;
     if (dbw_http_start(&c->conn, rq) != 0) {
         dbw_http_finish(&c->conn, CURLE_OUT_OF_MEMORY, rs);
         rs->net = DBW_NET_CONNECT;

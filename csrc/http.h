@@ -27,7 +27,11 @@ int dbw_http_start(dbw_conn *k, const dbw_request *rq);
 /* Fills rs from the finished transfer; rs->body points into k->resp. */
 void dbw_http_finish(dbw_conn *k, CURLcode rc, dbw_response *rs);
 
-/* Start, perform and finish one exchange on the client's own handle. */
+/* What a libcurl result code means for the exchange; sent: bytes of the request sent. */
+dbw_net dbw_http_classify(CURLcode rc, int too_large, long sent);
+
+/* Start, perform and finish one exchange on the client's own handle, or over
+ * the fast path (wire.h) when the client has one and the request is for its host. */
 void dbw_http_perform(dbw_client *c, const dbw_request *rq, dbw_response *rs);
 
 #endif
