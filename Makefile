@@ -43,7 +43,7 @@ INST_LIBDIR ?= $(PREFIX)/lib/lua/$(LUA)
 INST_LUADIR ?= $(PREFIX)/share/lua/$(LUA)
 INST_BINDIR ?= $(PREFIX)/bin
 
-.PHONY: all deps test demo install clean lint format bench check-format
+.PHONY: all deps test demo install clean lint format bench
 
 all: $(MODULE)
 
@@ -72,6 +72,9 @@ test: deps
 
 demo: deps
 	@bash examples/demo.sh
+
+format:
+	clang-format -i csrc/*.c csrc/*.h
 
 lint:
 	luacheck lua spec examples bench bin/databricks-webhooks

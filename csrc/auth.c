@@ -142,10 +142,10 @@ static const char *token_failure(lua_State *L, dbw_client *c, const dbw_response
         lua_getfield(L, top + 1, "error_description");
         lua_getfield(L, top + 1, "error_code");
         lua_getfield(L, top + 1, "message");
-        what = lua_type(L, top + 2) == LUA_TSTRING ? lua_tostring(L, top + 2)
+        what = lua_type(L, top + 2) == LUA_TSTRING   ? lua_tostring(L, top + 2)
                : lua_type(L, top + 4) == LUA_TSTRING ? lua_tostring(L, top + 4)
                                                      : NULL;
-        desc = lua_type(L, top + 3) == LUA_TSTRING ? lua_tostring(L, top + 3)
+        desc = lua_type(L, top + 3) == LUA_TSTRING   ? lua_tostring(L, top + 3)
                : lua_type(L, top + 5) == LUA_TSTRING ? lua_tostring(L, top + 5)
                                                      : NULL;
     }

@@ -11,7 +11,7 @@
 #include <stddef.h>
 
 typedef struct dbw_buf {
-    char *data;  /* always NUL-terminated when non-NULL */
+    char *data; /* always NUL-terminated when non-NULL */
     size_t len;
     size_t cap;
 } dbw_buf;

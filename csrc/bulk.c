@@ -14,7 +14,7 @@ typedef enum { ITEM_READY, ITEM_ACTIVE, ITEM_SLEEPING, ITEM_DONE } item_state;
 typedef struct item {
     dbw_exchange ex;
     item_state state;
-    double wake;    /* monotonic time a SLEEPING item may go again */
+    double wake; /* monotonic time a SLEEPING item may go again */
 } item;
 
 static const dbw_op *op_by_name(const char *name)

@@ -23,9 +23,9 @@
 typedef enum { DBW_AUTH_PAT, DBW_AUTH_OAUTH_M2M } dbw_auth_kind;
 
 typedef struct dbw_oauth {
-    char *token_endpoint;   /* discovered or fallback; NULL until known */
+    char *token_endpoint; /* discovered or fallback; NULL until known */
     int discovery_done;
-    double expiry;          /* monotonic seconds; 0 = no token */
+    double expiry; /* monotonic seconds; 0 = no token */
 } dbw_oauth;
 
 /* One libcurl easy handle and what a transfer on it fills in. The client has
@@ -36,8 +36,8 @@ typedef struct dbw_conn {
     dbw_buf resp;
     size_t max_response;
     int too_large;
-    int sends;                  /* requests sent by the transfer in flight (http.c on_prereq) */
-    long *connections;          /* the client's counter of opened connections */
+    int sends;         /* requests sent by the transfer in flight (http.c on_prereq) */
+    long *connections; /* the client's counter of opened connections */
     double started;
     char errbuf[CURL_ERROR_SIZE];
     char retry_after[64];
@@ -56,20 +56,20 @@ typedef struct dbw_client {
     dbw_conn **pool; /* each conn allocated once: libcurl callbacks hold its address */
     int npool;
     int closed;
-    int busy; /* a call is running: guards against re-entry from a callback */
+    int busy;            /* a call is running: guards against re-entry from a callback */
     dbw_call_fn running; /* what that call runs (core.c's protected call) */
 
     /* settings, owned copies */
-    char *host;       /* normalised base URL, no trailing '/' */
+    char *host; /* normalised base URL, no trailing '/' */
     char *user_agent;
-    char *token;      /* PAT */
+    char *token; /* PAT */
     char *client_id;
     char *client_secret;
     char *workspace_id;
     dbw_auth_kind auth_kind;
     double timeout, connect_timeout, retry_timeout;
 
-    int debug_ref;    /* LUA_NOREF, or registry ref of a function(line) */
+    int debug_ref; /* LUA_NOREF, or registry ref of a function(line) */
     int debug_stderr;
 
     dbw_oauth oauth;
@@ -84,7 +84,7 @@ typedef struct dbw_client {
 
 /* Registers the metatable methods; expects the method table on the stack top. */
 dbw_client *dbw_client_check(lua_State *L, int idx); /* raises on wrong type or closed */
-dbw_client *dbw_client_new(lua_State *L);           /* pushes a zeroed userdata with metatable */
+dbw_client *dbw_client_new(lua_State *L);            /* pushes a zeroed userdata with metatable */
 void dbw_client_release(lua_State *L, dbw_client *c);
 
 #endif

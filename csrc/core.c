@@ -173,7 +173,6 @@ static int core_new(lua_State *L)
 
 /* ---- methods -------------------------------------------------------------- */
 
-
 /* The impl travels in the client rather than as an upvalue, so no closure
  * is made per call (lua_pushcfunction makes none from 5.2 on). */
 static int protected_call(lua_State *L)
@@ -221,7 +220,10 @@ static int prepare_request(lua_State *L, const dbw_op *op)
 }
 
 #define OP_METHOD(NAME)                                                                                      \
-    static int impl_##NAME(lua_State *L, dbw_client *c) { return dbw_call_op(L, c, &dbw_op_##NAME, 2); }       \
+    static int impl_##NAME(lua_State *L, dbw_client *c)                                                      \
+    {                                                                                                        \
+        return dbw_call_op(L, c, &dbw_op_##NAME, 2);                                                         \
+    }                                                                                                        \
     static int m_##NAME(lua_State *L)                                                                        \
     {                                                                                                        \
         dbw_client_check(L, 1);                                                                              \
@@ -252,8 +254,8 @@ static int m_request(lua_State *L)
  * Lua-transport loop in webhooks.lua; not part of the public API. */
 static int m_begin(lua_State *L)
 {
-    static const dbw_op *const ops[] = {&dbw_op_create, &dbw_op_list, &dbw_op_update, &dbw_op_delete,
-                                        &dbw_op_test, NULL};
+    static const dbw_op *const ops[] = {&dbw_op_create, &dbw_op_list, &dbw_op_update,
+                                        &dbw_op_delete, &dbw_op_test, NULL};
     dbw_client *c = dbw_client_check(L, 1);
     const char *name = luaL_checkstring(L, 2);
     const dbw_op *op = NULL;
@@ -441,9 +443,9 @@ static void push_names(lua_State *L, const char *const *names)
 /* ---- module --------------------------------------------------------------- */
 
 static const luaL_Reg client_methods[] = {
-    {"create", m_create}, {"list", m_list},   {"update", m_update}, {"delete", m_delete},
-    {"test", m_test},     {"request", m_request}, {"bulk", m_bulk}, {"close", m_close}, {"stats", m_stats},
-    {"is_closed", m_closed}, {"_begin", m_begin}, {NULL, NULL},
+    {"create", m_create}, {"list", m_list},        {"update", m_update}, {"delete", m_delete},
+    {"test", m_test},     {"request", m_request},  {"bulk", m_bulk},     {"close", m_close},
+    {"stats", m_stats},   {"is_closed", m_closed}, {"_begin", m_begin},  {NULL, NULL},
 };
 
 static const luaL_Reg module_functions[] = {

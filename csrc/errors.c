@@ -103,19 +103,32 @@ void dbw_error_push_local(lua_State *L, const char *code, const char *message, c
 const char *dbw_error_code_for_status(long status)
 {
     switch (status) {
-    case 400: return "BAD_REQUEST";
-    case 401: return DBW_E_UNAUTHENTICATED;
-    case 403: return "PERMISSION_DENIED";
-    case 404: return "NOT_FOUND";
-    case 409: return "RESOURCE_CONFLICT";
-    case 429: return "REQUEST_LIMIT_EXCEEDED";
-    case 499: return "CANCELLED";
-    case 500: return "INTERNAL_ERROR";
-    case 501: return "NOT_IMPLEMENTED";
-    case 502: return "BAD_GATEWAY";
-    case 503: return "TEMPORARILY_UNAVAILABLE";
-    case 504: return "DEADLINE_EXCEEDED";
-    default: break;
+    case 400:
+        return "BAD_REQUEST";
+    case 401:
+        return DBW_E_UNAUTHENTICATED;
+    case 403:
+        return "PERMISSION_DENIED";
+    case 404:
+        return "NOT_FOUND";
+    case 409:
+        return "RESOURCE_CONFLICT";
+    case 429:
+        return "REQUEST_LIMIT_EXCEEDED";
+    case 499:
+        return "CANCELLED";
+    case 500:
+        return "INTERNAL_ERROR";
+    case 501:
+        return "NOT_IMPLEMENTED";
+    case 502:
+        return "BAD_GATEWAY";
+    case 503:
+        return "TEMPORARILY_UNAVAILABLE";
+    case 504:
+        return "DEADLINE_EXCEEDED";
+    default:
+        break;
     }
     if (status >= 300 && status < 400)
         return DBW_E_BAD_RESPONSE; /* redirects are never followed */

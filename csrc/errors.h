@@ -27,10 +27,10 @@
 typedef struct dbw_error {
     const char *code;
     const char *message;
-    size_t message_len;     /* 0: use strlen(message) */
-    long status;            /* <= 0: none */
-    double retry_after;     /* < 0: none */
-    const char *method;     /* with path, forms err.request; may be NULL */
+    size_t message_len; /* 0: use strlen(message) */
+    long status;        /* <= 0: none */
+    double retry_after; /* < 0: none */
+    const char *method; /* with path, forms err.request; may be NULL */
     const char *path;
     const char *request_id; /* may be NULL */
 } dbw_error;

@@ -5,8 +5,8 @@
 #include "auth.h"
 #include "retry.h"
 
-void dbw_exchange_begin(dbw_exchange *ex, dbw_client *c, const char *method, const char *path, const char *url,
-                        const char *body, size_t body_len, int replay_safe)
+void dbw_exchange_begin(dbw_exchange *ex, dbw_client *c, const char *method, const char *path,
+                        const char *url, const char *body, size_t body_len, int replay_safe)
 {
     memset(ex, 0, sizeof *ex);
     ex->method = method;

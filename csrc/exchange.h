@@ -20,15 +20,15 @@ typedef enum { DBW_SENT_NOTHING, DBW_SENT_DISCOVERY, DBW_SENT_TOKEN, DBW_SENT_AP
 typedef struct dbw_exchange {
     /* the API request, as built by call.c */
     const char *method;
-    const char *path;     /* without query: for logs and errors */
-    const char *url;      /* full URL; points into memory that outlives the exchange */
+    const char *path; /* without query: for logs and errors */
+    const char *url;  /* full URL; points into memory that outlives the exchange */
     const char *body;
     size_t body_len;
     int replay_safe;
 
     dbw_sent sent;
-    int attempts;         /* API attempts so far */
-    int reauthed;         /* a 401 already caused one token refresh */
+    int attempts; /* API attempts so far */
+    int reauthed; /* a 401 already caused one token refresh */
     double started, deadline;
 
     /* set when DONE: either the last response is final, or a local error */
@@ -36,8 +36,8 @@ typedef struct dbw_exchange {
     long err_status;
 } dbw_exchange;
 
-void dbw_exchange_begin(dbw_exchange *ex, dbw_client *c, const char *method, const char *path, const char *url,
-                        const char *body, size_t body_len, int replay_safe);
+void dbw_exchange_begin(dbw_exchange *ex, dbw_client *c, const char *method, const char *path,
+                        const char *url, const char *body, size_t body_len, int replay_safe);
 
 /* Feeds the response to what was sent last (NULL on the first step) and says
  * what to do next: SEND rq, SLEEP *delay seconds, or DONE. On DONE with

@@ -12,7 +12,18 @@
 
 /* ---- the response parser --------------------------------------------------- */
 
-enum { S_STATUS, S_HEADER, S_BODY_LEN, S_BODY_EOF, S_CHUNK_SIZE, S_CHUNK_DATA, S_CHUNK_CRLF, S_TRAILER, S_DONE, S_ERR };
+enum {
+    S_STATUS,
+    S_HEADER,
+    S_BODY_LEN,
+    S_BODY_EOF,
+    S_CHUNK_SIZE,
+    S_CHUNK_DATA,
+    S_CHUNK_CRLF,
+    S_TRAILER,
+    S_DONE,
+    S_ERR
+};
 
 #define MAX_HEAD (256u * 1024u) /* status line and headers (or trailers) of one response */
 #define MAX_CHUNK_LINE 1024u

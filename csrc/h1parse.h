@@ -16,18 +16,18 @@ enum { DBW_WIRE_MORE = 0, DBW_WIRE_DONE = 1, DBW_WIRE_ERROR = -1, DBW_WIRE_TOO_L
 
 typedef struct dbw_wire_rx {
     int state;
-    int head_only;      /* the request was HEAD: no body follows any status */
-    long status;        /* of the final (non-1xx) response once its status line is read */
-    int minor;          /* HTTP/1.<minor> */
-    int close;          /* the connection cannot carry another request */
+    int head_only; /* the request was HEAD: no body follows any status */
+    long status;   /* of the final (non-1xx) response once its status line is read */
+    int minor;     /* HTTP/1.<minor> */
+    int close;     /* the connection cannot carry another request */
     int chunked;
     int has_length;
     int keep_alive;     /* "Connection: keep-alive" (matters for HTTP/1.0) */
     uint64_t remaining; /* bytes left of the body or of the current chunk */
     size_t head_bytes;  /* header bytes of the current response so far */
     size_t max_body;
-    dbw_buf *body;      /* the de-chunked body is appended here */
-    const char *err;    /* what was wrong, on DBW_WIRE_ERROR or TOO_LARGE */
+    dbw_buf *body;   /* the de-chunked body is appended here */
+    const char *err; /* what was wrong, on DBW_WIRE_ERROR or TOO_LARGE */
     int too_large;
     char retry_after[64];
     char request_id[96];

@@ -3,7 +3,8 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
-int dbw_hmac_sha256_hex(const char *key, size_t klen, const char *msg, size_t mlen, char out[DBW_SIG_HEX_LEN + 1])
+int dbw_hmac_sha256_hex(const char *key, size_t klen, const char *msg, size_t mlen,
+                        char out[DBW_SIG_HEX_LEN + 1])
 {
     static const char hex[] = "0123456789abcdef";
     unsigned char mac[EVP_MAX_MD_SIZE];

@@ -11,7 +11,8 @@
 #define DBW_SIG_HEX_LEN 64
 
 /* out receives 64 hex digits and a NUL. Returns 0, or -1 if libcrypto fails. */
-int dbw_hmac_sha256_hex(const char *key, size_t klen, const char *msg, size_t mlen, char out[DBW_SIG_HEX_LEN + 1]);
+int dbw_hmac_sha256_hex(const char *key, size_t klen, const char *msg, size_t mlen,
+                        char out[DBW_SIG_HEX_LEN + 1]);
 
 /* Case-insensitive comparison of two 64-digit hex strings in constant time. */
 int dbw_hex_equal_ct(const char *a, const char *b);

@@ -30,10 +30,18 @@ int dbw_response_push_net_error(lua_State *L, const dbw_exchange *ex, const dbw_
     dbw_error e;
     init_error(&e, ex, NULL);
     switch (rs->net) {
-    case DBW_NET_TIMEOUT: e.code = DBW_E_TIMEOUT; break;
-    case DBW_NET_TLS: e.code = DBW_E_TLS; break;
-    case DBW_NET_TOO_LARGE: e.code = DBW_E_BAD_RESPONSE; break;
-    default: e.code = DBW_E_CONNECTION; break;
+    case DBW_NET_TIMEOUT:
+        e.code = DBW_E_TIMEOUT;
+        break;
+    case DBW_NET_TLS:
+        e.code = DBW_E_TLS;
+        break;
+    case DBW_NET_TOO_LARGE:
+        e.code = DBW_E_BAD_RESPONSE;
+        break;
+    default:
+        e.code = DBW_E_CONNECTION;
+        break;
     }
     e.message = rs->net_msg ? rs->net_msg : "network error";
     return push_nil_error(L, &e);

@@ -20,6 +20,7 @@ const char *const dbw_events[] = {
 
 const char *const dbw_statuses[] = {"ACTIVE", "DISABLED", "TEST_MODE", NULL};
 
+/* clang-format off: one field per line reads as a table */
 static const dbw_field http_url_spec_fields[] = {
     {"url", DBW_T_STRING, DBW_F_REQUIRED | DBW_F_NONEMPTY, NULL},
     {"secret", DBW_T_STRING, 0, NULL},
@@ -47,10 +48,8 @@ static const dbw_field create_fields[] = {
 
 static const dbw_field list_fields[] = {
     /* alphabetical: the order the query string is written in */
-    {"events", DBW_T_EVENT_LIST, 0, NULL},
-    {"max_results", DBW_T_POSINT, 0, NULL},
-    {"model_name", DBW_T_STRING, 0, NULL},
-    {"page_token", DBW_T_STRING, 0, NULL},
+    {"events", DBW_T_EVENT_LIST, 0, NULL}, {"max_results", DBW_T_POSINT, 0, NULL},
+    {"model_name", DBW_T_STRING, 0, NULL}, {"page_token", DBW_T_STRING, 0, NULL},
     {NULL, DBW_T_STRING, 0, NULL},
 };
 
@@ -74,6 +73,8 @@ static const dbw_field test_fields[] = {
     {"event", DBW_T_EVENT, 0, NULL},
     {NULL, DBW_T_STRING, 0, NULL},
 };
+
+/* clang-format on */
 
 const dbw_schema dbw_schema_create = {create_fields, DBW_R_ONE_SPEC | DBW_R_REGISTRY_WIDE_EVENT};
 const dbw_schema dbw_schema_list = {list_fields, 0};
@@ -100,8 +101,8 @@ typedef struct where {
 static int fail(dbw_buf *msg, const where *w, const char *why, const char *detail)
 {
     dbw_buf_reset(msg);
-    dbw_buf_printf(msg, "%s: %s%s%s: %s%s", w->op, w->parent ? w->parent : "", w->parent ? "." : "",
-                   w->name, why, detail ? detail : "");
+    dbw_buf_printf(msg, "%s: %s%s%s: %s%s", w->op, w->parent ? w->parent : "", w->parent ? "." : "", w->name,
+                   why, detail ? detail : "");
     return -1;
 }
 

@@ -30,8 +30,8 @@ typedef struct dbw_field {
 } dbw_field;
 
 /* Cross-field rules, checked after the fields themselves. */
-#define DBW_R_ONE_SPEC 1u           /* exactly one of http_url_spec / job_spec */
-#define DBW_R_AT_MOST_ONE_SPEC 2u   /* not both */
+#define DBW_R_ONE_SPEC 1u            /* exactly one of http_url_spec / job_spec */
+#define DBW_R_AT_MOST_ONE_SPEC 2u    /* not both */
 #define DBW_R_REGISTRY_WIDE_EVENT 4u /* REGISTERED_MODEL_CREATED only without model_name */
 
 typedef struct dbw_schema {

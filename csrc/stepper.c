@@ -179,12 +179,18 @@ static dbw_net net_kind(const char *s)
 static const char *default_message(dbw_net net)
 {
     switch (net) {
-    case DBW_NET_TIMEOUT: return "transport: timed out";
-    case DBW_NET_TLS: return "transport: TLS failure";
-    case DBW_NET_CONNECT: return "transport: could not connect";
-    case DBW_NET_TOO_LARGE: return "response body exceeds the client's size limit";
-    case DBW_NET_LOCAL: return "transport: request refused";
-    default: return "transport: connection failed";
+    case DBW_NET_TIMEOUT:
+        return "transport: timed out";
+    case DBW_NET_TLS:
+        return "transport: TLS failure";
+    case DBW_NET_CONNECT:
+        return "transport: could not connect";
+    case DBW_NET_TOO_LARGE:
+        return "response body exceeds the client's size limit";
+    case DBW_NET_LOCAL:
+        return "transport: request refused";
+    default:
+        return "transport: connection failed";
     }
 }
 
@@ -278,7 +284,8 @@ static int step_impl(lua_State *L)
         lua_pushliteral(L, "sleep");
         lua_pushnumber(L, delay);
         return 2;
-    case DBW_EX_DONE: break;
+    case DBW_EX_DONE:
+        break;
     }
     s->state = ST_DONE;
     if (s->shape == DBW_SHAPE_UPDATE && s->update_id) {

@@ -14,7 +14,8 @@
 
 /* ---- the connection ------------------------------------------------------- */
 
-static const char *const proxy_vars[] = {"http_proxy", "https_proxy", "HTTPS_PROXY", "ALL_PROXY", "all_proxy", NULL};
+static const char *const proxy_vars[] = {"http_proxy", "https_proxy", "HTTPS_PROXY",
+                                         "ALL_PROXY",  "all_proxy",   NULL};
 
 int dbw_wire_setup(dbw_client *c, const char *proxy)
 {

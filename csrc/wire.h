@@ -25,16 +25,16 @@
 /* ---- the connection ------------------------------------------------------- */
 
 typedef struct dbw_wire {
-    int enabled;          /* decided at client creation: no proxy configured */
-    CURL *curl;           /* the CONNECT_ONLY handle; NULL: not connected */
+    int enabled; /* decided at client creation: no proxy configured */
+    CURL *curl;  /* the CONNECT_ONLY handle; NULL: not connected */
     curl_socket_t fd;
-    int used;             /* requests completed on this connection */
-    long requests;        /* answers received over the fast path (client:stats()) */
-    char *origin;         /* "scheme://authority": what the connection is to */
+    int used;      /* requests completed on this connection */
+    long requests; /* answers received over the fast path (client:stats()) */
+    char *origin;  /* "scheme://authority": what the connection is to */
     size_t origin_len;
-    dbw_buf fixed;        /* " HTTP/1.1\r\nHost: ...\r\nUser-Agent: ...\r\n" */
-    dbw_buf out;          /* the request being sent */
-    dbw_buf in;           /* bytes received but not yet parsed */
+    dbw_buf fixed; /* " HTTP/1.1\r\nHost: ...\r\nUser-Agent: ...\r\n" */
+    dbw_buf out;   /* the request being sent */
+    dbw_buf in;    /* bytes received but not yet parsed */
     char errbuf[CURL_ERROR_SIZE];
     char msg[CURL_ERROR_SIZE + 96];
 } dbw_wire;
