@@ -58,8 +58,7 @@ static int too_large(dbw_wire_rx *p)
     return DBW_WIRE_TOO_LARGE;
 }
 
-/* Copies a header's value (trimmed, bounded) when its name matches. */
-static int header_value(const char *line, size_t len, const char *name, size_t nl, char *out, size_t outsz)
+int dbw_h1_header_value(const char *line, size_t len, const char *name, size_t nl, char *out, size_t outsz)
 {
     const char *v;
     size_t vl;
@@ -135,7 +134,7 @@ static int on_header_line(dbw_wire_rx *p, const char *l, size_t n)
         return DBW_WIRE_MORE; /* obsolete line folding: nothing we read continues */
     switch (l[0] | 0x20) {
     case 'c':
-        if (header_value(l, n, NAME("content-length"), v, sizeof v)) {
+        if (dbw_h1_header_value(l, n, NAME("content-length"), v, sizeof v)) {
             uint64_t x = 0;
             const char *q = v;
             if (*q == '\0')
@@ -149,8 +148,8 @@ static int on_header_line(dbw_wire_rx *p, const char *l, size_t n)
                 return fail(p, "conflicting Content-Length headers");
             p->has_length = 1;
             p->remaining = x;
-        } else if (header_value(l, n, NAME("connection"), NULL, 0)) {
-            const char *q = memchr(l, ':', n) + 1;
+        } else if (dbw_h1_header_value(l, n, NAME("connection"), NULL, 0)) {
+            const char *q = (const char *)memchr(l, ':', n) + 1;
             vl = n - (size_t)(q - l);
             if (has_token(q, vl, "close"))
                 p->close = 1;
@@ -159,8 +158,8 @@ static int on_header_line(dbw_wire_rx *p, const char *l, size_t n)
         }
         break;
     case 't':
-        if (header_value(l, n, NAME("transfer-encoding"), NULL, 0)) {
-            const char *q = memchr(l, ':', n) + 1;
+        if (dbw_h1_header_value(l, n, NAME("transfer-encoding"), NULL, 0)) {
+            const char *q = (const char *)memchr(l, ':', n) + 1;
             vl = n - (size_t)(q - l);
             if (!has_token(q, vl, "chunked"))
                 return fail(p, "unsupported Transfer-Encoding");
@@ -168,13 +167,13 @@ static int on_header_line(dbw_wire_rx *p, const char *l, size_t n)
         }
         break;
     case 'r':
-        header_value(l, n, NAME("retry-after"), p->retry_after, sizeof p->retry_after);
+        dbw_h1_header_value(l, n, NAME("retry-after"), p->retry_after, sizeof p->retry_after);
         break;
     case 'x':
-        header_value(l, n, NAME("x-request-id"), p->request_id, sizeof p->request_id);
+        dbw_h1_header_value(l, n, NAME("x-request-id"), p->request_id, sizeof p->request_id);
         break;
     case 'l':
-        header_value(l, n, NAME("location"), p->location, sizeof p->location);
+        dbw_h1_header_value(l, n, NAME("location"), p->location, sizeof p->location);
         break;
     default:
         break;

@@ -50,4 +50,10 @@ int dbw_wire_rx_eof(dbw_wire_rx *p);
 /* Nothing at all of the response was consumed yet. */
 int dbw_wire_rx_untouched(const dbw_wire_rx *p);
 
+/* When the header line is `name: value` (name matched case-insensitively,
+ * nl = strlen(name)): copies the value, trimmed of blanks and CR/LF and cut to
+ * outsz - 1 bytes, into out (when out is not NULL) and returns 1; else 0.
+ * Shared with http.c's libcurl header callback. */
+int dbw_h1_header_value(const char *line, size_t len, const char *name, size_t nl, char *out, size_t outsz);
+
 #endif

@@ -1,9 +1,9 @@
 #include "http.h"
 
-#include <ctype.h>
 #include <string.h>
 #include <strings.h>
 
+#include "h1parse.h"
 #include "retry.h"
 
 static size_t on_body(char *p, size_t size, size_t n, void *ud)
@@ -17,24 +17,10 @@ static size_t on_body(char *p, size_t size, size_t n, void *ud)
     return dbw_buf_append(&k->resp, p, len) == 0 ? len : 0;
 }
 
-/* Copies a header's value (trimmed, bounded) when its name matches. */
+/* The callback's line ends in CRLF, which the value trimming removes. */
 static int header_value(const char *line, size_t len, const char *name, char *out, size_t outsz)
 {
-    size_t nl = strlen(name), vl;
-    const char *v;
-    if (len <= nl || strncasecmp(line, name, nl) != 0 || line[nl] != ':')
-        return 0;
-    v = line + nl + 1;
-    vl = len - nl - 1;
-    while (vl && (*v == ' ' || *v == '\t'))
-        v++, vl--;
-    while (vl && isspace((unsigned char)v[vl - 1]))
-        vl--;
-    if (vl >= outsz)
-        vl = outsz - 1;
-    memcpy(out, v, vl);
-    out[vl] = '\0';
-    return 1;
+    return dbw_h1_header_value(line, len, name, strlen(name), out, outsz);
 }
 
 static size_t on_header(char *p, size_t size, size_t n, void *ud)
