@@ -98,7 +98,7 @@ static int has_token(const char *v, size_t n, const char *tok)
     return 0;
 }
 
-#define NAME(s) s, sizeof s - 1
+#define NAME(s) (s), (sizeof(s) - 1)
 
 static int on_status_line(dbw_wire_rx *p, const char *l, size_t n)
 {

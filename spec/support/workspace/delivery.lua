@@ -94,13 +94,24 @@ local function read_body(sock, headers)
   return nil, err
 end
 
+local attempt
+
 --- POSTs `body` to the webhook's URL. Returns status_code, response body, or nil, error.
+-- A connection the receiver closed before the request could be written is
+-- tried once more (nothing was delivered), as a delivery agent would.
 function M.post(spec, body)
   local scheme, host, port, path = schema.parse_url(spec.url)
   local addr = scheme and connect_host(host)
   if not addr then return nil, "could not resolve host" end
   port = port or (scheme == "https" and 443 or 80)
+  local status, res, unsent = attempt(spec, body, scheme, host, addr, port, path)
+  if not status and unsent then
+    status, res = attempt(spec, body, scheme, host, addr, port, path)
+  end
+  return status, res
+end
 
+attempt = function(spec, body, scheme, host, addr, port, path)
   local sock = ngx.socket.tcp()
   sock:settimeouts(M.TIMEOUT_MS, M.TIMEOUT_MS, M.TIMEOUT_MS)
   local ok, err = sock:connect(addr, port)
@@ -128,7 +139,7 @@ function M.post(spec, body)
   ok, err = sock:send(table.concat(lines, "\r\n") .. "\r\n\r\n" .. body)
   if not ok then
     sock:close()
-    return nil, "could not send: " .. err
+    return nil, "could not send: " .. err, true
   end
 
   local status_line, rerr = sock:receive("*l")
