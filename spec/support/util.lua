@@ -68,4 +68,28 @@ function M.load_modules()
   return table.concat(lines, "\n")
 end
 
+--- A port on 127.0.0.1 that was free a moment ago (LuaSocket).
+function M.free_port()
+  local s = assert(require("socket").bind("127.0.0.1", 0))
+  local _, port = s:getsockname()
+  s:close()
+  return tonumber(port)
+end
+
+--- The last n lines of a file (for error messages about a server that failed).
+function M.tail(path, n)
+  local data = M.read_file(path)
+  if not data then return "(no " .. path .. ")" end
+  local lines = {}
+  for line in data:gmatch("[^\n]+") do lines[#lines + 1] = line end
+  return table.concat(lines, "\n", math.max(1, #lines - (n or 20) + 1))
+end
+
+--- Replaces each @NAME@ of template with vars.NAME; `who` names the caller in errors.
+function M.fill(template, vars, who)
+  return (template:gsub("@([%u_]+)@", function(name)
+    return assert(vars[name], (who or "template") .. ": no value for @" .. name .. "@")
+  end))
+end
+
 return M

@@ -58,26 +58,11 @@ local function is_root()
   return ok and trim(out) == "0"
 end
 
-local function free_port()
-  local s = assert(socket.bind("127.0.0.1", 0))
-  local _, port = s:getsockname()
-  s:close()
-  return tonumber(port)
-end
+local free_port = util.free_port
 
-local function tail(path, n)
-  local data = read_file(path)
-  if not data then return "(no " .. path .. ")" end
-  local lines = {}
-  for line in data:gmatch("[^\n]+") do lines[#lines + 1] = line end
-  return table.concat(lines, "\n", math.max(1, #lines - (n or 20) + 1))
-end
+local function tail(path, n) return util.tail(path, n or 20) end
 
-local function fill(template, vars)
-  return (template:gsub("@([%u_]+)@", function(name)
-    return assert(vars[name], "workspace: no value for @" .. name .. "@")
-  end))
-end
+local function fill(template, vars) return util.fill(template, vars, "workspace") end
 
 local function self_signed_cert(prefix)
   local cert, key = prefix .. "/conf/cert.pem", prefix .. "/conf/key.pem"

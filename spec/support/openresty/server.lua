@@ -66,30 +66,15 @@ function M.user_line()
   return (ok and trim(out) == "0") and "user root;" or ""
 end
 
-function M.free_port()
-  local s = assert(socket.bind("127.0.0.1", 0))
-  local _, port = s:getsockname()
-  s:close()
-  return tonumber(port)
-end
+M.free_port = util.free_port
 
 local function pid_alive(pid)
   return pid and run("kill -0 " .. pid .. " 2>/dev/null")
 end
 
-local function tail(path, n)
-  local data = read_file(path)
-  if not data then return "(no " .. path .. ")" end
-  local lines = {}
-  for line in data:gmatch("[^\n]+") do lines[#lines + 1] = line end
-  return table.concat(lines, "\n", math.max(1, #lines - (n or 30) + 1))
-end
+local function tail(path, n) return util.tail(path, n or 30) end
 
-local function fill(template, vars)
-  return (template:gsub("@([%u_]+)@", function(name)
-    return assert(vars[name], "openresty: no value for @" .. name .. "@")
-  end))
-end
+local function fill(template, vars) return util.fill(template, vars, "openresty") end
 
 --- A self-signed certificate for 127.0.0.1 / localhost in dir; returns cert, key.
 function M.self_signed_cert(dir, cn)
