@@ -382,7 +382,6 @@ static int core_parse_delivery(lua_State *L)
     else if (lua_type(L, -1) != LUA_TTABLE)
         why = "delivery body is not a JSON object";
     else {
-        dbw_json_normalize(L, -1);
         lua_getfield(L, -1, "event");
         if (lua_type(L, -1) != LUA_TSTRING)
             why = "delivery has no event name";

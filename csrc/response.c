@@ -153,20 +153,6 @@ static int bad_response(lua_State *L, dbw_client *c, const dbw_exchange *ex, con
     return push_nil_error(L, &e);
 }
 
-/* Whether "null" occurs anywhere in the text (a string containing it only
- * costs a walk that finds nothing). It looks for the 'u', the rarest of the
- * four letters in webhook JSON, with memchr, which is vectorised. */
-static int has_null_token(const char *s, size_t n)
-{
-    const char *p = s + 1, *end = s + n;
-    while (p + 3 <= end && (p = memchr(p, 'u', (size_t)(end - p - 2))) != NULL) {
-        if (p[-1] == 'n' && p[1] == 'l' && p[2] == 'l')
-            return 1;
-        p++;
-    }
-    return 0;
-}
-
 /* The first byte that is not JSON whitespace is '{'. */
 static int is_object_text(const char *s, size_t n)
 {
@@ -177,13 +163,11 @@ static int is_object_text(const char *s, size_t n)
 }
 
 /* Makes sure webhook.events is an array (the API omits empty repeated
- * fields) and the timestamps are integers. */
+ * fields). */
 static int fix_webhook(lua_State *L, int idx)
 {
     if (lua_type(L, idx) != LUA_TTABLE)
         return 0;
-    dbw_json_integer_field(L, idx, "creation_timestamp");
-    dbw_json_integer_field(L, idx, "last_updated_timestamp");
     lua_getfield(L, idx, "events");
     if (lua_isnil(L, -1)) {
         lua_newtable(L);
@@ -282,19 +266,12 @@ int dbw_response_push(lua_State *L, dbw_client *c, dbw_shape shape, const dbw_ex
         return bad_response(L, c, ex, rs, "response is not JSON: ");
     }
     body = lua_gettop(L);
-    /* cjson decodes a JSON array to a table too: only client:request() takes one */
+    /* a JSON array decodes to a table too: only client:request() takes one */
     if (lua_type(L, body) != LUA_TTABLE ||
         (rs->body_len > 0 && shape != DBW_SHAPE_ANY && !is_object_text(rs->body, rs->body_len))) {
         lua_settop(L, top);
         return bad_response(L, c, ex, rs, "response is not a JSON object: ");
     }
-    /* Known shapes convert only their integer fields (in fix_webhook and
-     * shape_test); a walk for nulls is needed only if the text has one. */
-    if (shape == DBW_SHAPE_ANY)
-        dbw_json_normalize(L, body);
-    else if (has_null_token(rs->body, rs->body_len))
-        dbw_json_drop_nulls(L, body);
-
     switch (shape) {
     case DBW_SHAPE_ANY:
         lua_pushvalue(L, body);

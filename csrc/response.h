@@ -1,6 +1,6 @@
 /*
  * response.h - turning the final response of an exchange into what a method
- * returns: a normalised plain table (no cjson.null, integer numbers on 5.3+,
+ * returns: a plain table (nulls left out, integer numbers on 5.3+,
  * events always an array), or nil plus the structured error.
  */
 #ifndef DBW_RESPONSE_H

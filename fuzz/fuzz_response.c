@@ -1,8 +1,7 @@
 /*
  * fuzz_response - what a server (or a Lua transport) sends back, turned into
  * what a method returns: status + headers + body -> dbw_response_push, with
- * JSON decoding through cjson.safe, normalisation (dbw_json_normalize), the
- * five result shapes and the error shaping of non-2xx answers.
+ * JSON decoding (dbw_json_decode), the five result shapes and the error shaping of non-2xx answers.
  *
  * Two ways in, picked by the first byte:
  *   direct  - dbw_response_push on a response struct built from the input,

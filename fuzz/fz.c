@@ -62,6 +62,28 @@ void fz_push_core(lua_State *L)
     lua_getfield(L, LUA_REGISTRYINDEX, FZ_CORE);
 }
 
+void fz_push_cjson(lua_State *L, const char *fn)
+{
+    lua_getglobal(L, "require");
+    lua_pushliteral(L, "cjson.safe");
+    lua_call(L, 1, 1);
+    lua_getfield(L, -1, fn);
+    lua_remove(L, -2);
+}
+
+int fz_cjson_decode(lua_State *L, const char *s, size_t n)
+{
+    fz_push_cjson(L, "decode");
+    lua_pushlstring(L, s, n);
+    lua_call(L, 1, 2);
+    if (lua_isnil(L, -2)) {
+        lua_pop(L, 2);
+        return 0;
+    }
+    lua_pop(L, 1);
+    return 1;
+}
+
 #define FZ_EDGES 65536
 /* libFuzzer reads every counter in this section as coverage (Linux). */
 __attribute__((used, section("__libfuzzer_extra_counters"))) static uint8_t lua_edges[FZ_EDGES];

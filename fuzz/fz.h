@@ -30,6 +30,13 @@ void fz_done(lua_State *L, int top);
 /* Pushes the core module table. */
 void fz_push_core(lua_State *L);
 
+/* Pushes cjson.safe.<fn> (the reference the harnesses compare with). */
+void fz_push_cjson(lua_State *L, const char *fn);
+
+/* cjson.safe.decode(s), nulls kept as cjson.null: pushes the value and
+ * returns 1, or pushes nothing and returns 0. */
+int fz_cjson_decode(lua_State *L, const char *s, size_t n);
+
 /* Aborts with a message: libFuzzer saves the input as a crash. */
 void fz_fail(const char *fmt, ...)
 #if defined(__GNUC__)

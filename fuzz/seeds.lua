@@ -192,4 +192,19 @@ write(C, "crlf-bom", "\239\187\191[DEFAULT]\r\nhost = \"https://[::1]:8443/path/
 write(C, "errors", "[open\nkey\n= value\n[]\n")
 write(C, "odd", "host = http://127.0.0.1:1\ntoken = a;b ;c\n[x] trailing ] text\nTOKEN = later\n"
   .. "deployment_name = dbc-abcd0123-a1bc\nretry_timeout = nope\n")
+------------------------------------------------------------------------------
+-- fuzz_json: the bytes are the JSON text
+------------------------------------------------------------------------------
+local D = "fuzz_json"
+write(D, "mixed", '{"a":[1,2.5,-0,1e3,null,"x\\u00e9\\ud83d\\ude00"],"b":{"c":true,"d":false,"e":null}}')
+write(D, "array-nulls", "[1,null,2,null]")
+write(D, "dup-null", '{"a":1,"a":null}')
+write(D, "big-int", "12345678901234567890")
+write(D, "above-2-53", "9007199254740993")
+write(D, "escapes", '"\\n\\t\\"\\\\\\/\\b\\f\\r"')
+write(D, "page-5", '{"webhooks":[' .. string.rep('{"id":"0000000000000000000000005eed0001",'
+  .. '"creation_timestamp":1700000001000,"last_updated_timestamp":1700000001000,'
+  .. '"description":"benchmark webhook","events":["MODEL_VERSION_CREATED","TRANSITION_REQUEST_CREATED"],'
+  .. '"model_name":"bench-model","status":"ACTIVE","http_url_spec":{"url":"http://127.0.0.1:9/__control/sink",'
+  .. '"enable_ssl_verification":true}}', 5, ",") .. '],"next_page_token":"p2"}')
 print("seeds written under fuzz/corpus/")
