@@ -15,8 +15,8 @@
 --  module  client:list{ max_results = 1000 } on a client whose transport is a
 --          Lua function returning { status = 200, body = body }: the module's
 --          whole list path without the network, i.e. validation, URL building,
---          decode (cjson.safe, called from C), normalisation (nulls dropped,
---          integral numbers made integers on 5.3+) and the list shaping.
+--          decode (csrc/json_decode.c: nulls dropped, integral numbers made
+--          integers on 5.3+) and the list shaping.
 --
 -- The fixed part of a module call (validation, the transport callback, error
 -- free plumbing) is measured with a tiny page ("empty") and shown apart; it
