@@ -178,7 +178,9 @@ static int build_request(dbw_wire *w, const dbw_request *rq, const char *target)
     if (rq->body) {
         if (!has_ct)
             dbw_buf_puts(b, "Content-Type: application/x-www-form-urlencoded\r\n");
-        dbw_buf_printf(b, "Content-Length: %zu\r\n\r\n", rq->body_len);
+        dbw_buf_puts(b, "Content-Length: ");
+        dbw_buf_append_size(b, rq->body_len);
+        dbw_buf_append(b, "\r\n\r\n", 4);
         dbw_buf_append(b, rq->body, rq->body_len);
     } else {
         dbw_buf_append(b, "\r\n", 2);
