@@ -82,6 +82,7 @@ typedef struct common_index {
 } common_index;
 
 static const char COMMON_KEY = 'c'; /* its address is the registry key */
+static const common_index no_common;
 
 static unsigned hash_name(const char *s, size_t n)
 {
@@ -539,8 +540,12 @@ int dbw_json_decode(lua_State *L, const char *s, size_t n)
     lua_pushlightuserdata(L, (void *)&COMMON_KEY);
     lua_rawget(L, LUA_REGISTRYINDEX);
     P.ix = lua_touserdata(L, -1);
-    dbw_get_box(L, -1);
-    lua_replace(L, -2);
+    if (P.ix == NULL) { /* not set up in this state: decode without the common strings */
+        P.ix = &no_common;
+    } else {
+        dbw_get_box(L, -1);
+        lua_replace(L, -2);
+    }
     P.strings = base + 2;
     skip_space(&P);
     rc = parse_value(&P);
