@@ -74,7 +74,7 @@ demo: deps
 	@bash examples/demo.sh
 
 format:
-	clang-format -i csrc/*.c csrc/*.h
+	clang-format -i csrc/*.c csrc/*.h bench/*.c bench/*.h fuzz/*.c fuzz/*.h
 
 lint:
 	luacheck lua spec examples bench bin/databricks-webhooks

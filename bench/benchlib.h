@@ -216,9 +216,65 @@ static inline void bl_result(const char *client, const char *op, int n, double w
                              const struct rusage *b, long rss_kb, int errors)
 {
     double user = bl_tv(b->ru_utime) - bl_tv(a->ru_utime), sys = bl_tv(b->ru_stime) - bl_tv(a->ru_stime);
-    printf("RESULT client=%s op=%s n=%d wall_s=%.6f cpu_s=%.6f user_s=%.6f sys_s=%.6f rss_kb=%ld errors=%d\n", client,
-           op, n, wall, user + sys, user, sys, rss_kb, errors);
+    printf("RESULT client=%s op=%s n=%d wall_s=%.6f cpu_s=%.6f user_s=%.6f sys_s=%.6f rss_kb=%ld errors=%d\n",
+           client, op, n, wall, user + sys, user, sys, rss_kb, errors);
     fflush(stdout);
+}
+
+/* One call of a C client: send op's request to url (body: NULL when the
+ * operation has none), keep the answer in *resp. Returns 0 on success, or
+ * writes a one-line reason into why. */
+typedef int (*bl_call_fn)(void *ctx, const bl_op *op, const char *url, const bl_buf *body, bl_buf *resp,
+                          char *why, size_t whylen);
+
+/* The measurement both C clients share: argv is SPEC OP N WARMUP IDS_IN|-
+ * IDS_OUT|- (from argv[1]; spec is SPEC, read by the caller to set itself
+ * up); WARMUP untimed calls, then N timed ones, call i
+ * using id i of IDS_IN (cycling) or a fixed id; rusage_who picks whose CPU
+ * counts (RUSAGE_SELF, or RUSAGE_CHILDREN for a process per call). Prints the
+ * RESULT line, writes the ids a create got, returns the number of failed calls. */
+static inline int bl_measure(const char *client, int rusage_who, const bl_spec *spec, char **argv,
+                             bl_call_fn call, void *ctx)
+{
+    const bl_op *op;
+    bl_buf url = {0}, body = {0}, resp = {0};
+    struct rusage r0, r1;
+    char **ids, **out_ids = NULL, why[256];
+    int n, warmup, nids, i, total, errors = 0;
+    double t0 = 0;
+
+    op = bl_spec_op(spec, argv[2]);
+    n = atoi(argv[3]);
+    warmup = atoi(argv[4]);
+    nids = bl_ids_read(argv[5], &ids);
+    total = n + warmup;
+    if (strcmp(argv[6], "-") != 0 && (out_ids = calloc((size_t)total, sizeof *out_ids)) == NULL)
+        bl_die("out of memory");
+    for (i = 0; i < total; i++) {
+        const char *id = nids ? ids[i % nids] : BL_FIXED_ID;
+        if (i == warmup) {
+            getrusage(rusage_who, &r0);
+            t0 = bl_now();
+        }
+        bl_subst(&url, spec->url, op->target, id);
+        if (op->body)
+            bl_subst(&body, NULL, op->body, id);
+        resp.len = 0;
+        if (call(ctx, op, url.data, op->body ? &body : NULL, &resp, why, sizeof why) != 0) {
+            if (errors++ < 3)
+                fprintf(stderr, "%s: %s: %s: %.200s\n", client, op->name, why, resp.data ? resp.data : "");
+        } else if (out_ids) {
+            out_ids[i] = bl_extract_id(resp.data);
+        }
+    }
+    {
+        double wall = bl_now() - t0;
+        getrusage(rusage_who, &r1);
+        bl_result(client, op->name, n, wall, &r0, &r1, r1.ru_maxrss, errors);
+    }
+    if (out_ids)
+        bl_ids_write(argv[6], out_ids, total);
+    return errors;
 }
 
 #endif

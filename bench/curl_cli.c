@@ -51,78 +51,59 @@ static int run(char **argv, bl_buf *out)
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
+typedef struct cli_ctx {
+    char *args[MAX_ARGS];
+    int url_at; /* args[url_at] is the URL, args[url_at - 1] the body when there is one */
+} cli_ctx;
+
+static int perform(void *ud, const bl_op *op, const char *url, const bl_buf *body, bl_buf *resp, char *why,
+                   size_t whylen)
+{
+    cli_ctx *c = ud;
+    int rc;
+    (void)op;
+    c->args[c->url_at] = (char *)url;
+    if (body)
+        c->args[c->url_at - 1] = body->data;
+    rc = run(c->args, resp);
+    if (rc == 0)
+        return 0;
+    snprintf(why, whylen, "curl exited %d", rc);
+    return -1;
+}
+
 int main(int argc, char **argv)
 {
     bl_spec spec;
     const bl_op *op;
-    bl_buf url = {0}, body = {0}, out = {0};
-    struct rusage r0, r1;
-    char **ids, **out_ids = NULL, *args[MAX_ARGS];
-    int n, warmup, nids, i, j, total, errors = 0, url_at;
-    double t0 = 0;
+    cli_ctx c;
+    int i, j = 0;
 
     if (argc != 7 && argc != 8)
         bl_die("usage: curl_cli SPEC OP N WARMUP IDS_IN|- IDS_OUT|- [CURL]");
     bl_spec_read(&spec, argv[1]);
     op = bl_spec_op(&spec, argv[2]);
-    n = atoi(argv[3]);
-    warmup = atoi(argv[4]);
-    nids = bl_ids_read(argv[5], &ids);
-    total = n + warmup;
-    if (strcmp(argv[6], "-") != 0 && (out_ids = calloc((size_t)total, sizeof *out_ids)) == NULL)
-        bl_die("out of memory");
-
-    j = 0;
-    args[j++] = argc == 8 ? argv[7] : "curl";
-    args[j++] = "-sS";
-    args[j++] = "--fail";
+    c.args[j++] = argc == 8 ? argv[7] : "curl";
+    c.args[j++] = "-sS";
+    c.args[j++] = "--fail";
     if (strcmp(op->method, "GET") != 0) {
-        args[j++] = "-X";
-        args[j++] = op->method;
+        c.args[j++] = "-X";
+        c.args[j++] = (char *)op->method;
     }
     for (i = 0; i < spec.nheaders; i++) {
-        args[j++] = "-H";
-        args[j++] = spec.headers[i];
+        c.args[j++] = "-H";
+        c.args[j++] = spec.headers[i];
     }
     if (op->body) {
         for (i = 0; i < spec.nbodyheaders; i++) {
-            args[j++] = "-H";
-            args[j++] = spec.bodyheaders[i];
+            c.args[j++] = "-H";
+            c.args[j++] = spec.bodyheaders[i];
         }
-        args[j++] = "--data-binary";
-        args[j++] = NULL; /* filled per call */
+        c.args[j++] = "--data-binary";
+        c.args[j++] = NULL; /* filled per call */
     }
-    url_at = j;
-    args[j++] = NULL; /* the URL, per call */
-    args[j] = NULL;
-
-    for (i = 0; i < total; i++) {
-        const char *id = nids ? ids[i % nids] : BL_FIXED_ID;
-        int rc;
-        if (i == warmup) {
-            getrusage(RUSAGE_CHILDREN, &r0);
-            t0 = bl_now();
-        }
-        bl_subst(&url, spec.url, op->target, id);
-        args[url_at] = url.data;
-        if (op->body) {
-            bl_subst(&body, NULL, op->body, id);
-            args[url_at - 1] = body.data;
-        }
-        rc = run(args, &out);
-        if (rc != 0) {
-            if (errors++ < 3)
-                fprintf(stderr, "curl_cli: %s: curl exited %d: %.200s\n", op->name, rc, out.data ? out.data : "");
-        } else if (out_ids) {
-            out_ids[i] = bl_extract_id(out.data);
-        }
-    }
-    {
-        double wall = bl_now() - t0;
-        getrusage(RUSAGE_CHILDREN, &r1);
-        bl_result("curl", op->name, n, wall, &r0, &r1, r1.ru_maxrss, errors);
-    }
-    if (out_ids)
-        bl_ids_write(argv[6], out_ids, total);
-    return errors ? 1 : 0;
+    c.url_at = j;
+    c.args[j++] = NULL; /* the URL, per call */
+    c.args[j] = NULL;
+    return bl_measure("curl", RUSAGE_CHILDREN, &spec, argv, perform, &c) ? 1 : 0;
 }

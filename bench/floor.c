@@ -38,89 +38,68 @@ static struct curl_slist *headers(const bl_spec *s, int with_body)
     return l;
 }
 
+typedef struct floor_ctx {
+    CURL *h;
+    struct curl_slist *plain, *json;
+} floor_ctx;
+
+static int perform(void *ud, const bl_op *op, const char *url, const bl_buf *body, bl_buf *resp, char *why,
+                   size_t whylen)
+{
+    floor_ctx *f = ud;
+    long status = 0;
+    CURLcode rc;
+    curl_easy_setopt(f->h, CURLOPT_URL, url);
+    curl_easy_setopt(f->h, CURLOPT_WRITEDATA, resp);
+    if (body) {
+        curl_easy_setopt(f->h, CURLOPT_HTTPHEADER, f->json);
+        curl_easy_setopt(f->h, CURLOPT_POSTFIELDS, body->data);
+        curl_easy_setopt(f->h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body->len);
+        curl_easy_setopt(f->h, CURLOPT_CUSTOMREQUEST, strcmp(op->method, "POST") ? op->method : NULL);
+    } else {
+        curl_easy_setopt(f->h, CURLOPT_HTTPHEADER, f->plain);
+        curl_easy_setopt(f->h, CURLOPT_HTTPGET, 1L);
+        curl_easy_setopt(f->h, CURLOPT_CUSTOMREQUEST, strcmp(op->method, "GET") ? op->method : NULL);
+    }
+    rc = curl_easy_perform(f->h);
+    curl_easy_getinfo(f->h, CURLINFO_RESPONSE_CODE, &status);
+    if (rc == CURLE_OK && status == 200)
+        return 0;
+    snprintf(why, whylen, "%s, HTTP %ld", curl_easy_strerror(rc), status);
+    return -1;
+}
+
 int main(int argc, char **argv)
 {
     bl_spec spec;
-    const bl_op *op;
-    bl_buf url = {0}, body = {0}, resp = {0};
-    struct curl_slist *plain, *json;
-    struct rusage r0, r1;
-    char **ids, **out_ids = NULL;
+    floor_ctx f;
     const char *ua = "";
-    int n, warmup, nids, i, total, errors = 0;
-    double t0 = 0;
-    CURL *h = NULL;
+    int i, errors;
 
     if (argc != 7)
         bl_die("usage: floor SPEC OP N WARMUP IDS_IN|- IDS_OUT|-");
     bl_spec_read(&spec, argv[1]);
-    op = bl_spec_op(&spec, argv[2]);
-    n = atoi(argv[3]);
-    warmup = atoi(argv[4]);
-    nids = bl_ids_read(argv[5], &ids);
-    total = n + warmup;
-    if (strcmp(argv[6], "-") != 0 && (out_ids = calloc((size_t)total, sizeof *out_ids)) == NULL)
-        bl_die("out of memory");
     for (i = 0; i < spec.nheaders; i++)
         if (strncmp(spec.headers[i], "User-Agent: ", 12) == 0)
             ua = spec.headers[i] + 12;
 
-    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK || (h = curl_easy_init()) == NULL)
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK || (f.h = curl_easy_init()) == NULL)
         bl_die("libcurl init failed");
-    plain = headers(&spec, 0);
-    json = headers(&spec, 1);
+    f.plain = headers(&spec, 0);
+    f.json = headers(&spec, 1);
     /* The options the module sets once per client. */
-    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 60000L);
-    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, 30000L);
-    curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
-    curl_easy_setopt(h, CURLOPT_USERAGENT, ua);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, &resp);
+    curl_easy_setopt(f.h, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(f.h, CURLOPT_TIMEOUT_MS, 60000L);
+    curl_easy_setopt(f.h, CURLOPT_CONNECTTIMEOUT_MS, 30000L);
+    curl_easy_setopt(f.h, CURLOPT_TCP_KEEPALIVE, 1L);
+    curl_easy_setopt(f.h, CURLOPT_USERAGENT, ua);
+    curl_easy_setopt(f.h, CURLOPT_WRITEFUNCTION, on_body);
 
-    for (i = 0; i < total; i++) {
-        const char *id = nids ? ids[i % nids] : BL_FIXED_ID;
-        long status = 0;
-        CURLcode rc;
-        if (i == warmup) {
-            getrusage(RUSAGE_SELF, &r0);
-            t0 = bl_now();
-        }
-        bl_subst(&url, spec.url, op->target, id);
-        curl_easy_setopt(h, CURLOPT_URL, url.data);
-        if (op->body) {
-            bl_subst(&body, NULL, op->body, id);
-            curl_easy_setopt(h, CURLOPT_HTTPHEADER, json);
-            curl_easy_setopt(h, CURLOPT_POSTFIELDS, body.data);
-            curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body.len);
-            curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, strcmp(op->method, "POST") ? op->method : NULL);
-        } else {
-            curl_easy_setopt(h, CURLOPT_HTTPHEADER, plain);
-            curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
-            curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, strcmp(op->method, "GET") ? op->method : NULL);
-        }
-        resp.len = 0;
-        rc = curl_easy_perform(h);
-        curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
-        if (rc != CURLE_OK || status != 200) {
-            if (errors++ < 3)
-                fprintf(stderr, "floor: %s: %s, HTTP %ld: %.200s\n", op->name, curl_easy_strerror(rc), status,
-                        resp.data ? resp.data : "");
-        } else if (out_ids) {
-            out_ids[i] = bl_extract_id(resp.data);
-        }
-    }
-    {
-        double wall = bl_now() - t0;
-        getrusage(RUSAGE_SELF, &r1);
-        bl_result("floor", op->name, n, wall, &r0, &r1, r1.ru_maxrss, errors);
-    }
-    if (out_ids)
-        bl_ids_write(argv[6], out_ids, total);
+    errors = bl_measure("floor", RUSAGE_SELF, &spec, argv, perform, &f);
 
-    curl_slist_free_all(plain);
-    curl_slist_free_all(json);
-    curl_easy_cleanup(h);
+    curl_slist_free_all(f.plain);
+    curl_slist_free_all(f.json);
+    curl_easy_cleanup(f.h);
     curl_global_cleanup();
     return errors ? 1 : 0;
 }

@@ -23,12 +23,7 @@ local MIX = { "create", "list", "update", "delete", "test" }
 local ID = "0123456789abcdef0123456789abcdef"
 local sink = url .. "/__control/sink"
 
-local function status_kb(key)
-  local f = assert(io.open("/proc/self/status"))
-  local text = f:read("*a")
-  f:close()
-  return tonumber(text:match(key .. ":%s*(%d+)"))
-end
+local status_kb = require("spec.support.util").proc_status_kb
 
 local function settle()
   collectgarbage()

@@ -23,12 +23,7 @@ package.cpath = build .. "/?.so;" .. package.cpath
 local gettime = require("socket.core").gettime
 local workload = require("workload")
 
-local function proc_status(key)
-  local f = assert(io.open("/proc/self/status"))
-  local text = f:read("*a")
-  f:close()
-  return tonumber(text:match(key .. ":%s*(%d+)"))
-end
+local proc_status = require("spec.support.util").proc_status_kb
 
 local function proc_times()
   local f = assert(io.open("/proc/self/stat"))

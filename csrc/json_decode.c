@@ -421,17 +421,25 @@ static int next_item(parser *P, char close)
     return FAILED;
 }
 
+/* Steps over the opening bracket; an empty container is pushed at once (1). */
+static int empty_container(parser *P, char close)
+{
+    P->p++;
+    skip_space(P);
+    if (P->p < P->end && *P->p == close) {
+        P->p++;
+        lua_createtable(P->L, 0, 0);
+        return 1;
+    }
+    return 0;
+}
+
 static int parse_object(parser *P)
 {
     lua_State *L = P->L;
     int base = lua_gettop(L), table = 0, npairs = 0, more;
-    P->p++;
-    skip_space(P);
-    if (P->p < P->end && *P->p == '}') {
-        P->p++;
-        lua_createtable(L, 0, 0);
+    if (empty_container(P, '}'))
         return PUSHED;
-    }
     do {
         if (P->p >= P->end || *P->p != '"' || parse_string(P) != PUSHED)
             return FAILED;
@@ -462,13 +470,8 @@ static int parse_array(parser *P)
 {
     lua_State *L = P->L;
     int base = lua_gettop(L), table = 0, n = 0, done = 0, more;
-    P->p++;
-    skip_space(P);
-    if (P->p < P->end && *P->p == ']') {
-        P->p++;
-        lua_createtable(L, 0, 0);
+    if (empty_container(P, ']'))
         return PUSHED;
-    }
     do {
         switch (parse_value(P)) {
         case FAILED:

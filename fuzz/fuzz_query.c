@@ -123,7 +123,9 @@ static void push_value(lua_State *L, fz_in *in, int depth)
         s = fz_bytes(in, 255, &n);
         lua_pushlstring(L, s, n);
         break;
-    case 2: lua_pushinteger(L, (lua_Integer)(int16_t)fz_u16(in) * (lua_Integer)(fz_u8(in) + 1)); break;
+    case 2:
+        lua_pushinteger(L, (lua_Integer)(int16_t)fz_u16(in) * (lua_Integer)(fz_u8(in) + 1));
+        break;
     case 3: {
         double d;
         unsigned char raw[8];
@@ -134,7 +136,9 @@ static void push_value(lua_State *L, fz_in *in, int depth)
         lua_pushnumber(L, d);
         break;
     }
-    case 4: lua_pushboolean(L, t & 16); break;
+    case 4:
+        lua_pushboolean(L, t & 16);
+        break;
     case 5:
     case 6: {
         unsigned i, k = fz_u8(in) % 5;
@@ -151,7 +155,9 @@ static void push_value(lua_State *L, fz_in *in, int depth)
     case 7:
         lua_pushcfunction(L, nothing); /* not a query value: refused */
         break;
-    default: lua_pushnil(L); break;
+    default:
+        lua_pushnil(L);
+        break;
     }
 }
 
@@ -298,10 +304,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         fake.closed = 0;
     }
     switch (fz_u8(&in) % 4) {
-    case 0: encode_one(&in); break;
-    case 1: query_one(L, &in); break;
-    case 2: raw_one(L, &in); break;
-    default: op_one(L, &in); break;
+    case 0:
+        encode_one(&in);
+        break;
+    case 1:
+        query_one(L, &in);
+        break;
+    case 2:
+        raw_one(L, &in);
+        break;
+    default:
+        op_one(L, &in);
+        break;
     }
     fz_done(L, top);
     return 0;

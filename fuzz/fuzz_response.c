@@ -80,7 +80,9 @@ static void check_result(lua_State *L, int n, dbw_shape shape, int ok_allowed, c
         FZ_ASSERT(lua_type(L, top) == LUA_TBOOLEAN && lua_toboolean(L, top), "%s: delete did not return true",
                   what);
         break;
-    case DBW_SHAPE_WEBHOOK: check_webhook(L, top, what); break;
+    case DBW_SHAPE_WEBHOOK:
+        check_webhook(L, top, what);
+        break;
     case DBW_SHAPE_UPDATE:
         FZ_ASSERT(lua_type(L, top) == LUA_TTABLE, "%s: update returned a %s", what, luaL_typename(L, top));
         lua_getfield(L, top, "events");
@@ -281,10 +283,16 @@ static int push_call(lua_State *L, int which)
         (void)luaL_dostring(L, "return { events = { 'MODEL_VERSION_CREATED' }, model_name = 'm',"
                                " http_url_spec = { url = 'https://hooks.example/x', secret = 's' } }");
         return 2;
-    case 1: (void)luaL_dostring(L, "return { model_name = 'm', max_results = 10 }"); return 2;
-    case 2: (void)luaL_dostring(L, "return { id = 'abc', status = 'DISABLED' }"); return 2;
+    case 1:
+        (void)luaL_dostring(L, "return { model_name = 'm', max_results = 10 }");
+        return 2;
+    case 2:
+        (void)luaL_dostring(L, "return { id = 'abc', status = 'DISABLED' }");
+        return 2;
     case 3:
-    case 4: lua_pushliteral(L, "abc"); return 2;
+    case 4:
+        lua_pushliteral(L, "abc");
+        return 2;
     default:
         lua_pushliteral(L, "GET");
         lua_pushliteral(L, "/api/2.0/preview/x");

@@ -1,6 +1,6 @@
 --- Small shell and file helpers shared by the test and benchmark support code
 -- (the local workspace, the OpenResty harness, the canned bench server, specs).
--- Plain Lua 5.1-5.4 / LuaJIT, no dependencies.
+-- Plain Lua 5.1-5.4 / LuaJIT; http_exchange and nginx_stop need LuaSocket (and lua-cjson).
 local M = {}
 
 --- Quotes s for a POSIX shell.
@@ -90,6 +90,86 @@ function M.fill(template, vars, who)
   return (template:gsub("@([%u_]+)@", function(name)
     return assert(vars[name], (who or "template") .. ": no value for @" .. name .. "@")
   end))
+end
+
+--- The lua_package_cpath for nginx's Lua (LuaJIT): where lua-cjson's cjson.so
+-- is on multiarch Debian, after $WORKSPACE_LUA_CPATH when set.
+function M.nginx_lua_cpath()
+  local parts = {}
+  local env = os.getenv("WORKSPACE_LUA_CPATH")
+  if env and env ~= "" then parts[#parts + 1] = env end
+  local _, out = M.run("ls -d /usr/lib/*/lua/5.1 /usr/local/lib/lua/5.1 2>/dev/null")
+  for dir in out:gmatch("[^\n]+") do parts[#parts + 1] = dir .. "/?.so" end
+  return table.concat(parts, ";")
+end
+
+--- A "Key: N kB" field of /proc/self/status (VmRSS, VmHWM), in KiB, or nil.
+function M.proc_status_kb(key)
+  local text = M.read_file("/proc/self/status")
+  return text and tonumber(text:match(key .. ":%s*(%d+)"))
+end
+
+-- A zombie counts as dead: nginx daemonizes, so its parent is PID 1, and in some
+-- containers PID 1 reaps only now and then.
+local function pid_alive(pid)
+  if not pid then return false end
+  local stat = M.read_file("/proc/" .. pid .. "/stat")
+  if stat then return not stat:match("^%d+ %b() Z") end
+  if M.exists("/proc/self/stat") then return false end
+  return M.run("kill -0 " .. pid .. " 2>/dev/null")
+end
+
+local function read_pid(prefix)
+  local text = M.read_file(prefix .. "/logs/nginx.pid")
+  return text and tonumber(text:match("%d+"))
+end
+
+-- Guards against a stale pid file whose pid now belongs to another process.
+local function is_our_nginx(pid, prefix)
+  local cmdline = M.read_file("/proc/" .. pid .. "/cmdline")
+  if not cmdline then return true end -- no /proc: trust the pid file
+  return cmdline:find("nginx", 1, true) ~= nil and cmdline:find(prefix, 1, true) ~= nil
+end
+
+--- The pid of the nginx running with `prefix` (its pid file in prefix/logs), or nil.
+function M.nginx_running(prefix)
+  local pid = read_pid(prefix)
+  if pid_alive(pid) and is_our_nginx(pid, prefix) then return pid end
+  return nil
+end
+
+--- Stops the nginx running with `prefix` and waits for it to exit (TERM, then
+-- KILL after 5 s). Returns false when none was running.
+function M.nginx_stop(prefix)
+  local pid = M.nginx_running(prefix)
+  if not pid then return false end
+  M.run("kill -TERM " .. pid)
+  for _ = 1, 250 do
+    if not pid_alive(pid) then return true end
+    require("socket").sleep(0.02)
+  end
+  M.run("kill -KILL " .. pid)
+  return true
+end
+
+--- One HTTP exchange over LuaSocket: body (a string or nil) sent with the
+-- given headers. Returns { status, headers, body, json } (json: the body
+-- decoded, when it is a JSON object or array), or { error = message }.
+function M.http_exchange(url, method, headers, body)
+  local http, ltn12, cjson = require("socket.http"), require("ltn12"), require("cjson")
+  local chunks = {}
+  local ok, status, resp_headers = http.request({
+    url = url,
+    method = method or "GET",
+    headers = headers,
+    source = body and ltn12.source.string(body) or nil,
+    sink = ltn12.sink.table(chunks),
+  })
+  if not ok then return { error = tostring(status) } end
+  local text = table.concat(chunks)
+  local decoded_ok, decoded = pcall(cjson.decode, text)
+  return { status = status, headers = resp_headers, body = text,
+    json = decoded_ok and type(decoded) == "table" and decoded or nil }
 end
 
 return M

@@ -11,7 +11,6 @@
 -- is documented in spec/support/README.md.
 local socket = require("socket")
 local http = require("socket.http")
-local ltn12 = require("ltn12")
 local cjson = require("cjson")
 
 local M = {}
@@ -26,7 +25,6 @@ local run = util.run
 local trim = util.trim
 local read_file = util.read_file
 local write_file = util.write_file
-local exists = util.exists
 
 local function abspath(dir)
   local ok, out = run("cd " .. q(dir) .. " && pwd")
@@ -43,15 +41,7 @@ end
 local nginx_binary = util.nginx_binary
 local load_modules = util.load_modules
 
--- Where LuaJIT finds lua-cjson's cjson.so on multiarch Debian, plus an override.
-local function lua_cpath()
-  local parts = {}
-  local env = os.getenv("WORKSPACE_LUA_CPATH")
-  if env and env ~= "" then parts[#parts + 1] = env end
-  local _, out = run("ls -d /usr/lib/*/lua/5.1 /usr/local/lib/lua/5.1 2>/dev/null")
-  for dir in out:gmatch("[^\n]+") do parts[#parts + 1] = dir .. "/?.so" end
-  return table.concat(parts, ";")
-end
+local lua_cpath = util.nginx_lua_cpath
 
 local function is_root()
   local ok, out = run("id -u")
@@ -74,47 +64,7 @@ local function self_signed_cert(prefix)
   return cert, key
 end
 
--- A zombie counts as dead: nginx daemonizes, so its parent is PID 1, and in some
--- containers PID 1 reaps only now and then.
-local function pid_alive(pid)
-  if not pid then return false end
-  local stat = read_file("/proc/" .. pid .. "/stat")
-  if stat then return not stat:match("^%d+ %b() Z") end
-  if exists("/proc/self/stat") then return false end
-  return run("kill -0 " .. pid .. " 2>/dev/null")
-end
-
-local function read_pid(prefix)
-  local text = read_file(prefix .. "/logs/nginx.pid")
-  return text and tonumber(text:match("%d+"))
-end
-
--- Guards against a stale pid file whose pid now belongs to another process.
-local function is_our_nginx(pid, prefix)
-  local cmdline = read_file("/proc/" .. pid .. "/cmdline")
-  if not cmdline then return true end -- no /proc: trust the pid file
-  return cmdline:find("nginx", 1, true) ~= nil and cmdline:find(prefix, 1, true) ~= nil
-end
-
--- The pid of the nginx running with `prefix`, or nil.
-local function running(prefix)
-  local pid = read_pid(prefix)
-  if pid_alive(pid) and is_our_nginx(pid, prefix) then return pid end
-  return nil
-end
-
--- Stops the nginx whose pid file is in `prefix` and waits for it to exit.
-local function stop_nginx(prefix)
-  local pid = running(prefix)
-  if not pid then return false end
-  run("kill -TERM " .. pid)
-  for _ = 1, 250 do
-    if not pid_alive(pid) then return true end
-    socket.sleep(0.02)
-  end
-  run("kill -KILL " .. pid)
-  return true
-end
+local running, stop_nginx = util.nginx_running, util.nginx_stop
 
 local Server = {}
 Server.__index = Server
@@ -154,19 +104,7 @@ function Server:http(opts)
     headers["content-length"] = tostring(#body)
     headers["content-type"] = headers["content-type"] or "application/json"
   end
-  local chunks = {}
-  local ok, status, resp_headers = http.request({
-    url = self.control_url .. opts.path,
-    method = opts.method or "GET",
-    headers = headers,
-    source = body and ltn12.source.string(body) or nil,
-    sink = ltn12.sink.table(chunks),
-  })
-  if not ok then return { error = tostring(status) } end
-  local text = table.concat(chunks)
-  local decoded_ok, decoded = pcall(cjson.decode, text)
-  return { status = status, headers = resp_headers, body = text,
-    json = decoded_ok and decoded or nil }
+  return util.http_exchange(self.control_url .. opts.path, opts.method, headers, body)
 end
 
 function Server:requests() return self:control("GET", "requests") end

@@ -11,8 +11,6 @@
 -- Each server gets its own prefix (conf, logs, temp files) under $TMPDIR and an
 -- ephemeral port on 127.0.0.1; as root, nginx runs `user root;`.
 local socket = require("socket")
-local http = require("socket.http")
-local ltn12 = require("ltn12")
 local cjson = require("cjson")
 
 local M = {}
@@ -50,15 +48,7 @@ local nginx_binary = util.nginx_binary
 local load_modules = util.load_modules
 M.load_modules = load_modules
 
--- Where LuaJIT finds lua-cjson (cjson.so) on multiarch Debian, plus an override.
-local function lua_cpath()
-  local parts = {}
-  local env = os.getenv("WORKSPACE_LUA_CPATH")
-  if env and env ~= "" then parts[#parts + 1] = env end
-  local _, out = run("ls -d /usr/lib/*/lua/5.1 /usr/local/lib/lua/5.1 2>/dev/null")
-  for dir in out:gmatch("[^\n]+") do parts[#parts + 1] = dir .. "/?.so" end
-  return table.concat(parts, ";")
-end
+local lua_cpath = util.nginx_lua_cpath
 M.lua_cpath = lua_cpath
 
 function M.user_line()
@@ -67,10 +57,6 @@ function M.user_line()
 end
 
 M.free_port = util.free_port
-
-local function pid_alive(pid)
-  return pid and run("kill -0 " .. pid .. " 2>/dev/null")
-end
 
 local function tail(path, n) return util.tail(path, n or 30) end
 
@@ -111,19 +97,7 @@ function Server:request(opts)
   for k, v in pairs(opts.headers or {}) do headers[k:lower()] = v end
   if body and not opts.chunked then headers["content-length"] = tostring(#body) end
   if body and opts.chunked then headers["transfer-encoding"] = "chunked" end
-  local chunks = {}
-  local ok, status, resp_headers = http.request({
-    url = (opts.base or self.url) .. opts.path,
-    method = opts.method or "GET",
-    headers = headers,
-    source = body and ltn12.source.string(body) or nil,
-    sink = ltn12.sink.table(chunks),
-  })
-  if not ok then return { error = tostring(status) } end
-  local text = table.concat(chunks)
-  local decoded_ok, decoded = pcall(cjson.decode, text)
-  return { status = status, headers = resp_headers, body = text,
-    json = decoded_ok and type(decoded) == "table" and decoded or nil }
+  return util.http_exchange((opts.base or self.url) .. opts.path, opts.method, headers, body)
 end
 
 function Server:get(path) return self:request({ path = path }) end
@@ -136,16 +110,7 @@ end
 function Server:stop()
   if self.stopped then return end
   self.stopped = true
-  local text = read_file(self.prefix .. "/logs/nginx.pid")
-  local pid = text and tonumber(text:match("%d+"))
-  if pid_alive(pid) then
-    run("kill -TERM " .. pid)
-    for _ = 1, 250 do
-      if not pid_alive(pid) then break end
-      socket.sleep(0.02)
-    end
-    if pid_alive(pid) then run("kill -KILL " .. pid) end
-  end
+  util.nginx_stop(self.prefix)
   if os.getenv("DBW_KEEP_PREFIX") ~= "1" then run("rm -rf " .. q(self.prefix)) end
 end
 
