@@ -37,40 +37,14 @@
 /* ---- the per-state table of common strings -------------------------------- */
 
 /* Field names of every object the API returns, besides dbw_events and dbw_statuses. */
-static const char *const common_names[] = {"webhooks",
-                                           "next_page_token",
-                                           "webhook",
-                                           "id",
-                                           "creation_timestamp",
-                                           "last_updated_timestamp",
-                                           "description",
-                                           "events",
-                                           "model_name",
-                                           "status",
-                                           "http_url_spec",
-                                           "url",
-                                           "enable_ssl_verification",
-                                           "secret",
-                                           "authorization",
-                                           "job_spec",
-                                           "job_id",
-                                           "workspace_url",
-                                           "access_token",
-                                           "status_code",
-                                           "body",
-                                           "error_code",
-                                           "message",
-                                           "error",
-                                           "details",
-                                           "token_type",
-                                           "expires_in",
-                                           "event",
-                                           "event_timestamp",
-                                           "text",
-                                           "version",
-                                           "to_stage",
-                                           "from_stage",
-                                           NULL};
+/* clang-format off */
+static const char *const common_names[] = {
+    "webhooks", "next_page_token", "webhook", "id", "creation_timestamp", "last_updated_timestamp",
+    "description", "events", "model_name", "status", "http_url_spec", "url", "enable_ssl_verification",
+    "secret", "authorization", "job_spec", "job_id", "workspace_url", "access_token", "status_code", "body",
+    "error_code", "message", "error", "details", "token_type", "expires_in", "event", "event_timestamp",
+    "text", "version", "to_stage", "from_stage", NULL};
+/* clang-format on */
 
 #define SLOTS 256 /* open addressing; a power of two well above the number of strings */
 #define MAX_COMMON_LEN 48
