@@ -195,8 +195,12 @@ static int check_value(lua_State *L, int idx, const dbw_field *f, const where *w
     return 0;
 }
 
-static const dbw_field *find_field(const dbw_field *fields, const char *name)
+/* The field a key names, byte for byte: "events\0x" is no field, though
+ * strcmp would take it for "events". */
+static const dbw_field *find_field(const dbw_field *fields, const char *name, size_t len)
 {
+    if (strlen(name) != len)
+        return NULL;
     for (; fields->name != NULL; fields++)
         if (strcmp(fields->name, name) == 0)
             return fields;
@@ -215,11 +219,14 @@ static int check_table(lua_State *L, int idx, const dbw_field *fields, const cha
     lua_pushnil(L);
     while (lua_next(L, idx) != 0) {
         lua_pop(L, 1);
-        if (lua_type(L, -1) != LUA_TSTRING || find_field(fields, lua_tostring(L, -1)) == NULL) {
+        if (lua_type(L, -1) != LUA_TSTRING ||
+            find_field(fields, lua_tostring(L, -1), dbw_rawlen(L, -1)) == NULL) {
             dbw_buf_reset(msg);
             if (lua_type(L, -1) == LUA_TSTRING)
-                dbw_buf_printf(msg, "%s: unknown field '%s%s%s'", op, parent ? parent : "", parent ? "." : "",
-                               lua_tostring(L, -1));
+                dbw_buf_printf(
+                    msg, "%s: unknown field '%s%s%s'%s", op, parent ? parent : "", parent ? "." : "",
+                    lua_tostring(L, -1),
+                    strlen(lua_tostring(L, -1)) != dbw_rawlen(L, -1) ? " (with a NUL byte after it)" : "");
             else
                 dbw_buf_printf(msg, "%s: %s%sunexpected %s key", op, parent ? parent : "", parent ? ": " : "",
                                lua_typename(L, lua_type(L, -1)));

@@ -73,15 +73,16 @@ static int normalised_copy(lua_State *L, int v)
 
 static int same_value(lua_State *L, int a, int b, int depth);
 
-/* Every key of a is in b with the same value. */
-static int keys_within(lua_State *L, int a, int b, int depth)
+/* Every key of a is in b, with the same value when deep is set (a walk
+ * each way comparing values would be exponential in the nesting). */
+static int keys_within(lua_State *L, int a, int b, int depth, int deep)
 {
     lua_pushnil(L);
     while (lua_next(L, a) != 0) {
         int ok;
         lua_pushvalue(L, -2);
         lua_rawget(L, b);
-        ok = same_value(L, lua_gettop(L) - 1, lua_gettop(L), depth + 1);
+        ok = deep ? same_value(L, lua_gettop(L) - 1, lua_gettop(L), depth + 1) : !lua_isnil(L, -1);
         lua_pop(L, 2);
         if (!ok) {
             lua_pop(L, 1);
@@ -108,7 +109,7 @@ static int same_value(lua_State *L, int a, int b, int depth)
             return isnan(lua_tonumber(L, b));
         return lua_rawequal(L, a, b);
     case LUA_TTABLE:
-        return keys_within(L, a, b, depth) && keys_within(L, b, a, depth);
+        return keys_within(L, a, b, depth, 1) && keys_within(L, b, a, depth, 0);
     default:
         return lua_rawequal(L, a, b);
     }
