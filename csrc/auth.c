@@ -157,7 +157,8 @@ static const char *token_failure(lua_State *L, dbw_client *c, const dbw_response
 
 const char *dbw_auth_on_token(lua_State *L, dbw_client *c, const dbw_response *rs, double now)
 {
-    const char *tok, *type = "Bearer";
+    static const char default_type[] = "Bearer";
+    const char *tok, *type = default_type;
     double ttl = 3600;
     int top = lua_gettop(L);
     dbw_buf_wipe(&c->aux_header); /* the Basic credentials are no longer needed */
@@ -178,7 +179,9 @@ const char *dbw_auth_on_token(lua_State *L, dbw_client *c, const dbw_response *r
         type = lua_tostring(L, top + 3);
     if (lua_type(L, top + 4) == LUA_TNUMBER && lua_tonumber(L, top + 4) > 0)
         ttl = lua_tonumber(L, top + 4);
-    if (tok == NULL || *tok == '\0' || strpbrk(tok, "\r\n") || strpbrk(type, "\r\n")) {
+    /* Bytes that would end or split the header line, or a NUL that would cut the token short. */
+    if (tok == NULL || *tok == '\0' || strlen(tok) != dbw_rawlen(L, top + 2) || strpbrk(tok, "\r\n") ||
+        strpbrk(type, "\r\n") || (type != default_type && strlen(type) != dbw_rawlen(L, top + 3))) {
         lua_settop(L, top);
         dbw_buf_reset(&c->msg);
         dbw_buf_printf(&c->msg, "oauth-m2m: token endpoint %s sent no usable access_token",

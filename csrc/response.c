@@ -107,8 +107,10 @@ static int push_http_error(lua_State *L, dbw_client *c, const dbw_exchange *ex, 
         lua_getfield(L, top + 1, "error_code");
         lua_getfield(L, top + 1, "message");
         lua_getfield(L, top + 1, "error");
-        /* Legacy endpoints put the HTTP status in error_code: treat non-strings as absent. */
-        if (lua_type(L, top + 2) == LUA_TSTRING && dbw_rawlen(L, top + 2) > 0)
+        /* Legacy endpoints put the HTTP status in error_code: treat non-strings
+         * as absent, and so a string with a NUL inside (not a code). */
+        if (lua_type(L, top + 2) == LUA_TSTRING && dbw_rawlen(L, top + 2) > 0 &&
+            strlen(lua_tostring(L, top + 2)) == dbw_rawlen(L, top + 2))
             copy_code(code, sizeof code, lua_tostring(L, top + 2), dbw_rawlen(L, top + 2));
         if (lua_type(L, top + 3) == LUA_TSTRING)
             dbw_buf_append(&c->msg, lua_tostring(L, top + 3), dbw_rawlen(L, top + 3));

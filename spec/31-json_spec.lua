@@ -93,3 +93,26 @@ describe("JSON decoding", function()
     if math.type then assert.equals("integer", math.type(p.event_timestamp)) end
   end)
 end)
+
+describe("OAuth token answers", function()
+  local function oauth_client(token_body)
+    return assert(webhooks.new{ host = "http://127.0.0.1:9", client_id = "id", client_secret = "s",
+      retry_timeout = 0, transport = function(req)
+        if req.url:find("/oidc/v1/token", 1, true) then
+          return { status = 200, headers = {}, body = token_body }
+        end
+        if req.url:find("well-known", 1, true) then return { status = 404, headers = {}, body = "" } end
+        return { status = 200, headers = {}, body = '{"webhooks":[]}' }
+      end })
+  end
+
+  it("refuses an access token with a NUL byte (it would be cut short in the header)", function()
+    local _, err = oauth_client('{"access_token":"abc\\u0000def","expires_in":3600}'):list()
+    assert.equals("BAD_RESPONSE", err.error_code)
+    assert.matches("no usable access_token", err.message)
+  end)
+
+  it("uses a clean one", function()
+    assert.same({ webhooks = {} }, assert(oauth_client('{"access_token":"abc","expires_in":3600}'):list()))
+  end)
+end)

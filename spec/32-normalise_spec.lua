@@ -53,6 +53,13 @@ describe("normalisation", function()
     assert.same({ id = "abc" }, assert(c:update{ id = "abc", description = "x" }))
   end)
 
+  it("treats an error_code with a NUL byte inside as absent", function()
+    local c = client_answering('{"error_code":"BAD\0CODE","message":"m"}', 404)
+    local _, err = c:list()
+    assert.equals("NOT_FOUND", err.error_code) -- what a 404 is called without a code
+    assert.equals("m", err.message)
+  end)
+
   it("treats a non-string error_code as absent", function()
     local c = client_answering('{"error_code":401,"message":"bad token"}', 401)
     local _, err = c:list()
