@@ -31,7 +31,7 @@ static const dbw_op *op_by_name(const char *name)
 static int ensure_pool(dbw_client *c, int n)
 {
     dbw_conn **p;
-    if (c->multi == NULL && (c->multi = curl_multi_init()) == NULL)
+    if (dbw_http_multi(c) != 0)
         return -1;
     if (c->npool >= n)
         return 0;
@@ -43,7 +43,7 @@ static int ensure_pool(dbw_client *c, int n)
         dbw_conn *k = malloc(sizeof *k);
         if (k == NULL)
             return -1;
-        if (dbw_conn_init(k, &c->conn, &c->connections, c->conn.max_response) != 0) {
+        if (dbw_conn_init(k, &c->conn, &c->counters, c->conn.max_response) != 0) {
             free(k);
             return -1;
         }

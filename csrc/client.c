@@ -50,7 +50,6 @@ void dbw_client_release(lua_State *L, dbw_client *c)
     if (c->multi)
         curl_multi_cleanup(c->multi);
     c->multi = NULL;
-    dbw_wire_free(&c->wire);
     dbw_conn_free(&c->conn);
     if (L)
         luaL_unref(L, LUA_REGISTRYINDEX, c->debug_ref);

@@ -16,7 +16,6 @@
 
 #include "buf.h"
 #include "compat.h"
-#include "wire.h"
 
 #define DBW_CLIENT_MT "databricks.webhooks.Client"
 
@@ -28,6 +27,14 @@ typedef struct dbw_oauth {
     double expiry; /* monotonic seconds; 0 = no token */
 } dbw_oauth;
 
+/* What client:stats() reports; every handle of a client counts into one. */
+typedef struct dbw_counters {
+    long connections;  /* connections libcurl opened (keep-alive, multiplexing) */
+    long requests;     /* transfers that got an HTTP response */
+    long http_version; /* of the last response: 10, 11, 20 (0: none yet) */
+    long resends;      /* requests libcurl sent again: GETs, or declared unprocessed */
+} dbw_counters;
+
 /* One libcurl easy handle and what a transfer on it fills in. The client has
  * one; client:bulk() borrows more for the transfers it runs side by side. */
 typedef struct dbw_conn {
@@ -36,8 +43,9 @@ typedef struct dbw_conn {
     dbw_buf resp;
     size_t max_response;
     int too_large;
-    int sends;         /* requests sent by the transfer in flight (http.c on_prereq) */
-    long *connections; /* the client's counter of opened connections */
+    int sends;              /* requests sent by the transfer in flight (http.c on_prereq) */
+    int sent_h2;            /* the last of them went over HTTP/2 */
+    dbw_counters *counters; /* the client's */
     double started;
     char errbuf[CURL_ERROR_SIZE];
     char retry_after[64];
@@ -50,8 +58,8 @@ typedef int (*dbw_call_fn)(lua_State *L, struct dbw_client *c);
 
 typedef struct dbw_client {
     dbw_conn conn;
-    dbw_wire wire; /* the fast path over a connection of its own (wire.h) */
-    /* client:bulk(): a multi handle and extra connections, kept for reuse */
+    /* the multi handle every transfer runs on (http.h), and client:bulk()'s
+     * extra easy handles, kept for reuse */
     CURLM *multi;
     dbw_conn **pool; /* each conn allocated once: libcurl callbacks hold its address */
     int npool;
@@ -79,7 +87,7 @@ typedef struct dbw_client {
     dbw_buf url, msg, scratch;
     dbw_buf aux_url, aux_header; /* token traffic, so it never clobbers the API request */
     uint64_t rng;
-    long connections; /* connections libcurl opened (for tests of keep-alive) */
+    dbw_counters counters;
 } dbw_client;
 
 /* Registers the metatable methods; expects the method table on the stack top. */

@@ -150,7 +150,7 @@ static int core_new(lua_State *L)
     lua_pop(L, 1);
     c->debug_ref = opt_ref(L, 1, "debug");
 
-    if (dbw_conn_init(&c->conn, NULL, &c->connections, DBW_MAX_RESPONSE) != 0)
+    if (dbw_conn_init(&c->conn, NULL, &c->counters, DBW_MAX_RESPONSE) != 0)
         return fail_new(L, c, "client", "curl_easy_init failed");
     c->closed = 0;
     if (dbw_auth_init(c) != 0)
@@ -161,8 +161,6 @@ static int core_new(lua_State *L)
         why = opt_string(L, 1, "proxy", &proxy, 1);
     if (!why)
         why = dbw_http_setup(c, opt_bool(L, 1, "verify_tls", 1), ca_file, proxy);
-    if (!why && dbw_wire_setup(c, proxy) != 0)
-        why = "out of memory";
     /* libcurl copies string options, so these are ours to free now. */
     free(ca_file);
     free(proxy);
@@ -304,13 +302,19 @@ static int m_tostring(lua_State *L)
 static int m_stats(lua_State *L)
 {
     dbw_client *c = dbw_client_check(L, 1);
-    lua_createtable(L, 0, 3);
-    lua_pushinteger(L, (lua_Integer)c->connections);
+    lua_createtable(L, 0, 4);
+    lua_pushinteger(L, (lua_Integer)c->counters.connections);
     lua_setfield(L, -2, "connections");
-    lua_pushboolean(L, c->wire.enabled);
-    lua_setfield(L, -2, "fast_path");
-    lua_pushinteger(L, (lua_Integer)c->wire.requests);
-    lua_setfield(L, -2, "fast_path_requests");
+    lua_pushinteger(L, (lua_Integer)c->counters.requests);
+    lua_setfield(L, -2, "requests");
+    lua_pushinteger(L, (lua_Integer)c->counters.resends);
+    lua_setfield(L, -2, "resends");
+    if (c->counters.http_version) {
+        lua_pushstring(L, c->counters.http_version == 20   ? "HTTP/2"
+                          : c->counters.http_version == 10 ? "HTTP/1.0"
+                                                           : "HTTP/1.1");
+        lua_setfield(L, -2, "http_version");
+    }
     return 1;
 }
 

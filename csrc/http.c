@@ -1,10 +1,12 @@
 #include "http.h"
 
+#include <ctype.h>
 #include <string.h>
 #include <strings.h>
 
-#include "h1parse.h"
 #include "retry.h"
+
+#include <openssl/ssl.h>
 
 static size_t on_body(char *p, size_t size, size_t n, void *ud)
 {
@@ -17,10 +19,26 @@ static size_t on_body(char *p, size_t size, size_t n, void *ud)
     return dbw_buf_append(&k->resp, p, len) == 0 ? len : 0;
 }
 
-/* The callback's line ends in CRLF, which the value trimming removes. */
+/* If the header line (as libcurl hands it over, CRLF included; HTTP/2 names
+ * arrive in lower case) is `name: value`, copies the trimmed value into out,
+ * cut to outsz - 1 bytes, and returns 1. */
 static int header_value(const char *line, size_t len, const char *name, char *out, size_t outsz)
 {
-    return dbw_h1_header_value(line, len, name, strlen(name), out, outsz);
+    size_t nl = strlen(name), vl;
+    const char *v;
+    if (len <= nl || line[nl] != ':' || strncasecmp(line, name, nl) != 0)
+        return 0;
+    v = line + nl + 1;
+    vl = len - nl - 1;
+    while (vl && (*v == ' ' || *v == '\t'))
+        v++, vl--;
+    while (vl && isspace((unsigned char)v[vl - 1]))
+        vl--;
+    if (vl >= outsz)
+        vl = outsz - 1;
+    memcpy(out, v, vl);
+    out[vl] = '\0';
+    return 1;
 }
 
 static size_t on_header(char *p, size_t size, size_t n, void *ud)
@@ -40,37 +58,62 @@ static int on_socket_open(void *ud, curl_socket_t fd, curlsocktype purpose)
 {
     dbw_conn *k = ud;
     (void)fd;
-    if (purpose == CURLSOCKTYPE_IPCXN && k->connections)
-        (*k->connections)++;
+    if (purpose == CURLSOCKTYPE_IPCXN && k->counters)
+        k->counters->connections++;
     return CURL_SOCKOPT_OK;
 }
 
 #if LIBCURL_VERSION_NUM >= 0x075000 /* 7.80: CURLOPT_PREREQFUNCTION */
-/* libcurl re-sends a request on a fresh connection when a reused one closed
- * before any byte of the answer (a stale keep-alive). The first copy may
- * have reached the server, so only a GET (list) may go again: anything else
- * (create, update, delete, test) fails instead, and exchange.c's policy,
- * which never replays a create, decides what happens next. Called before
- * every request a transfer sends (after any proxy CONNECT). */
+/* Whether the connection the transfer is about to use negotiated HTTP/2. */
+static int on_h2(CURL *h)
+{
+    struct curl_tlssessioninfo *ti = NULL;
+    const unsigned char *alpn = NULL;
+    unsigned int len = 0;
+    if (curl_easy_getinfo(h, CURLINFO_TLS_SSL_PTR, &ti) != CURLE_OK || ti == NULL ||
+        ti->backend != CURLSSLBACKEND_OPENSSL || ti->internals == NULL)
+        return 0;
+    SSL_get0_alpn_selected((SSL *)ti->internals, &alpn, &len);
+    return len == 2 && memcmp(alpn, "h2", 2) == 0;
+}
+
+/* libcurl sends a request again on a fresh connection in two cases: an
+ * HTTP/1.1 connection it reused closed before any byte of the answer (a
+ * stale keep-alive: the first copy may have reached the server), and an
+ * HTTP/2 stream the server refused (REFUSED_STREAM, or a GOAWAY whose
+ * last-stream-id is below the stream: the server declares it unprocessed).
+ * Only the second is safe for anything but a GET. libcurl 7.88 tells the
+ * two apart only internally; from outside, a refused stream is a resend
+ * after an HTTP/2 send with no error recorded, whereas a reset HTTP/2
+ * connection records "Failed receiving HTTP2 data". So a resend goes
+ * ahead for a GET, or when the previous send was HTTP/2 and nothing
+ * failed; anything else fails instead, and exchange.c's policy (which
+ * never replays a create) decides. Called before every request a transfer
+ * sends (after any proxy CONNECT). */
 static int on_prereq(void *ud, char *primary_ip, char *local_ip, int primary_port, int local_port)
 {
     dbw_conn *k = ud;
     char *method = NULL;
+    int was_h2 = k->sent_h2, ok;
     (void)primary_ip, (void)local_ip, (void)primary_port, (void)local_port;
+    k->sent_h2 = on_h2(k->curl);
+    if (k->sends++ == 0)
+        return CURL_PREREQFUNC_OK;
     curl_easy_getinfo(k->curl, CURLINFO_EFFECTIVE_METHOD, &method);
-    if (k->sends++ > 0 && method != NULL && strcmp(method, "GET") != 0)
-        return CURL_PREREQFUNC_ABORT;
-    return CURL_PREREQFUNC_OK;
+    ok = (method != NULL && strcmp(method, "GET") == 0) || (was_h2 && k->errbuf[0] == '\0');
+    if (ok && k->counters)
+        k->counters->resends++;
+    return ok ? CURL_PREREQFUNC_OK : CURL_PREREQFUNC_ABORT;
 }
 #endif
 
-int dbw_conn_init(dbw_conn *k, const dbw_conn *from, long *connections, size_t max_response)
+int dbw_conn_init(dbw_conn *k, const dbw_conn *from, dbw_counters *counters, size_t max_response)
 {
     memset(k, 0, sizeof *k);
     k->curl = from ? curl_easy_duphandle(from->curl) : curl_easy_init();
     if (k->curl == NULL)
         return -1;
-    k->connections = connections;
+    k->counters = counters;
     k->max_response = max_response;
     /* A duplicated handle would still write into the template's buffers. */
     if (curl_easy_setopt(k->curl, CURLOPT_WRITEFUNCTION, on_body) != CURLE_OK ||
@@ -123,6 +166,14 @@ const char *dbw_http_setup(dbw_client *c, int verify_tls, const char *ca_file, c
         SET(CURLOPT_PROXY, proxy);
     SET(CURLOPT_USERAGENT, c->user_agent);
     SET(CURLOPT_TCP_KEEPALIVE, 1L);
+    /* HTTP/2 when TLS negotiates it (libcurl's default, said explicitly);
+     * transfers started side by side wait for that answer and then share
+     * the one connection instead of opening one each. */
+    SET(CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
+    SET(CURLOPT_PIPEWAIT, 1L);
+    /* Every encoding this libcurl can decode; the size limit (on_body)
+     * applies to the decoded bytes, so a compressed bomb stops there. */
+    SET(CURLOPT_ACCEPT_ENCODING, "");
     return NULL;
 }
 
@@ -173,6 +224,7 @@ int dbw_http_start(dbw_conn *k, const dbw_request *rq)
     dbw_buf_reset(&k->resp);
     k->too_large = 0;
     k->sends = 0;
+    k->sent_h2 = 0;
     k->errbuf[0] = k->retry_after[0] = k->request_id[0] = k->location[0] = '\0';
     k->started = dbw_now();
     curl_slist_free_all(k->headers);
@@ -199,7 +251,7 @@ int dbw_http_start(dbw_conn *k, const dbw_request *rq)
 
 void dbw_http_finish(dbw_conn *k, CURLcode rc, dbw_response *rs)
 {
-    long status = 0, sent = 0;
+    long status = 0, sent = 0, version = 0;
 
     curl_easy_setopt(k->curl, CURLOPT_HTTPHEADER, (struct curl_slist *)NULL); /* a pointer, as varargs need */
     curl_slist_free_all(k->headers);
@@ -220,6 +272,12 @@ void dbw_http_finish(dbw_conn *k, CURLcode rc, dbw_response *rs)
         return;
     }
     rs->status = status;
+    curl_easy_getinfo(k->curl, CURLINFO_HTTP_VERSION, &version);
+    rs->http_version = version == CURL_HTTP_VERSION_2_0 ? 20 : version == CURL_HTTP_VERSION_1_0 ? 10 : 11;
+    if (k->counters) {
+        k->counters->requests++;
+        k->counters->http_version = rs->http_version;
+    }
     rs->body = k->resp.data ? k->resp.data : "";
     rs->body_len = k->resp.len;
     rs->retry_after = dbw_retry_after_parse(k->retry_after[0] ? k->retry_after : NULL, dbw_epoch_now());
@@ -227,15 +285,43 @@ void dbw_http_finish(dbw_conn *k, CURLcode rc, dbw_response *rs)
     rs->location = k->location[0] ? k->location : NULL;
 }
 
+int dbw_http_multi(dbw_client *c)
+{
+    if (c->multi == NULL && (c->multi = curl_multi_init()) == NULL)
+        return -1;
+    return 0;
+}
+
+/* Drives the multi handle until transfer h is done; other transfers on it
+ * (none today) would advance too. */
+static CURLcode run_one(CURLM *multi, CURL *h)
+{
+    for (;;) {
+        int running = 0, left;
+        CURLMsg *msg;
+        if (curl_multi_perform(multi, &running) != CURLM_OK)
+            return CURLE_OUT_OF_MEMORY;
+        while ((msg = curl_multi_info_read(multi, &left)) != NULL)
+            if (msg->msg == CURLMSG_DONE && msg->easy_handle == h)
+                return msg->data.result;
+        if (running == 0)
+            return CURLE_RECV_ERROR; /* cannot happen: h is running until its DONE message */
+        curl_multi_poll(multi, NULL, 0, 1000, NULL);
+    }
+}
+
 void dbw_http_perform(dbw_client *c, const dbw_request *rq, dbw_response *rs)
 {
-    if (c->wire.enabled && dbw_wire_perform(c, rq, rs) == 0)
-        return;
-    if (dbw_http_start(&c->conn, rq) != 0) {
-        dbw_http_finish(&c->conn, CURLE_OUT_OF_MEMORY, rs);
+    dbw_conn *k = &c->conn;
+    CURLcode rc = CURLE_OUT_OF_MEMORY;
+    if (dbw_http_start(k, rq) == 0 && dbw_http_multi(c) == 0 &&
+        curl_multi_add_handle(c->multi, k->curl) == CURLM_OK) {
+        rc = run_one(c->multi, k->curl);
+        curl_multi_remove_handle(c->multi, k->curl);
+    }
+    dbw_http_finish(k, rc, rs);
+    if (rc == CURLE_OUT_OF_MEMORY) {
         rs->net = DBW_NET_CONNECT;
         rs->net_msg = "out of memory";
-        return;
     }
-    dbw_http_finish(&c->conn, curl_easy_perform(c->conn.curl), rs);
 }

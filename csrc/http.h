@@ -2,9 +2,10 @@
  * http.h - HTTP exchanges over reused libcurl easy handles (dbw_conn).
  * A handle keeps its connection between calls (keep-alive); fixed options
  * are set once in dbw_http_setup, per-request ones in dbw_http_start.
- * dbw_http_perform runs one exchange to the end; client:bulk() instead
- * starts several with dbw_http_start, drives them with a curl multi handle
- * and collects each with dbw_http_finish.
+ * dbw_http_perform runs one exchange to the end; client:bulk() starts
+ * several with dbw_http_start on the same multi handle and collects each
+ * with dbw_http_finish. libcurl speaks every byte of HTTP (1.1 and 2), TLS
+ * and proxies; nothing here frames or parses HTTP itself.
  */
 #ifndef DBW_HTTP_H
 #define DBW_HTTP_H
@@ -14,7 +15,7 @@
 
 /* A fresh handle (from_template == NULL) or a copy of one already set up;
  * either way wired to this conn's buffers. Returns 0 or -1. */
-int dbw_conn_init(dbw_conn *k, const dbw_conn *from_template, long *connections, size_t max_response);
+int dbw_conn_init(dbw_conn *k, const dbw_conn *from_template, dbw_counters *counters, size_t max_response);
 void dbw_conn_free(dbw_conn *k);
 
 /* Applies the client's fixed options (timeouts, TLS, proxy).
@@ -30,8 +31,13 @@ void dbw_http_finish(dbw_conn *k, CURLcode rc, dbw_response *rs);
 /* What a libcurl result code means for the exchange; sent: bytes of the request sent. */
 dbw_net dbw_http_classify(CURLcode rc, int too_large, long sent);
 
-/* Start, perform and finish one exchange on the client's own handle, or over
- * the fast path (wire.h) when the client has one and the request is for its host. */
+/* The client's multi handle, created on first use. Single calls and
+ * client:bulk() both run their transfers on it, so they share its cache of
+ * connections (one HTTP/2 connection carries them all). Returns 0 or -1. */
+int dbw_http_multi(dbw_client *c);
+
+/* Start, perform and finish one exchange on the client's own handle: a bulk
+ * of one, on the same multi handle. */
 void dbw_http_perform(dbw_client *c, const dbw_request *rq, dbw_response *rs);
 
 #endif

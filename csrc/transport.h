@@ -44,6 +44,7 @@ typedef struct dbw_response {
     const char *request_id;
     const char *location; /* Location header of a redirect, or NULL */
     double elapsed_ms;
+    int http_version; /* 10, 11 or 20; 0 when unknown (a Lua transport) */
 } dbw_response;
 
 #endif

@@ -64,6 +64,49 @@ local function self_signed_cert(prefix)
   return cert, key
 end
 
+-- A CA and a server certificate it signed (localhost and 127.0.0.1), as a
+-- real workspace's chain looks to a client: the client trusts the CA only.
+local function ca_and_server_cert(prefix)
+  local d = prefix .. "/conf/"
+  local ca, ca_key = d .. "ca.pem", d .. "ca-key.pem"
+  local cert, key, csr, ext = d .. "front.pem", d .. "front-key.pem", d .. "front.csr", d .. "front.ext"
+  write_file(ext, "subjectAltName=DNS:localhost,IP:127.0.0.1\n"
+    .. "basicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n")
+  local ok, out = run("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes"
+    .. " -days 7 -subj '/CN=databricks-webhooks local CA' -keyout " .. q(ca_key) .. " -out " .. q(ca)
+    .. " && openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes"
+    .. " -subj /CN=localhost -keyout " .. q(key) .. " -out " .. q(csr)
+    .. " && openssl x509 -req -in " .. q(csr) .. " -CA " .. q(ca) .. " -CAkey " .. q(ca_key)
+    .. " -CAcreateserial -days 7 -extfile " .. q(ext) .. " -out " .. q(cert))
+  assert(ok, "workspace: openssl could not make the CA and certificate: " .. out)
+  return ca, cert, key
+end
+
+-- The HTTPS fronts: one listener that negotiates HTTP/2 and one that speaks
+-- HTTP/1.1 only, both serving the same workspace (the same Lua state), with
+-- small keep-alive limits so that clients meet server-side closes of reused
+-- connections, and an access log of the protocol each request really used.
+local function fronts_conf(prefix, h2_port, h1_port, cert, key, keepalive)
+  local block = [[
+    server {
+        listen 127.0.0.1:%d ssl%s;
+        ssl_certificate %s;
+        ssl_certificate_key %s;
+        keepalive_requests %d;
+        keepalive_timeout %s;
+        access_log %s/logs/front.log front;
+        location / {
+            content_by_lua_block { require("workspace.app").handle() }
+        }
+    }
+]]
+  local function one(port, h2)
+    return block:format(port, h2 and " http2" or "", cert, key, keepalive.requests,
+      keepalive.timeout, prefix)
+  end
+  return one(h2_port, true) .. one(h1_port, false)
+end
+
 local running, stop_nginx = util.nginx_running, util.nginx_stop
 
 local Server = {}
@@ -108,8 +151,27 @@ function Server:http(opts)
 end
 
 function Server:requests() return self:control("GET", "requests") end
+
+--- The fronts' access log: { { port, protocol, method, path, status, gzip }, ... }
+-- (gzip: true when nginx compressed the answer).
+function Server:front_log()
+  local out = {}
+  for line in (read_file(self.prefix .. "/logs/front.log") or ""):gmatch("[^\n]+") do
+    local port, proto, method, path, status, ratio =
+      line:match("^(%d+) (%S+) (%S+) (%S+) (%d+) (%S+)")
+    if port then
+      out[#out + 1] = { port = tonumber(port), protocol = proto, method = method, path = path,
+        status = tonumber(status), gzip = ratio ~= "-" }
+    end
+  end
+  return out
+end
 function Server:stats() return self:control("GET", "stats") end
-function Server:reset() return self:control("POST", "reset") end
+function Server:reset()
+  -- nginx appends (O_APPEND) to the fronts' log: emptying the file restarts it
+  if self.h2_port then write_file(self.prefix .. "/logs/front.log", "") end
+  return self:control("POST", "reset")
+end
 function Server:webhooks() return self:control("GET", "webhooks") end
 function Server:sink() return self:control("GET", "sink") end
 function Server:settings(s) return self:control("POST", "settings", s) end
@@ -145,6 +207,8 @@ local function launch(opts, prefix, owned)
   local https = opts.https and true or false
   local cert, key = opts.cert, opts.key
   if https and not cert then cert, key = self_signed_cert(prefix) end
+  local front_ca, front_cert, front_key
+  if opts.fronts then front_ca, front_cert, front_key = ca_and_server_cert(prefix) end
 
   -- what the workspace trusts when it delivers test triggers over https
   local trust = {}
@@ -160,7 +224,7 @@ local function launch(opts, prefix, owned)
     client_id = opts.client_id or M.DEFAULT_CLIENT_ID,
     client_secret = opts.client_secret or M.DEFAULT_CLIENT_SECRET,
     prefix = prefix, owned_prefix = owned, https = https, keep = opts.keep,
-    ca_file = https and cert or nil,
+    ca_file = https and cert or front_ca,
   }
   local conf_file = prefix .. "/conf/nginx.conf"
   local attempts = (opts.port and (not https or opts.control_port)) and 1 or 5
@@ -170,6 +234,12 @@ local function launch(opts, prefix, owned)
     srv.control_port = https and (opts.control_port or free_port()) or srv.port
     local listen = "listen 127.0.0.1:" .. srv.port .. (https and " ssl;" or ";")
     if https then listen = listen .. "\n        listen 127.0.0.1:" .. srv.control_port .. ";" end
+    local fronts = ""
+    if opts.fronts then
+      srv.h2_port, srv.h1_port = free_port(), free_port()
+      fronts = fronts_conf(prefix, srv.h2_port, srv.h1_port, front_cert, front_key, {
+        requests = opts.keepalive_requests or 25, timeout = opts.keepalive_timeout or "2s" })
+    end
     write_file(conf_file, fill(template, {
       LOAD_MODULES = load_modules(),
       USER = is_root() and "user root;" or "",
@@ -179,6 +249,7 @@ local function launch(opts, prefix, owned)
       LISTEN = listen,
       SSL_CERT = https and ("ssl_certificate " .. cert .. ";\n        ssl_certificate_key "
         .. key .. ";") or "",
+      FRONTS = fronts,
       SSL_TRUST = #trust > 0 and ("lua_ssl_trusted_certificate " .. trust_file .. ";") or "",
     }))
     write_file(prefix .. "/conf/workspace.json", cjson.encode({
@@ -198,6 +269,10 @@ local function launch(opts, prefix, owned)
   local scheme = https and "https" or "http"
   srv.url = scheme .. "://127.0.0.1:" .. srv.port
   srv.control_url = "http://127.0.0.1:" .. srv.control_port
+  if opts.fronts then
+    srv.h2_url = "https://localhost:" .. srv.h2_port
+    srv.h1_url = "https://localhost:" .. srv.h1_port
+  end
   if not ready(srv.control_url, socket.gettime() + (opts.timeout or 10)) then
     fail("not ready at " .. srv.control_url)
   end
@@ -212,6 +287,13 @@ end
 --                   the control API then listens on a second, plain port
 --   cert, key       use this certificate and key instead
 --   trusted_ca      extra PEM file(s) the workspace trusts when it delivers over https
+--   fronts          also serve the workspace over HTTPS, as a real one is: a CA
+--                   made at start (srv.ca_file) and two listeners with its
+--                   certificate, srv.h2_url (negotiates HTTP/2) and srv.h1_url
+--                   (HTTP/1.1 only), with small keep-alive limits
+--                   (keepalive_requests, default 25; keepalive_timeout, default
+--                   "2s"); logs/front.log records each request's protocol
+--                   (srv:front_log())
 --   port, control_port   fixed ports (default: free ephemeral ports)
 --   prefix          directory for conf/logs/tmp (default: a new temp dir, removed by stop)
 --   keep            do not stop the server when the handle is garbage-collected
