@@ -13,8 +13,12 @@ cleanup() {
 }
 trap cleanup EXIT
 
-url=$(spec/support/workspace-ctl start "$work/ws")
-echo "local workspace: $url"
+# The HTTPS front that negotiates HTTP/2, as a real workspace's does; its
+# certificate chains to a CA made at start, which only this demo trusts.
+spec/support/workspace-ctl start "$work/ws" --fronts >/dev/null
+url=$(cat "$work/ws/h2_url")
+ca_file=$(cat "$work/ws/ca_file")
+echo "local workspace: $url (CA: $ca_file)"
 
 secret="demo-secret-$RANDOM$RANDOM"
 lua5.4 examples/receiver.lua "$work/port" "$secret" &
@@ -25,7 +29,7 @@ echo "receiver:        http://127.0.0.1:$port/hook"
 echo
 
 # The SDK-style environment; the file is skipped because host and token are set.
-DATABRICKS_HOST="$url" DATABRICKS_TOKEN="dapi-local-workspace-token" \
+DATABRICKS_HOST="$url" DATABRICKS_TOKEN="dapi-local-workspace-token" WORKSPACE_CA_FILE="$ca_file" \
 RECEIVER_URL="http://127.0.0.1:$port/hook" WEBHOOK_SECRET="$secret" \
 LUA_PATH="./lua/?.lua;;" LUA_CPATH="./build/5.4/?.so;;" \
   lua5.4 examples/quickstart.lua
