@@ -13,7 +13,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
-url=$(spec/support/workspace-ctl start "$work/ws")
+# stdout: the URL; stderr: the export lines for your own shell (kept for failures)
+url=$(spec/support/workspace-ctl start "$work/ws" 2>"$work/ctl.err") || { cat "$work/ctl.err" >&2; exit 1; }
+token=$(cat "$work/ws/token")
 echo "local workspace: $url"
 
 secret="demo-secret-$RANDOM$RANDOM"
@@ -25,7 +27,7 @@ echo "receiver:        http://127.0.0.1:$port/hook"
 echo
 
 # The SDK-style environment; the file is skipped because host and token are set.
-DATABRICKS_HOST="$url" DATABRICKS_TOKEN="dapi-local-workspace-token" \
+DATABRICKS_HOST="$url" DATABRICKS_TOKEN="$token" \
 RECEIVER_URL="http://127.0.0.1:$port/hook" WEBHOOK_SECRET="$secret" \
 LUA_PATH="./lua/?.lua;;" LUA_CPATH="./build/5.4/?.so;;" \
   lua5.4 examples/quickstart.lua
