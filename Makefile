@@ -3,18 +3,23 @@
 #   make LUA=5.1|5.3|luajit
 #   make test            installs missing Debian packages, runs every spec
 #   make demo            installs, builds, starts a local workspace + receiver, runs the quickstart
+#   make install         PREFIX=/usr/local (LUA=luajit installs into .../lua/5.1, where LuaJIT looks)
+#   make rockspec        writes rockspec/databricks-webhooks-<VERSION>-1.rockspec from the scm one
 # Every path is a variable so LuaRocks and distributions can drive it.
 
 LUA        ?= 5.4
 CC         ?= cc
 PKG_CONFIG ?= pkg-config
 
+# LUA_ABI names the module folders: LuaJIT and OpenResty search lua/5.1/.
 ifeq ($(LUA),luajit)
   LUA_PC  ?= luajit
   LUA_BIN ?= luajit
+  LUA_ABI ?= 5.1
 else
   LUA_PC  ?= lua$(LUA)
   LUA_BIN ?= lua$(LUA)
+  LUA_ABI ?= $(LUA)
 endif
 
 LUA_INCDIR ?= $(shell $(PKG_CONFIG) --variable=includedir $(LUA_PC) 2>/dev/null)
@@ -39,13 +44,20 @@ MODULE      = $(BUILD)/databricks/webhooks/core.so
 
 # install (LuaRocks passes INST_LIBDIR/INST_LUADIR; distributions PREFIX/DESTDIR)
 PREFIX     ?= /usr/local
-INST_LIBDIR ?= $(PREFIX)/lib/lua/$(LUA)
-INST_LUADIR ?= $(PREFIX)/share/lua/$(LUA)
+INST_LIBDIR ?= $(PREFIX)/lib/lua/$(LUA_ABI)
+INST_LUADIR ?= $(PREFIX)/share/lua/$(LUA_ABI)
 INST_BINDIR ?= $(PREFIX)/bin
 
-.PHONY: all deps test demo install clean lint format bench
+.PHONY: all deps test demo install clean lint format bench rock rockspec
 
 all: $(MODULE)
+
+# `luarocks make` builds with this target: one BUILD folder serves every Lua
+# version, so it is compiled afresh each time (objects left there by another
+# Lua look up to date to make, and would be installed otherwise).
+rock:
+	rm -rf $(BUILD)
+	$(MAKE) all
 
 $(BUILD)/obj/%.o: csrc/%.c $(wildcard csrc/*.h)
 	@mkdir -p $(dir $@)
@@ -81,6 +93,20 @@ lint:
 
 clean:
 	rm -rf build
+
+# The release rockspec: the scm one with the version of lua/databricks/webhooks.lua
+# and the source of its git tag.
+VERSION    := $(shell sed -n 's/^ *VERSION = "\(.*\)",$$/\1/p' lua/databricks/webhooks.lua)
+PROJECT_URL = https://github.com/databricks-webhooks/databricks-webhooks
+ROCKSPEC    = rockspec/databricks-webhooks-$(VERSION)-1.rockspec
+
+rockspec: $(ROCKSPEC)
+
+$(ROCKSPEC): rockspec/databricks-webhooks-scm-1.rockspec lua/databricks/webhooks.lua Makefile
+	@test -n "$(VERSION)" || { echo "no VERSION in lua/databricks/webhooks.lua" >&2; exit 1; }
+	sed -e 's|^version = "scm-1"|version = "$(VERSION)-1"|' \
+	    -e 's|^  url = "git+$(PROJECT_URL).git",|  url = "git+$(PROJECT_URL).git",\n  tag = "v$(VERSION)",|' \
+	    $< > $@
 
 # Reference documentation: LDoc (config.ld) from lua/ into docs/; any LDoc
 # warning fails the target (.ci/docs installs lua-ldoc and lua-markdown if missing).

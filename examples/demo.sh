@@ -15,9 +15,12 @@ trap cleanup EXIT
 
 # The HTTPS front that negotiates HTTP/2, as a real workspace's does; its
 # certificate chains to a CA made at start, which only this demo trusts.
-spec/support/workspace-ctl start "$work/ws" --fronts >/dev/null
+# (stderr: the export lines for your own shell, kept for failures)
+spec/support/workspace-ctl start "$work/ws" --fronts >/dev/null 2>"$work/ctl.err" ||
+  { cat "$work/ctl.err" >&2; exit 1; }
 url=$(cat "$work/ws/h2_url")
 ca_file=$(cat "$work/ws/ca_file")
+token=$(cat "$work/ws/token")
 echo "local workspace: $url (CA: $ca_file)"
 
 secret="demo-secret-$RANDOM$RANDOM"
@@ -29,7 +32,7 @@ echo "receiver:        http://127.0.0.1:$port/hook"
 echo
 
 # The SDK-style environment; the file is skipped because host and token are set.
-DATABRICKS_HOST="$url" DATABRICKS_TOKEN="dapi-local-workspace-token" WORKSPACE_CA_FILE="$ca_file" \
+DATABRICKS_HOST="$url" DATABRICKS_TOKEN="$token" WORKSPACE_CA_FILE="$ca_file" \
 RECEIVER_URL="http://127.0.0.1:$port/hook" WEBHOOK_SECRET="$secret" \
 LUA_PATH="./lua/?.lua;;" LUA_CPATH="./build/5.4/?.so;;" \
   lua5.4 examples/quickstart.lua

@@ -2,7 +2,7 @@ rockspec_format = "3.0"
 package = "databricks-webhooks"
 version = "scm-1"
 source = {
-  url = "git+https://example.invalid/databricks-webhooks.git",
+  url = "git+https://github.com/databricks-webhooks/databricks-webhooks.git",
 }
 description = {
   summary = "Databricks Model Registry webhooks: a fast C client for Lua and OpenResty",
@@ -11,18 +11,29 @@ Create, list, update, delete and test Databricks Model Registry webhooks
 from Lua 5.1-5.4, LuaJIT and OpenResty, and verify webhook deliveries.
 A small C core (libcurl, lua-cjson, OpenSSL) with a thin Lua front.
 ]],
+  homepage = "https://github.com/databricks-webhooks/databricks-webhooks",
+  issues_url = "https://github.com/databricks-webhooks/databricks-webhooks/issues",
   license = "MIT",
+  labels = { "databricks", "webhooks", "mlflow", "openresty" },
 }
 dependencies = {
   "lua >= 5.1, < 5.5",
+  -- Debian's lua-cjson package is not a rock: there, add --deps-mode=none.
   "lua-cjson",
 }
+-- Libraries only: LuaRocks also looks for them in the multiarch folders
+-- (lib/x86_64-linux-gnu), while it would look for headers only in include/
+-- (Debian keeps curl/curl.h in include/x86_64-linux-gnu/, which the C
+-- compiler searches by itself).
 external_dependencies = {
-  CURL = { header = "curl/curl.h" },
-  OPENSSL = { header = "openssl/hmac.h" },
+  CURL = { library = "curl" },
+  OPENSSL = { library = "crypto" },
 }
 build = {
   type = "make",
+  -- `make rock` compiles afresh into build/rock, so that a second
+  -- `luarocks make --lua-version=...` never installs the first Lua's core.so.
+  build_target = "rock",
   build_variables = {
     CFLAGS = "$(CFLAGS)",
     LIBFLAG = "$(LIBFLAG)",

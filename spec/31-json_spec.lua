@@ -116,3 +116,34 @@ describe("OAuth token answers", function()
     assert.same({ webhooks = {} }, assert(oauth_client('{"access_token":"abc","expires_in":3600}'):list()))
   end)
 end)
+
+describe("JSON encoding (request bodies)", function()
+  local function sent(call)
+    local body
+    local c = assert(webhooks.new{ host = "http://127.0.0.1:9", token = "t", retry_timeout = 0,
+      transport = function(req)
+        body = req.body
+        return { status = 200, headers = {}, body = '{"webhook":{"id":"x"}}' }
+      end })
+    call(c)
+    return body
+  end
+
+  it("writes '/' as it is, not as \\/ (lua-cjson 2.1.0 escapes it)", function()
+    local body = sent(function(c)
+      assert(c:create{ events = { "MODEL_VERSION_CREATED" }, model_name = "a/b",
+        http_url_spec = { url = "https://hooks.example.com/x/y?z=/" } })
+    end)
+    assert.is_nil(body:find("\\/", 1, true), body)
+    assert.truthy(body:find('"url":"https://hooks.example.com/x/y?z=/"', 1, true), body)
+    assert.truthy(body:find('"model_name":"a/b"', 1, true), body)
+  end)
+
+  it("keeps every other escape, backslashes before '/' included", function()
+    local s = 'a\\/b\\\\/c"\n/\\'
+    local body = sent(function(c) c:request("POST", "/api/2.0/x", { s = s }) end)
+    assert.is_nil(body:find("[^\\]\\/"), body)
+    assert.equals(s, cjson.decode(body).s)
+    assert.equals('{"s":"a\\\\/b\\\\\\\\/c\\"\\n/\\\\"}', body)
+  end)
+end)

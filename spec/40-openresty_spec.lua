@@ -413,6 +413,11 @@ describe("inside nginx (OpenResty)", function()
     it("starts as shipped and serves its receiver and admin locations", function()
       local root = server.root()
       local text = assert(server.read_file(root .. "/examples/openresty/nginx.conf"))
+      -- on loopback only, and no resolver that exists only with systemd-resolved
+      assert.matches("\n%s*listen 127%.0%.0%.1:8080;", text)
+      assert.is_nil(text:find("\n%s*listen%s+%d+;"), "listens on every interface")
+      assert.is_nil(text:find("\n%s*resolver 127%.0%.0%.53"), "assumes systemd-resolved")
+      assert.matches("\n%s*resolver %S+", text)
       -- what a user adapts: modules, paths, port (plus `user root;` when root)
       text = text:gsub("load_module [^\n]*\n", "")
       text = server.load_modules() .. "\n" .. server.user_line() .. "\n" .. text
@@ -421,9 +426,16 @@ describe("inside nginx (OpenResty)", function()
       text = text:gsub('lua_package_cpath%s+"[^"]*";',
         ('lua_package_cpath "%s/build/luajit/?.so;%s;;";'):format(root, server.lua_cpath()))
       example = server.start_conf({
-        conf = function(port) return (text:gsub("listen 8080;", "listen 127.0.0.1:" .. port .. ";")) end,
+        conf = function(port)
+          return (text:gsub("listen 127%.0%.0%.1:8080;", "listen 127.0.0.1:" .. port .. ";"))
+        end,
         env = { DATABRICKS_HOST = srv.url, DATABRICKS_TOKEN = srv.token, WEBHOOK_SECRET = SECRET },
       })
+
+      -- an empty list is an empty JSON array
+      local empty = example:get("/admin/webhooks?model_name=example-model")
+      assert.equals(200, empty.status, empty.body)
+      assert.equals('{"webhooks":[]}\n', empty.body)
 
       local id = call("create", { { events = { "MODEL_VERSION_CREATED" }, model_name = "example-model",
         http_url_spec = { url = example.url .. "/databricks/webhook", secret = SECRET } } }).result.id
@@ -432,8 +444,12 @@ describe("inside nginx (OpenResty)", function()
 
       local listed = example:get("/admin/webhooks?model_name=example-model")
       assert.equals(200, listed.status, listed.body)
-      assert.equals(1, listed.json.count)
+      assert.equals(1, #listed.json.webhooks)
       assert.equals(id, listed.json.webhooks[1].id)
+      assert.same({ "MODEL_VERSION_CREATED" }, listed.json.webhooks[1].events)
+      assert.equals(example.url .. "/databricks/webhook", listed.json.webhooks[1].url)
+      assert.is_nil(listed.body:find("\\/"), "escaped '/': " .. listed.body)
+      assert.truthy(listed.body:find('"url":"' .. example.url .. '/databricks/webhook"', 1, true))
       assert.matches(" ngx_lua/", srv:requests()[#srv:requests()].headers["user-agent"])
 
       local bad = example:request({ method = "POST", path = "/databricks/webhook", body = "{}",

@@ -232,8 +232,49 @@ local function install_dispatch()
 end
 
 --- Make a client.
--- @tparam[opt] table opts see the README (host, token, client_id, ...)
--- @return client, or nil and an error object
+--
+-- Every option is optional. What `opts` leaves unset comes from the
+-- environment (`DATABRICKS_HOST`, `DATABRICKS_TOKEN`, `DATABRICKS_CLIENT_ID`,
+-- `DATABRICKS_CLIENT_SECRET`, `DATABRICKS_AUTH_TYPE`, `DATABRICKS_CONFIG_PROFILE`,
+-- `DATABRICKS_CONFIG_FILE`, `DATABRICKS_WORKSPACE_ID`), then from one profile of
+-- `~/.databrickscfg`: the named `profile`, else `[__settings__] default_profile`,
+-- else `[DEFAULT]`. As in the official SDKs, the file is not read when no
+-- profile is named and a host or a credential is already set. An unknown
+-- option or a bad value is an `INVALID_PARAMETER_VALUE` error, and so is a
+-- missing host or missing credentials.
+-- @tparam[opt] table opts the options below
+-- @tparam[opt] string opts.host the workspace URL, `https://dbc-abcd0123-a1bc.cloud.databricks.com`
+--   (`https://` is added to a bare host name)
+-- @tparam[opt] string opts.deployment_name shorthand for the host: `"dbc-abcd0123-a1bc"`
+--   stands for `https://dbc-abcd0123-a1bc.cloud.databricks.com`
+-- @tparam[opt] string opts.token a personal access token (sent as `Authorization: Bearer`)
+-- @tparam[opt] string opts.client_id OAuth machine-to-machine client id (with `client_secret`)
+-- @tparam[opt] string opts.client_secret OAuth machine-to-machine client secret
+-- @tparam[opt] string opts.auth_type `"pat"` or `"oauth-m2m"`: which credentials to use when
+--   both kinds are set (otherwise that is an error)
+-- @tparam[opt] string opts.profile the `~/.databrickscfg` profile to read
+-- @tparam[opt] string opts.config_file another file to read profiles from
+-- @tparam[opt] string|number opts.workspace_id sent as `X-Databricks-Workspace-Id`
+-- @tparam[opt=60] number opts.timeout seconds one HTTP exchange may take (fractions allowed)
+-- @tparam[opt=30] number opts.connect_timeout seconds for the connect phase
+-- @tparam[opt=300] number opts.retry_timeout budget in seconds for retries of 429 and 503
+--   (and of failures before anything was sent); `0` disables retries
+-- @tparam[opt=true] boolean opts.verify_tls verify the server certificate and host name
+-- @tparam[opt] string opts.ca_file a PEM bundle for a private CA (default: the system's);
+--   inside nginx, `lua_ssl_trusted_certificate` is used instead
+-- @tparam[opt] string opts.proxy proxy URL (default: `HTTPS_PROXY` / `https_proxy`,
+--   honouring `NO_PROXY`); `""` uses no proxy at all
+-- @tparam[opt=false] boolean opts.allow_insecure_http permit `http://` to a host that is not
+--   loopback (loopback `http://` is always allowed)
+-- @tparam[opt] string opts.user_agent extra `name/version` tokens appended to the User-Agent
+-- @tparam[opt=false] boolean|function opts.debug `true` (lines on stderr) or
+--   `function(line)`: one line per attempt, secrets redacted
+-- @tparam[opt] function|table opts.transport a custom transport: `function(req)`, or a
+--   table with `request(self, req)` and optionally `sleep(self, seconds)` (see the README,
+--   "Custom transports")
+-- @return the client, or nil and an error object (see `Error`)
+-- @usage local client = assert(webhooks.new{ host = "https://dbc-abcd0123-a1bc.cloud.databricks.com",
+--                                      token = os.getenv("DATABRICKS_TOKEN") })
 function M.new(opts)
   local settings, err = config.resolve(opts)
   if not settings then
@@ -259,9 +300,8 @@ function M.new(opts)
   return client
 end
 
---- Iterate over every webhook matching `req`, following every page.
--- Raises the error object when a page fails.
--- @tparam[opt] table req `model_name`, `events`, `max_results`, `page_token`
+-- Iterates over every webhook matching `req`, following every page; raises the
+-- error object when a page fails. (Its LDoc entry is `client:each` in core.luadoc.)
 function methods:each(req)
   if req ~= nil and type(req) ~= "table" then
     error("bad argument #1 to 'each' (table expected, got " .. type(req) .. ")", 2)

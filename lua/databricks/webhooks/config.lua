@@ -18,7 +18,7 @@
 --
 -- Every failure is returned as `nil, { error_code = ..., message = ... }`;
 -- the caller attaches the shared error metatable. Messages never contain a
--- token or a client secret (they are shown as `***`, as the SDKs do), nor a
+-- token or a client secret (they are masked as three asterisks, as the SDKs do), nor a
 -- line of the config file (any line may hold a secret).
 --
 -- @module databricks.webhooks.config

@@ -5,13 +5,13 @@
 -- rarely need to require this module directly. It speaks the transport contract
 -- of `opts.transport` (see the README, "OpenResty"):
 --
---   local t = require("databricks.webhooks.ngx").new{ verify_tls = true }
---   local resp = t:request{ method = "GET", url = "https://host/path?q=1",
---                           headers = { Authorization = "Bearer ..." }, body = nil,
---                           timeout = 60, connect_timeout = 30, max_body = 16 * 1024 * 1024 }
---   -- resp = { status = 200, headers = { ["content-type"] = "..." }, body = "..." }
---   --     or { error_kind = "timeout"|"connect"|"connection"|"tls"|"too_large"|"local", message = "..." }
---   -- ("local": refused before sending, e.g. an unsupported URL; never retried)
+--     local t = require("databricks.webhooks.ngx").new{ verify_tls = true }
+--     local resp = t:request{ method = "GET", url = "https://host/path?q=1",
+--                             headers = { Authorization = "Bearer ..." }, body = nil,
+--                             timeout = 60, connect_timeout = 30, max_body = 16 * 1024 * 1024 }
+--     -- resp = { status = 200, headers = { ["content-type"] = "..." }, body = "..." }
+--     --     or { error_kind = "timeout"|"connect"|"connection"|"tls"|"too_large"|"local", message = "..." }
+--     -- ("local": refused before sending, e.g. an unsupported URL; never retried)
 --
 -- What it does and does not do:
 -- * Connections go back to nginx's per-worker keep-alive pool (`setkeepalive`),
@@ -30,7 +30,7 @@
 --   for host names (not for IP literals, whose certificate names are not
 --   checked by nginx).
 -- * Host names are resolved by nginx's `resolver` directive, which must be set
---   (e.g. `resolver 127.0.0.53 ipv6=off;`); "localhost" is mapped to
+--   to your DNS server (e.g. `resolver 192.0.2.53 ipv6=off;`); "localhost" is mapped to
 --   127.0.0.1 without it.
 -- * No proxy support: `databricks.webhooks` keeps libcurl for clients with a
 --   `proxy` option.
@@ -323,7 +323,7 @@ end
 
 --- Sends one request and reads its response. Never raises for network
 -- trouble: it returns `{ error_kind = ..., message = ... }`.
--- @tparam table req method, url, headers, body, timeout, connect_timeout, max_body
+-- @tparam table req `method`, `url`, `headers`, `body`, `timeout`, `connect_timeout`, `max_body`
 -- @treturn table `{ status, headers, body }` or `{ error_kind, message }`
 function Transport:request(req)
   local scheme, host, port, target = parse_url(req.url or "")

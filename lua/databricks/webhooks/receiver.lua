@@ -1,29 +1,31 @@
 --- Receiving webhook deliveries inside nginx (lua-nginx-module / OpenResty).
 --
---   location = /databricks/webhook {
---     content_by_lua_block {
---       require("databricks.webhooks.receiver").handle{
---         secret = os.getenv("WEBHOOK_SECRET"),   -- or { new, old } while rotating, or a function
---         max_body = 1024 * 1024,
---         on_event = function(event, raw) ngx.log(ngx.NOTICE, event.event) end,
+--     location = /databricks/webhook {
+--       content_by_lua_block {
+--         require("databricks.webhooks.receiver").handle{
+--           secret = os.getenv("WEBHOOK_SECRET"),   -- or { new, old } while rotating, or a function
+--           max_body = 1024 * 1024,
+--           on_event = function(event, raw) ngx.log(ngx.NOTICE, event.event) end,
+--         }
 --       }
 --     }
---   }
 --
 -- For each request, in this order:
---   405  the method is not POST;
---   413  the body is larger than `max_body` (checked on Content-Length before
---        reading, and on the bytes read);
---   401  no `X-Databricks-Signature` header, more than one, or a signature
---        that does not match the HMAC-SHA256 of the exact body bytes with the
---        secret (compared in constant time by `webhooks.verify_signature`);
---   400  the (authentic) body is not a JSON delivery (`webhooks.parse_delivery`);
---   200  `on_event(event, raw)` ran; it may return a status (and a body) to
---        answer instead, and an error it raises becomes a 500 (logged).
---   500  no secret configured: the receiver fails closed.
--- The body is read with ngx.req.read_body(); one that nginx buffered to a
--- temporary file (larger than client_body_buffer_size) is read from that file.
--- Keep client_max_body_size at least max_body, or nginx answers 413 itself.
+--
+-- * 405: the method is not POST;
+-- * 413: the body is larger than `max_body` (checked on Content-Length before
+--   reading, and on the bytes read);
+-- * 401: no `X-Databricks-Signature` header, more than one, or a signature
+--   that does not match the HMAC-SHA256 of the exact body bytes with the
+--   secret (compared in constant time by `webhooks.verify_signature`);
+-- * 400: the (authentic) body is not a JSON delivery (`webhooks.parse_delivery`);
+-- * 200: `on_event(event, raw)` ran; it may return a status (and a body) to
+--   answer instead, and an error it raises becomes a 500 (logged);
+-- * 500: no secret configured: the receiver fails closed.
+--
+-- The body is read with `ngx.req.read_body()`; one that nginx buffered to a
+-- temporary file (larger than `client_body_buffer_size`) is read from that file.
+-- Keep `client_max_body_size` at least `max_body`, or nginx answers 413 itself.
 -- Nothing is parsed before the signature is verified.
 --
 -- `receiver.read(opts)` does the same checks without answering: it returns
@@ -95,7 +97,7 @@ local function read_body(max)
 end
 
 --- Reads and authenticates the current request's delivery without answering.
--- @tparam table opts secret, max_body
+-- @tparam table opts `secret`, `max_body`, as for `handle`
 -- @return the parsed event and the raw body, or nil, an HTTP status and a reason
 function M.read(opts)
   if type(opts) ~= "table" then
@@ -145,8 +147,9 @@ end
 
 --- Handles the current request as a webhook delivery and answers it (content
 -- phase). Returns the status sent and the event (or the reason of a refusal).
--- @tparam table opts secret (string, array of strings, or function), max_body
---   (bytes, default 1 MiB), on_event (function(event, raw) -> [status[, body]])
+-- @tparam table opts `secret` (a string, an array of strings, or a function
+--   returning either), `max_body` (bytes, default 1 MiB), `on_event`
+--   (`function(event, raw)`, may return a status and a body)
 function M.handle(opts)
   if type(opts) ~= "table" then
     error("bad argument #1 to 'handle' (table expected, got " .. type(opts) .. ")", 2)
