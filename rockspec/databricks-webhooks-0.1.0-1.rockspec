@@ -28,7 +28,7 @@ dependencies = {
 -- compiler searches by itself).
 external_dependencies = {
   CURL = { library = "curl" },
-  OPENSSL = { library = "crypto" },
+  OPENSSL = { library = "ssl" },
 }
 build = {
   type = "make",
@@ -42,7 +42,7 @@ build = {
     LUA_CFLAGS = "-I$(LUA_INCDIR)",
     CURL_CFLAGS = "-I$(CURL_INCDIR)",
     CURL_LIBS = "-L$(CURL_LIBDIR) -lcurl",
-    CRYPTO_LIBS = "-L$(OPENSSL_LIBDIR) -lcrypto",
+    CRYPTO_LIBS = "-L$(OPENSSL_LIBDIR) -lssl -lcrypto",
     BUILD = "build/rock",
   },
   install_variables = {

@@ -34,7 +34,7 @@ describe("cosocket transport over the TLS fronts", function()
   end
 
   local function protocols(port)
-    local deadline, out = socket.gettime() + 2, {}
+    local deadline, out = socket.gettime() + 2, nil
     repeat
       out = {}
       for _, r in ipairs(ws:front_log()) do
