@@ -219,9 +219,10 @@ end
 -- Views of a plan
 ------------------------------------------------------------------------------
 
-local function show(v)
+-- A value in a plan's text: free text quoted, names and lists as they are.
+local function show(v, field)
   if type(v) == "table" then return "[" .. table.concat(v, ", ") .. "]" end
-  if type(v) == "string" then return quote(v) end
+  if field == "description" then return quote(v) end
   return tostring(v)
 end
 
@@ -230,11 +231,10 @@ local function short(field)
 end
 
 local function target_lines(spec, lines)
-  local http, job = spec.http_url_spec, spec.job_spec
+  local http = spec.http_url_spec
   if http and http.enable_ssl_verification == false then
     lines[#lines + 1] = "    enable_ssl_verification: false"
   end
-  if job and job.workspace_url then lines[#lines + 1] = "    workspace_url: " .. quote(job.workspace_url) end
 end
 
 local function action_lines(a, lines)
@@ -253,7 +253,7 @@ local function action_lines(a, lines)
       if c.secret then
         lines[#lines + 1] = "    " .. short(c.field) .. ": " .. c.note
       else
-        lines[#lines + 1] = "    " .. short(c.field) .. ": " .. show(c.old) .. " -> " .. show(c.new)
+        lines[#lines + 1] = "    " .. short(c.field) .. ": " .. show(c.old, c.field) .. " -> " .. show(c.new, c.field)
       end
     end
   else
