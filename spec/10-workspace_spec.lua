@@ -818,7 +818,7 @@ describe("local workspace", function()
       assert.are.equal(4, st.by_path[API .. "list"])
       assert.are.equal(1, st.by_path[API .. "create"])
       srv:reset()
-      assert.are.same({ connections = 0, requests = 0, by_path = {} }, srv:stats())
+      assert.are.same({ connections = 0, requests = 0, by_path = {}, rate_limited = 0 }, srv:stats())
     end)
 
     it("shows stored webhooks with their secrets", function()
