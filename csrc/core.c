@@ -460,6 +460,7 @@ static const luaL_Reg module_functions[] = {
     {"set_transport", core_set_transport},
     {"get_transport", core_get_transport},
     {"sleep", dbw_stepper_sleep},
+    {"validate", dbw_op_validate},
     {NULL, NULL},
 };
 

@@ -2,6 +2,7 @@
 
 #include <string.h>
 
+#include "errors.h"
 #include "json.h"
 #include "urlenc.h"
 
@@ -44,4 +45,52 @@ oom:
     dbw_buf_reset(&c->msg);
     dbw_buf_puts(&c->msg, "out of memory building the request");
     return -1;
+}
+
+/* The message buffer of dbw_op_validate lives in a userdata, so that a Lua
+ * error raised while the table is read still frees it (on collection). */
+#define VALIDATE_BUF_MT "databricks.webhooks.validate_buf"
+
+static int validate_buf_gc(lua_State *L)
+{
+    dbw_buf_free(lua_touserdata(L, 1));
+    return 0;
+}
+
+static dbw_buf *push_validate_buf(lua_State *L)
+{
+    dbw_buf *b = lua_newuserdata(L, sizeof *b);
+    memset(b, 0, sizeof *b);
+    if (luaL_newmetatable(L, VALIDATE_BUF_MT)) {
+        lua_pushcfunction(L, validate_buf_gc);
+        lua_setfield(L, -2, "__gc");
+    }
+    lua_setmetatable(L, -2);
+    return b;
+}
+
+int dbw_op_validate(lua_State *L)
+{
+    static const dbw_op *const ops[] = {&dbw_op_create, &dbw_op_list, &dbw_op_update,
+                                        &dbw_op_delete, &dbw_op_test, NULL};
+    const char *name = luaL_checkstring(L, 1);
+    const dbw_op *op = NULL;
+    dbw_buf *msg;
+    int i;
+    for (i = 0; ops[i]; i++)
+        if (strcmp(ops[i]->name, name) == 0)
+            op = ops[i];
+    if (op == NULL)
+        return luaL_argerror(L, 1, "operation name expected");
+    luaL_checktype(L, 2, LUA_TTABLE);
+    lua_settop(L, 2);
+    msg = push_validate_buf(L);
+    if (dbw_schema_check(L, 2, op->schema, op->name, msg) == 0) {
+        lua_pushboolean(L, 1);
+        return 1;
+    }
+    lua_pushnil(L);
+    dbw_error_push_local(L, DBW_E_INVALID, msg->data ? msg->data : op->name, op->method, op->path);
+    dbw_buf_free(msg);
+    return 2;
 }

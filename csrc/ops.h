@@ -35,4 +35,8 @@ extern const dbw_op dbw_op_create, dbw_op_list, dbw_op_update, dbw_op_delete, db
  * nothing (returns 0). Returns -1 with a message in c->msg on failure. */
 int dbw_op_build(lua_State *L, dbw_client *c, const dbw_op *op, int reqidx);
 
+/* core.validate(op, req) -> true | nil, err: the check a call makes before
+ * building anything, without a client and without sending (for plan.lua). */
+int dbw_op_validate(lua_State *L);
+
 #endif

@@ -713,6 +713,61 @@ describe("local workspace", function()
     end)
   end)
 
+  describe("rate limit", function()
+    it("answers 429 with Retry-After beyond the limit, and refills over time", function()
+      srv:settings({ rate_limit = 5 })
+      local statuses = {}
+      for i = 1, 8 do
+        local res = call("GET", "list")
+        statuses[i] = res.status
+        if i > 5 then
+          assert_error(res, 429, "REQUEST_LIMIT_EXCEEDED", "5 requests per second")
+          assert.are.equal("1", res.headers["retry-after"])
+        end
+      end
+      assert.are.same({ 200, 200, 200, 200, 200, 429, 429, 429 }, statuses)
+      assert.are.equal(3, srv:stats().rate_limited)
+      assert.are.equal(429, srv:requests()[8].status)
+      socket.sleep(0.45) -- two requests' worth
+      assert.are.equal(200, call("GET", "list").status)
+      assert.are.equal(200, call("GET", "list").status)
+      assert.are.equal(429, call("GET", "list").status)
+    end)
+
+    it("counts only API requests, takes a burst size and a fixed Retry-After", function()
+      srv:settings({ rate_limit = 1, rate_limit_burst = 2, rate_limit_retry_after = "7" })
+      for _ = 1, 5 do srv:control("GET", "stats") end
+      local discovery = "/oidc/.well-known/oauth-authorization-server"
+      for _ = 1, 3 do assert.are.equal(200, srv:http({ method = "GET", path = discovery }).status) end
+      assert.are.equal(200, call("GET", "list").status)
+      assert.are.equal(200, call("POST", "create", http_body()).status)
+      local res = call("GET", "list")
+      assert.are.equal(429, res.status)
+      assert.are.equal("7", res.headers["retry-after"])
+      local s = srv:control("GET", "settings")
+      assert.are.equal(1, s.rate_limit)
+      assert.are.equal(2, s.rate_limit_burst)
+    end)
+
+    it("is off by default, after reset and with false; validates its settings", function()
+      for _ = 1, 30 do assert.are.equal(200, call("GET", "list").status) end
+      assert.are.equal(false, srv:control("GET", "settings").rate_limit)
+      srv:settings({ rate_limit = 1, rate_limit_burst = 1 })
+      call("GET", "list")
+      assert.are.equal(429, call("GET", "list").status)
+      srv:settings({ rate_limit = false })
+      assert.are.equal(200, call("GET", "list").status)
+      srv:settings({ rate_limit = 1, rate_limit_burst = 1 })
+      call("GET", "list")
+      srv:reset()
+      assert.are.equal(200, call("GET", "list").status)
+      assert.are.equal(0, srv:stats().rate_limited)
+      assert.has_error(function() srv:settings({ rate_limit = -1 }) end)
+      assert.has_error(function() srv:settings({ rate_limit = "fast" }) end)
+      assert.has_error(function() srv:settings({ rate_limit_burst = 0.5 }) end)
+    end)
+  end)
+
   describe("control", function()
     it("records requests exactly as received", function()
       local sock = connect(srv.port)
@@ -763,7 +818,7 @@ describe("local workspace", function()
       assert.are.equal(4, st.by_path[API .. "list"])
       assert.are.equal(1, st.by_path[API .. "create"])
       srv:reset()
-      assert.are.same({ connections = 0, requests = 0, by_path = {} }, srv:stats())
+      assert.are.same({ connections = 0, requests = 0, by_path = {}, rate_limited = 0 }, srv:stats())
     end)
 
     it("shows stored webhooks with their secrets", function()

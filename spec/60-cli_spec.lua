@@ -419,4 +419,185 @@ describe("databricks-webhooks (command line)", function()
       assert.same({ "TIMEOUT", "ok" }, codes)
     end)
   end)
+
+  describe("webhooks as code", function()
+    local file
+
+    local function desired(doc)
+      file = tmp .. "/desired.json"
+      write_file(file, type(doc) == "string" and doc or cjson.encode(doc))
+      return file
+    end
+
+    local function hook(model, name, extra)
+      local spec = { model_name = model, events = { "MODEL_VERSION_CREATED" },
+        http_url_spec = { url = sink .. "/" .. name, secret = { env = "HOOK_SECRET" } } }
+      for k, v in pairs(extra or {}) do spec[k] = v end
+      return spec
+    end
+
+    local ENV = { env = { HOOK_SECRET = "s3cr3t-from-env" } }
+
+    it("plan shows creates and exits 4; apply makes them; plan again exits 0", function()
+      desired({ webhooks = { hook("m", "a", { description = "fraud alerts" }), hook(nil, "b",
+        { events = { "REGISTERED_MODEL_CREATED" } }) } })
+      local r = run({ "plan", "-f", file })
+      assert.equals(4, r.code, r.stderr)
+      assert.equals("", r.stderr)
+      local out = lines(r.stdout)
+      assert.equals("+ create  model m, url " .. sink .. "/a", out[1])
+      assert.equals("    events: [MODEL_VERSION_CREATED]", out[2])
+      assert.equals('    description: "fraud alerts"', out[4])
+      assert.equals("    secret: sent (write-only)", out[5])
+      assert.equals("+ create  registry-wide, url " .. sink .. "/b", out[6])
+      assert.equals("Plan: 2 to create, 0 to update, 0 to delete, 0 unchanged.", out[#out])
+      local doc = cjson.decode(run({ "plan", "-f", file, "--json" }).stdout)
+      assert.is_true(doc.changes)
+      assert.equals(2, doc.counts.create)
+      for _, req in ipairs(api_requests()) do assert.equals("GET", req.method) end -- plan only lists
+      srv:reset()
+
+      r = ok({ "apply", "--file", file, "--yes" }, ENV)
+      out = lines(r.stdout)
+      assert.equals("Plan: 2 to create, 0 to update, 0 to delete, 0 unchanged.", out[#out - 2])
+      local row = fields(out[#out - 1])
+      assert.same({ "create", srv:webhooks()[1].id, "model m, url " .. sink .. "/a", "ok", "" }, row)
+      assert.equals("s3cr3t-from-env", srv:webhooks()[1].http_url_spec.secret)
+      assert.is_nil((r.stdout .. r.stderr):find("s3cr3t", 1, true))
+
+      r = ok({ "plan", "-f", file })
+      assert.equals("Secrets of 2 unchanged webhooks not compared (write-only; --rotate-secrets sends them).\n"
+        .. "No changes: 2 webhooks as desired.\n", r.stdout)
+    end)
+
+    it("export writes a file that plans no changes, secrets as references", function()
+      create("m", { "--description", "d", "--secret", "s" })
+      create("n")
+      local r = run({ "export", "--model", "m" })
+      assert.equals(0, r.code)
+      assert.matches("secrets are write%-only", r.stderr)
+      local doc = cjson.decode(r.stdout)
+      assert.same({ version = 1, model_names = { "m" }, webhooks = { { model_name = "m", status = "ACTIVE",
+        events = { "MODEL_VERSION_CREATED" }, description = "d",
+        http_url_spec = { url = sink, secret = { env = "WEBHOOK_1_SECRET" } } } } }, doc)
+      desired(r.stdout)
+      assert.equals("No changes: 1 webhook as desired.", lines(ok({ "plan", "-f", file, "--prune" }).stdout)[2])
+      desired(run({ "export" }).stdout)
+      assert.equals(2, #cjson.decode(read_file(file)).webhooks)
+      assert.equals(0, run({ "plan", "-f", file, "--prune" }).code)
+    end)
+
+    it("shows updates with old -> new values and deletes only with --prune", function()
+      local id = fields(lines(ok({ "create", "--model", "m", "--event", "MODEL_VERSION_CREATED", "--url", sink .. "/a",
+        "--description", "old" }).stdout)[1])[1]
+      local gone = fields(lines(ok({ "create", "--model", "m", "--event", "COMMENT_CREATED", "--url", sink .. "/x" })
+        .stdout)[1])[1]
+      desired({ model_names = { "m" }, webhooks = { hook("m", "a", { description = "new", status = "DISABLED",
+        events = { "MODEL_VERSION_CREATED", "COMMENT_CREATED" } }) } })
+      local r = run({ "plan", "-f", file })
+      assert.equals(4, r.code)
+      local out = lines(r.stdout)
+      assert.equals("~ update  model m, url " .. sink .. "/a (id " .. id .. ")", out[1])
+      assert.equals("    events: [MODEL_VERSION_CREATED] -> [MODEL_VERSION_CREATED, COMMENT_CREATED]", out[2])
+      assert.equals("    status: ACTIVE -> DISABLED", out[3])
+      assert.equals('    description: "old" -> "new"', out[4])
+      assert.equals("    secret: not compared (write-only)", out[5])
+      assert.equals("Kept, not in the desired state (--prune deletes them):", out[6])
+      r = run({ "plan", "-f", file, "--prune" })
+      assert.equals("- delete  model m, url " .. sink .. "/x (id " .. gone .. ")", lines(r.stdout)[6])
+      r = ok({ "apply", "-f", file, "--prune", "--yes", "--json" })
+      local res = cjson.decode(r.stdout)
+      assert.same({ "update", "delete" }, { res[1].action, res[2].action })
+      assert.is_true(res[1].ok and res[2].ok)
+      assert.equals(1, #srv:webhooks())
+      assert.equals("DISABLED", srv:webhooks()[1].status)
+      assert.equals(0, run({ "plan", "-f", file, "--prune" }).code)
+    end)
+
+    it("refuses literal secrets, duplicates and unresolved references before sending anything", function()
+      local doc = { webhooks = { hook("m", "a") } }
+      doc.webhooks[1].http_url_spec.secret = "TOPSECRET-literal"
+      desired(doc)
+      local r = run({ "plan", "-f", file })
+      assert.equals(2, r.code)
+      assert.matches("webhooks%[1%]%.http_url_spec%.secret: a secret is never written in the file", r.stderr)
+      assert.is_nil(r.stderr:find("TOPSECRET", 1, true))
+
+      desired({ webhooks = { hook("m", "a"), hook("m", "b"), hook("m", "a", { status = "DISABLED" }) } })
+      r = run({ "plan", "-f", file })
+      assert.equals(2, r.code)
+      assert.matches("desired%[1%] and desired%[3%] have the same identity", r.stderr)
+      assert.same({}, srv:requests())
+
+      desired({ webhooks = { hook("m", "a") } })
+      r = run({ "apply", "-f", file, "--yes" })
+      assert.equals(2, r.code)
+      assert.matches("environment variable HOOK_SECRET is not set", r.stderr)
+      assert.equals(0, #srv:webhooks())
+      for _, req in ipairs(srv:requests()) do assert.equals("GET", req.method) end
+
+      r = run({ "plan", "-f", tmp .. "/nope.json" })
+      assert.equals(2, r.code)
+      desired("{not json")
+      assert.equals(2, run({ "plan", "-f", file }).code)
+      assert.equals(2, run({ "plan" }).code)
+    end)
+
+    it("apply refuses without a terminal unless --yes, and asks on one", function()
+      desired({ webhooks = { hook("m", "a") } })
+      local r = run({ "apply", "-f", file }, ENV)
+      assert.equals(2, r.code)
+      assert.matches("give %-%-yes", r.stderr)
+      assert.same({}, srv:requests())
+
+      -- on a terminal (script(1) gives the tool a pty): anything but "yes" cancels
+      local function on_terminal(answer)
+        local cmd = string.format("cd %s && printf %s | env -i PATH=%s HOME=%s DATABRICKS_HOST=%s "
+          .. "DATABRICKS_TOKEN=%s HOOK_SECRET=x script -qec %s /dev/null >%s 2>&1; echo $? >%s",
+          q(ROOT), q(answer .. "\n"), q(os.getenv("PATH")), q(tmp .. "/home"), q(srv.url), q(srv.token),
+          q(q(TOOL) .. " apply -f " .. q(file)), q(tmp .. "/stdout"), q(tmp .. "/rc"))
+        os.execute(cmd)
+        return tonumber(read_file(tmp .. "/rc")), read_file(tmp .. "/stdout")
+      end
+      local code, out = on_terminal("no")
+      assert.equals(2, code, out)
+      assert.matches("Apply 1 change%? Only 'yes' is accepted:", out)
+      assert.matches("apply cancelled", out)
+      assert.equals(0, #srv:webhooks())
+      code, out = on_terminal("yes")
+      assert.equals(0, code, out)
+      assert.equals(1, #srv:webhooks())
+    end)
+
+    it("apply keeps going on a failure, exits 1, and the next run finishes without duplicates", function()
+      local doc = { webhooks = {} }
+      for i = 1, 12 do doc.webhooks[i] = hook("m", "h" .. i) end
+      desired(doc)
+      srv:faults({ { kind = "status", status = 500, error_code = "INTERNAL_ERROR", message = "boom",
+        path = "create", count = 1 } })
+      local r = run({ "apply", "-f", file, "--yes", "--parallel", "4" }, ENV)
+      assert.equals(1, r.code)
+      assert.matches("apply: creating 12 webhooks%.%.%.\n", r.stderr)
+      assert.matches("apply: created 11 of 12 webhooks %(1 failed%)\n", r.stderr)
+      assert.matches("error: create model m, url .*: INTERNAL_ERROR", r.stderr)
+      assert.equals(11, #srv:webhooks())
+      r = run({ "plan", "-f", file })
+      assert.equals(4, r.code)
+      assert.equals("Plan: 1 to create, 0 to update, 0 to delete, 11 unchanged.", lines(r.stdout)[#lines(r.stdout)])
+      ok({ "apply", "-f", file, "--yes" }, ENV)
+      assert.equals(12, #srv:webhooks())
+      assert.equals(0, run({ "plan", "-f", file }).code)
+    end)
+
+    it("has help, and --model only repeats for export", function()
+      for _, cmd in ipairs({ "export", "plan", "apply" }) do
+        assert.matches("^Usage: databricks%-webhooks " .. cmd, ok({ cmd, "--help" }).stdout)
+      end
+      assert.matches("4 %(plan only%)", ok({ "--help" }).stdout)
+      local r = run({ "list", "--model", "a", "--model", "b" })
+      assert.equals(2, r.code)
+      assert.matches("given twice", r.stderr)
+      assert.equals(2, run({ "plan", "-f", "x", "--yes" }).code)
+    end)
+  end)
 end)

@@ -331,6 +331,17 @@ function methods:each(req)
   end
 end
 
+--- Compare a desired list of webhooks with the workspace: see
+-- `databricks.webhooks.plan` (README, "Webhooks as code").
+function methods:plan(desired, opts)
+  return require("databricks.webhooks.plan").plan(self, desired, opts)
+end
+
+--- Carry out a plan made by `client:plan`, through `client:bulk`.
+function methods:apply(plan, opts)
+  return require("databricks.webhooks.plan").apply(self, plan, opts)
+end
+
 M.verify_signature = core.verify_signature
 M.parse_delivery = core.parse_delivery
 M.sign = core.sign

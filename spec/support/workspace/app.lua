@@ -1,6 +1,6 @@
 -- Entry points called from nginx.conf: init (master), init_worker, and handle()
 -- (content phase of every request). Order for a non-control request:
--- record → fault → latency → auth (/api/ only) → endpoint.
+-- record → fault → rate limit (/api/ only) → latency → auth (/api/ only) → endpoint.
 local config = require("workspace.config")
 local recorder = require("workspace.recorder")
 local faults = require("workspace.faults")
@@ -8,6 +8,7 @@ local reply = require("workspace.reply")
 local oauth = require("workspace.oauth")
 local api = require("workspace.api")
 local control = require("workspace.control")
+local ratelimit = require("workspace.ratelimit")
 
 local M = {}
 
@@ -77,6 +78,13 @@ function M.handle()
     req.fault = fault.kind
     if not faults.DELAYS[fault.kind] then return faults.run(fault, req, send) end
     if fault.kind == "slow" then ngx.sleep((tonumber(fault.delay_ms) or 1000) / 1000) end
+  end
+  if req.path:sub(1, 5) == "/api/" then
+    local status, body, headers = ratelimit.take()
+    if status then
+      req.status, req.rate_limited = status, true
+      return send(status, body, headers)
+    end
   end
   local latency = config.settings.latency_ms
   if latency > 0 then ngx.sleep(latency / 1000) end

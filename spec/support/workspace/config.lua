@@ -29,6 +29,9 @@ function M.reset()
     sink_status = 200,       -- what /__control/sink answers
     sink_body = "OK",
     sink_delay_ms = 0,
+    rate_limit = nil,        -- requests per second over /api/ (nil: no limit)
+    rate_limit_burst = nil,  -- bucket size (nil: one second's worth)
+    rate_limit_retry_after = nil, -- Retry-After sent verbatim (nil: seconds until a request fits)
   }
 end
 

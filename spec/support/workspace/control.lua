@@ -7,6 +7,7 @@ local recorder = require("workspace.recorder")
 local faults = require("workspace.faults")
 local oauth = require("workspace.oauth")
 local api = require("workspace.api")
+local ratelimit = require("workspace.ratelimit")
 
 local M = {}
 
@@ -42,6 +43,8 @@ local function settings_view()
     tokens = keys_of(s.tokens), client_id = s.client_id, client_secret = s.client_secret,
     known_models = s.known_models and keys_of(s.known_models) or false,
     sink_status = s.sink_status, sink_body = s.sink_body, sink_delay_ms = s.sink_delay_ms,
+    rate_limit = s.rate_limit or false, rate_limit_burst = s.rate_limit_burst or false,
+    rate_limit_retry_after = s.rate_limit_retry_after or false,
   }
 end
 
@@ -98,6 +101,25 @@ local SETTERS = {
     if type(v) ~= "number" or v < 0 then return "must be a number >= 0" end
     s.sink_delay_ms = v
   end,
+  rate_limit = function(v, s)
+    if v == false or v == json.null or v == 0 then s.rate_limit = nil; return end
+    if type(v) ~= "number" or v < 0 or v ~= v or v == math.huge then
+      return "must be a number of requests per second > 0, or false"
+    end
+    s.rate_limit = v
+  end,
+  rate_limit_burst = function(v, s)
+    if v == false or v == json.null then s.rate_limit_burst = nil; return end
+    if type(v) ~= "number" or v < 1 or v ~= math.floor(v) or v == math.huge then
+      return "must be an integer >= 1, or false"
+    end
+    s.rate_limit_burst = v
+  end,
+  rate_limit_retry_after = function(v, s)
+    if v == false or v == json.null then s.rate_limit_retry_after = nil; return end
+    if type(v) ~= "string" and type(v) ~= "number" then return "must be a string or number, or false" end
+    s.rate_limit_retry_after = tostring(v)
+  end,
   revoke_tokens = function(v)
     if v == true then oauth.revoke_all() end
   end,
@@ -121,6 +143,7 @@ local function settings(method)
     end
   end
   config.settings = copy
+  if body.rate_limit ~= nil or body.rate_limit_burst ~= nil then ratelimit.reset() end
   if body.revoke_tokens ~= nil then SETTERS.revoke_tokens(body.revoke_tokens) end
   return ok(settings_view())
 end
@@ -156,6 +179,7 @@ local function reset()
   store.reset()
   recorder.reset()
   faults.reset()
+  ratelimit.reset()
   config.reset()
   api.reset()
   return ok({ ok = true })
@@ -163,7 +187,11 @@ end
 
 local GET_ONLY = {
   health = function() return ok({ ok = true }) end,
-  stats = function() return ok(recorder.stats()) end,
+  stats = function()
+    local st = recorder.stats()
+    st.rate_limited = ratelimit.limited()
+    return ok(st)
+  end,
   requests = function() return ok(json.array(recorder.requests())) end,
   webhooks = webhooks,
 }

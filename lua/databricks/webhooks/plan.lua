@@ -1,0 +1,417 @@
+--- Webhooks as code: compare a desired list of webhooks with what the
+-- workspace holds (`client:plan`) and carry the differences out
+-- (`client:apply`).
+--
+-- A webhook's identity is its model (or none: registry-wide) plus its target:
+-- the URL, or the job id and workspace URL. Secrets (`secret`,
+-- `authorization`, `access_token`) are write-only in the API, so a plan never
+-- compares them: they are sent on create, and on update only with
+-- `rotate_secrets` (or when the whole `http_url_spec` must be sent anyway).
+-- A secret is a string or a reference `{env = NAME}` / `{file = PATH}`,
+-- resolved by `apply` before anything is sent.
+-- @module databricks.webhooks.plan
+
+local core = require("databricks.webhooks.core")
+
+local M = {}
+
+local KINDS = { "create", "update", "delete" } -- the order apply runs them in
+
+-- The write-only fields of each target kind.
+local SECRETS = {
+  http_url_spec = { "secret", "authorization" },
+  job_spec = { "access_token" },
+}
+
+local function invalid(message)
+  return nil, core.error("INVALID_PARAMETER_VALUE", message)
+end
+
+local function copy(t)
+  local out = {}
+  for k, v in pairs(t) do out[k] = type(v) == "table" and copy(v) or v end
+  return out
+end
+
+------------------------------------------------------------------------------
+-- Secrets and references
+------------------------------------------------------------------------------
+
+local function count_keys(t)
+  local n = 0
+  for _ in pairs(t) do n = n + 1 end
+  return n
+end
+
+--- Whether v is a reference `{env = NAME}` or `{file = PATH}`.
+function M.is_reference(v)
+  if type(v) ~= "table" or count_keys(v) ~= 1 then return false end
+  local name = v.env or v.file
+  return type(name) == "string" and name ~= ""
+end
+
+--- The text of a secret: v itself, or what its reference points to.
+-- Returns the string, or nil and why (naming the variable or file, never a value).
+function M.resolve_secret(v)
+  if type(v) == "string" then return v end
+  if v.env then
+    local s = os.getenv(v.env)
+    if s == nil or s == "" then return nil, "environment variable " .. v.env .. " is not set" end
+    return s
+  end
+  local f, err = io.open(v.file, "rb")
+  if not f then return nil, "cannot read " .. tostring(err) end
+  local data = f:read("*a") or ""
+  f:close()
+  data = data:gsub("\r?\n$", "")
+  if data == "" then return nil, "file " .. v.file .. " is empty" end
+  return data
+end
+
+-- Calls fn(kind, field, value) for every secret set in a create-shaped table.
+local function each_secret(spec, fn)
+  for kind, fields in pairs(SECRETS) do
+    local target = spec[kind]
+    if type(target) == "table" then
+      for _, field in ipairs(fields) do
+        if target[field] ~= nil then fn(kind, field, target[field]) end
+      end
+    end
+  end
+end
+
+------------------------------------------------------------------------------
+-- Desired and current webhooks, normalised so they compare field by field
+------------------------------------------------------------------------------
+
+-- An event list as given, without repeats.
+local function unique(list)
+  local seen, out = {}, {}
+  for _, v in ipairs(list) do
+    if not seen[v] then seen[v], out[#out + 1] = true, v end
+  end
+  return out
+end
+
+local function trim_slash(url)
+  return (url or ""):gsub("/+$", "")
+end
+
+-- The comparable view of a webhook (desired spec or listed webhook): absent
+-- fields take the API's defaults.
+local function normalise(wh)
+  local n = {
+    model_name = wh.model_name,
+    events = unique(wh.events or {}),
+    status = wh.status or "ACTIVE",
+    description = wh.description or "",
+  }
+  if type(wh.http_url_spec) == "table" then
+    n.kind, n.url = "http", wh.http_url_spec.url
+    n.ssl = wh.http_url_spec.enable_ssl_verification ~= false
+    n.key = (n.model_name or "") .. "\0url\0" .. n.url
+  else
+    local job = wh.job_spec or {}
+    n.kind, n.job_id, n.workspace_url = "job", tostring(job.job_id), trim_slash(job.workspace_url)
+    n.key = (n.model_name or "") .. "\0job\0" .. n.job_id .. "\0" .. n.workspace_url
+  end
+  return n
+end
+
+-- "model fraud, url https://..." / "registry-wide, job 42 on https://...": how
+-- a webhook is named in plans and messages (no secrets in it).
+local function label(n)
+  local who = n.model_name and ("model " .. n.model_name) or "registry-wide"
+  if n.kind == "http" then return who .. ", url " .. n.url end
+  local where = n.workspace_url ~= "" and (" on " .. n.workspace_url) or ""
+  return who .. ", job " .. n.job_id .. where
+end
+M.label = function(wh) return label(normalise(wh)) end
+
+-- Validates one desired spec as create would, references standing in for
+-- strings. Returns true or nil, err.
+local function validate(spec, i)
+  local probe, bad = copy(spec), nil
+  each_secret(spec, function(kind, field, v)
+    if type(v) == "table" then
+      if not M.is_reference(v) then
+        bad = bad or ("desired[%d]: %s.%s: a reference is {env = NAME} or {file = PATH}"):format(i, kind, field)
+      end
+      probe[kind][field] = "reference"
+    end
+  end)
+  if bad then return invalid(bad) end
+  local ok, err = core.validate("create", probe)
+  if not ok then return invalid(("desired[%d]: %s"):format(i, err.message)) end
+  return true
+end
+
+------------------------------------------------------------------------------
+-- plan
+------------------------------------------------------------------------------
+
+local function check_opts(opts, fname)
+  if opts == nil then return {} end
+  if type(opts) ~= "table" then
+    error(("bad argument #2 to '%s' (table expected, got %s)"):format(fname, type(opts)), 3)
+  end
+  return opts
+end
+
+-- The scope: nil for the whole registry, else a set and list of model names.
+local function scope_of(opts)
+  local names = opts.model_names
+  if names == nil then return nil end
+  if type(names) ~= "table" or #names == 0 then
+    error("bad argument #2 to 'plan' (model_names must be a non-empty array of strings)", 3)
+  end
+  local set, list = {}, {}
+  for _, name in ipairs(names) do
+    if type(name) ~= "string" or name == "" then
+      error("bad argument #2 to 'plan' (model_names must be a non-empty array of strings)", 3)
+    end
+    if not set[name] then set[name], list[#list + 1] = true, name end
+  end
+  return { set = set, list = list }
+end
+
+-- Every webhook in scope, in creation order (per model with a scope).
+local function fetch(client, scope)
+  local out = {}
+  local filters = { {} }
+  if scope then
+    filters = {}
+    for i, name in ipairs(scope.list) do filters[i] = { model_name = name } end
+  end
+  local ok, err = pcall(function()
+    for _, filter in ipairs(filters) do
+      for wh in client:each(filter) do out[#out + 1] = wh end
+    end
+  end)
+  if not ok then
+    if type(err) == "table" then return nil, err end
+    error(err, 0)
+  end
+  return out
+end
+
+local function same_set(a, b)
+  if #a ~= #b then return false end
+  local set = {}
+  for _, v in ipairs(a) do set[v] = true end
+  for _, v in ipairs(b) do
+    if not set[v] then return false end
+  end
+  return true
+end
+
+local function difference(a, b)
+  local set, out = {}, {}
+  for _, v in ipairs(b) do set[v] = true end
+  for _, v in ipairs(a) do
+    if not set[v] then out[#out + 1] = v end
+  end
+  return out
+end
+
+-- The secrets a desired spec sets, as { {kind, field}, ... } in a fixed order.
+local function secrets_of(spec)
+  local out = {}
+  for _, kind in ipairs({ "http_url_spec", "job_spec" }) do
+    for _, field in ipairs(SECRETS[kind]) do
+      if type(spec[kind]) == "table" and spec[kind][field] ~= nil then
+        out[#out + 1] = { kind = kind, field = field }
+      end
+    end
+  end
+  return out
+end
+
+-- The update that turns `cur` (listed) into `want` (desired spec, normalised
+-- as `d`): request, changes and notes; an empty `changes` means none.
+local function diff(spec, d, cur, rotate)
+  local c = normalise(cur)
+  local req, changes, notes = { id = cur.id }, {}, {}
+  if not same_set(d.events, c.events) then
+    req.events = d.events
+    changes[#changes + 1] = { field = "events", old = c.events, new = d.events,
+      added = difference(d.events, c.events), removed = difference(c.events, d.events) }
+  end
+  for _, field in ipairs({ "status", "description" }) do
+    if d[field] ~= c[field] then
+      req[field] = d[field]
+      changes[#changes + 1] = { field = field, old = c[field], new = d[field] }
+    end
+  end
+  local secrets = secrets_of(spec)
+  if d.kind == "http" then
+    local send = d.ssl ~= c.ssl or (rotate and #secrets > 0)
+    if d.ssl ~= c.ssl then
+      changes[#changes + 1] = { field = "http_url_spec.enable_ssl_verification", old = c.ssl, new = d.ssl }
+    end
+    if send then
+      -- the API replaces http_url_spec whole: what is not sent is dropped
+      req.http_url_spec = copy(spec.http_url_spec)
+      req.http_url_spec.enable_ssl_verification = d.ssl
+    end
+  elseif rotate then
+    req.job_spec = copy(spec.job_spec)
+  end
+  for _, s in ipairs(secrets) do
+    if rotate then
+      changes[#changes + 1] = { field = s.kind .. "." .. s.field, secret = true, note = "sent again (rotate_secrets)" }
+    elseif req[s.kind] then
+      notes[#notes + 1] = s.field .. ": sent again (" .. s.kind .. " is replaced whole)"
+    else
+      notes[#notes + 1] = s.field .. ": not compared (write-only)"
+    end
+  end
+  return req, changes, notes
+end
+
+-- The create request for a desired spec (references left in place) and its notes.
+local function create_action(spec, d, i)
+  local notes = {}
+  for _, s in ipairs(secrets_of(spec)) do notes[#notes + 1] = s.field .. ": sent (write-only)" end
+  return { action = "create", label = label(d), desired_index = i, model_name = d.model_name,
+    request = copy(spec), notes = notes }
+end
+
+--- Compares `desired` (create-shaped tables) with the workspace.
+-- @param client a client
+-- @tparam table desired the webhooks that should exist
+-- @tparam[opt] table opts `model_names` (the scope; default the whole
+--   registry), `prune` (delete webhooks in scope that are not desired),
+--   `rotate_secrets` (send every secret again)
+-- @return plan: `actions` (creates, then updates, then deletes), `unchanged`,
+--   `unmanaged` (in scope, not desired, kept without prune), `counts`; or nil, err
+function M.plan(client, desired, opts)
+  if type(desired) ~= "table" then
+    error("bad argument #1 to 'plan' (table expected, got " .. type(desired) .. ")", 2)
+  end
+  opts = check_opts(opts, "plan")
+  local scope = scope_of(opts)
+  local wanted, by_key = {}, {}
+  for i, spec in ipairs(desired) do
+    if type(spec) ~= "table" then
+      error(("bad argument #1 to 'plan' (desired[%d]: table expected, got %s)"):format(i, type(spec)), 2)
+    end
+    local ok, err = validate(spec, i)
+    if not ok then return nil, err end
+    local d = normalise(spec)
+    if scope and not (d.model_name and scope.set[d.model_name]) then
+      return invalid(("desired[%d] (%s) is outside the plan's scope (model_names)"):format(i, label(d)))
+    end
+    if by_key[d.key] then
+      return invalid(("desired[%d] and desired[%d] have the same identity (%s)"):format(by_key[d.key], i, label(d)))
+    end
+    by_key[d.key] = i
+    wanted[i] = d
+  end
+
+  local current, err = fetch(client, scope)
+  if not current then return nil, err end
+  local found = {} -- identity key -> the oldest listed webhook with it
+  for _, wh in ipairs(current) do
+    local k = normalise(wh).key
+    if not found[k] then found[k] = wh end
+  end
+
+  local plan = { actions = {}, unchanged = {}, unmanaged = {}, prune = opts.prune and true or false,
+    rotate_secrets = opts.rotate_secrets and true or false, model_names = scope and scope.list or nil }
+  local by_kind, matched = { create = {}, update = {}, delete = {} }, {}
+  for i, d in ipairs(wanted) do
+    local cur = found[d.key]
+    if not cur then
+      table.insert(by_kind.create, create_action(desired[i], d, i))
+    else
+      matched[cur] = true
+      local req, changes, notes = diff(desired[i], d, cur, plan.rotate_secrets)
+      local entry = { id = cur.id, label = label(d), desired_index = i, model_name = d.model_name, notes = notes }
+      if #changes > 0 then
+        entry.action, entry.request, entry.changes = "update", req, changes
+        table.insert(by_kind.update, entry)
+      else
+        table.insert(plan.unchanged, entry)
+      end
+    end
+  end
+  for _, wh in ipairs(current) do
+    if not matched[wh] then
+      local entry = { action = "delete", id = wh.id, label = M.label(wh), model_name = wh.model_name }
+      table.insert(plan.prune and by_kind.delete or plan.unmanaged, entry)
+    end
+  end
+  plan.counts = { unchanged = #plan.unchanged, unmanaged = #plan.unmanaged }
+  for _, kind in ipairs(KINDS) do
+    plan.counts[kind] = #by_kind[kind]
+    for _, a in ipairs(by_kind[kind]) do plan.actions[#plan.actions + 1] = a end
+  end
+  return plan
+end
+
+------------------------------------------------------------------------------
+-- apply
+------------------------------------------------------------------------------
+
+-- The request of an action with every reference resolved, or nil, err.
+local function resolved(a)
+  if a.action == "delete" then return { id = a.id } end
+  local req = copy(a.request)
+  local why
+  each_secret(req, function(kind, field, v)
+    if why then return end
+    local s, err = M.resolve_secret(v)
+    if s then req[kind][field] = s else why = ("%s: %s.%s: %s"):format(a.label, kind, field, err) end
+  end)
+  if why then return invalid(why) end
+  return req
+end
+
+--- Carries a plan out: one `client:bulk` per kind of action (creates, then
+-- updates, then deletes). A failure does not stop the other actions.
+-- @param client a client
+-- @tparam table plan what `plan` returned
+-- @tparam[opt] table opts `parallel` (as bulk's), `progress` (called as
+--   progress(kind, total) before each kind and progress(kind, total, failed) after)
+-- @return one result per action, in plan order: { action, id, label, ok = value
+--   | err = error }; or nil, err when a secret reference cannot be resolved
+--   (then nothing was sent)
+function M.apply(client, plan, opts)
+  if type(plan) ~= "table" or type(plan.actions) ~= "table" then
+    error("bad argument #1 to 'apply' (a plan expected, got " .. type(plan) .. ")", 2)
+  end
+  opts = check_opts(opts, "apply")
+  if opts.progress ~= nil and type(opts.progress) ~= "function" then
+    error("bad argument #2 to 'apply' (progress must be a function)", 2)
+  end
+  local batches = { create = { reqs = {}, at = {} }, update = { reqs = {}, at = {} }, delete = { reqs = {}, at = {} } }
+  for i, a in ipairs(plan.actions) do
+    local b = batches[a.action]
+    if not b then
+      error(("bad argument #1 to 'apply' (action %d: unknown kind %s)"):format(i, tostring(a.action)), 2)
+    end
+    local req, err = resolved(a)
+    if not req then return nil, err end
+    b.reqs[#b.reqs + 1], b.at[#b.at + 1] = req, i
+  end
+  local results = {}
+  for _, kind in ipairs(KINDS) do
+    local b = batches[kind]
+    if #b.reqs > 0 then
+      if opts.progress then opts.progress(kind, #b.reqs) end
+      local res, err = client:bulk(kind, b.reqs, { parallel = opts.parallel })
+      local failed = 0
+      for j, i in ipairs(b.at) do
+        local a, r = plan.actions[i], res and res[j] or { err = err }
+        local id = a.id or (type(r.ok) == "table" and r.ok.id) or nil
+        results[i] = { action = kind, id = id, label = a.label, ok = r.ok, err = r.err }
+        if r.ok == nil then failed = failed + 1 end
+      end
+      if opts.progress then opts.progress(kind, #b.reqs, failed) end
+    end
+  end
+  return results
+end
+
+return M

@@ -1,0 +1,339 @@
+--- Desired-state files (the JSON that `databricks-webhooks export` writes and
+-- `plan` / `apply` read) and the text and JSON views of a plan.
+--
+-- A file is `{"version": 1, "model_names": [...], "webhooks": [...]}`:
+-- `webhooks` holds create-shaped specs; `model_names`, when present, is the
+-- plan's scope (otherwise the whole registry). A secret is never written
+-- literally: `{"env": NAME}` or `{"file": PATH}` (relative paths are taken from
+-- the current directory), resolved at apply time.
+-- @module databricks.webhooks.plan_file
+
+local cjson = require("cjson.safe")
+local core = require("databricks.webhooks.core")
+local plan = require("databricks.webhooks.plan")
+
+local M = { VERSION = 1 }
+
+local SECRET_FIELDS = { http_url_spec = { "secret", "authorization" }, job_spec = { "access_token" } }
+
+local function invalid(message)
+  return nil, core.error("INVALID_PARAMETER_VALUE", message)
+end
+
+------------------------------------------------------------------------------
+-- JSON out: two-space indentation, keys in a fixed order
+------------------------------------------------------------------------------
+
+local ARRAY = {} -- metatable marking a table to write as a JSON array
+
+local function array(t) return setmetatable(t or {}, ARRAY) end
+
+local function list_of(t)
+  local out = array()
+  for i, v in ipairs(t or {}) do out[i] = v end
+  return out
+end
+
+local KEY_ORDER = {}
+for i, k in ipairs({ "version", "model_names", "changes", "counts", "prune", "rotate_secrets", "actions",
+  "create", "update", "delete", "unchanged", "unmanaged",
+  "webhooks", "action", "id", "label", "model_name", "events", "status", "description",
+  "http_url_spec", "job_spec", "url", "enable_ssl_verification", "secret", "authorization", "job_id",
+  "workspace_url", "access_token", "field", "old", "new", "added", "removed", "notes" }) do
+  KEY_ORDER[k] = i
+end
+
+local function key_before(a, b)
+  local ra, rb = KEY_ORDER[a] or math.huge, KEY_ORDER[b] or math.huge
+  if ra ~= rb then return ra < rb end
+  return a < b
+end
+
+local ESCAPES = { ['"'] = '\\"', ["\\"] = "\\\\", ["\n"] = "\\n", ["\r"] = "\\r", ["\t"] = "\\t" }
+
+local function quote(s)
+  return '"' .. s:gsub('[%c"\\]', function(c)
+    return ESCAPES[c] or ("\\u%04x"):format(c:byte())
+  end) .. '"'
+end
+
+local function number(n)
+  if n == math.floor(n) and math.abs(n) < 2 ^ 53 then return ("%.0f"):format(n) end
+  return ("%.17g"):format(n)
+end
+
+local function encode(v, indent, out)
+  local t = type(v)
+  if t == "string" then
+    out[#out + 1] = quote(v)
+  elseif t == "number" then
+    out[#out + 1] = number(v)
+  elseif t == "boolean" then
+    out[#out + 1] = tostring(v)
+  elseif t ~= "table" then
+    out[#out + 1] = "null"
+  elseif getmetatable(v) == ARRAY or (#v > 0 and next(v, #v) == nil) then
+    if #v == 0 then out[#out + 1] = "[]"; return end
+    local inner = indent .. "  "
+    out[#out + 1] = "["
+    for i = 1, #v do
+      out[#out + 1] = (i > 1 and ",\n" or "\n") .. inner
+      encode(v[i], inner, out)
+    end
+    out[#out + 1] = "\n" .. indent .. "]"
+  else
+    local keys = {}
+    for k in pairs(v) do keys[#keys + 1] = k end
+    table.sort(keys, key_before)
+    if #keys == 0 then out[#out + 1] = "{}"; return end
+    local inner = indent .. "  "
+    out[#out + 1] = "{"
+    for i, k in ipairs(keys) do
+      out[#out + 1] = (i > 1 and ",\n" or "\n") .. inner .. quote(k) .. ": "
+      encode(v[k], inner, out)
+    end
+    out[#out + 1] = "\n" .. indent .. "}"
+  end
+end
+
+--- A value as indented JSON text (with a final newline).
+function M.encode(v)
+  local out = {}
+  encode(v, "", out)
+  return table.concat(out) .. "\n"
+end
+
+------------------------------------------------------------------------------
+-- Reading a file
+------------------------------------------------------------------------------
+
+-- JSON null means absent.
+local function strip_nulls(v)
+  if type(v) ~= "table" then return v end
+  for k, x in pairs(v) do
+    if x == cjson.null then v[k] = nil else strip_nulls(x) end
+  end
+  return v
+end
+
+local function is_array(v)
+  return type(v) == "table" and (next(v) == nil or (v[1] ~= nil and next(v, #v) == nil))
+end
+
+-- Refuses literal secrets in webhooks[i]; references pass (plan checks their shape).
+local function check_secrets(spec, where)
+  for kind, fields in pairs(SECRET_FIELDS) do
+    if type(spec[kind]) == "table" then
+      for _, field in ipairs(fields) do
+        if type(spec[kind][field]) == "string" then
+          return invalid(("%s.%s.%s: a secret is never written in the file; use "
+            .. '{"env": "NAME"} or {"file": "PATH"}'):format(where, kind, field))
+        end
+      end
+    end
+  end
+  return true
+end
+
+--- Parses the text of a desired-state file.
+-- @tparam string text the JSON
+-- @tparam[opt] string name the file's name, for messages
+-- @return { webhooks = {...}, model_names = {...} | nil }, or nil, err
+function M.parse(text, name)
+  name = name or "desired state"
+  local doc, why = cjson.decode(text)
+  if doc == nil then return invalid(name .. ": not valid JSON (" .. tostring(why) .. ")") end
+  if type(doc) ~= "table" or (doc[1] ~= nil) then return invalid(name .. ": must be a JSON object") end
+  strip_nulls(doc)
+  for k in pairs(doc) do
+    if k ~= "version" and k ~= "model_names" and k ~= "webhooks" then
+      return invalid(("%s: unknown key %s (expected version, model_names, webhooks)"):format(
+        name, quote(tostring(k))))
+    end
+  end
+  if doc.version ~= nil and doc.version ~= M.VERSION then
+    return invalid(("%s: version must be %d"):format(name, M.VERSION))
+  end
+  if not is_array(doc.webhooks) then return invalid(name .. ": webhooks must be an array") end
+  local names = doc.model_names
+  if names ~= nil then
+    if not is_array(names) or #names == 0 then
+      return invalid(name .. ": model_names must be a non-empty array of model names")
+    end
+    for _, m in ipairs(names) do
+      if type(m) ~= "string" or m == "" then
+        return invalid(name .. ": model_names must be a non-empty array of model names")
+      end
+    end
+  end
+  for i, spec in ipairs(doc.webhooks) do
+    local where = ("%s: webhooks[%d]"):format(name, i)
+    if type(spec) ~= "table" or spec[1] ~= nil then return invalid(where .. " must be an object") end
+    local ok, err = check_secrets(spec, where)
+    if not ok then return nil, err end
+  end
+  return { webhooks = doc.webhooks, model_names = names }
+end
+
+--- Reads and parses a desired-state file ("-" reads stdin).
+function M.load(path)
+  local f, err = io.stdin, nil
+  if path ~= "-" then f, err = io.open(path, "rb") end
+  if not f then return invalid("cannot read " .. tostring(err)) end
+  local text = f:read("*a") or ""
+  if f ~= io.stdin then f:close() end
+  return M.parse(text, path == "-" and "stdin" or path)
+end
+
+------------------------------------------------------------------------------
+-- export
+------------------------------------------------------------------------------
+
+--- The desired-state document of listed webhooks, secrets as references to
+-- environment variables the user fills in (WEBHOOK_<n>_SECRET,
+-- WEBHOOK_<n>_ACCESS_TOKEN).
+-- @tparam table webhooks as `list` returns them
+-- @tparam[opt] table model_names the scope they were listed with
+function M.export(webhooks, model_names)
+  local out = array()
+  for i, wh in ipairs(webhooks) do
+    local spec = { model_name = wh.model_name, events = array({}), status = wh.status }
+    for j, e in ipairs(wh.events or {}) do spec.events[j] = e end
+    if wh.description and wh.description ~= "" then spec.description = wh.description end
+    if type(wh.http_url_spec) == "table" then
+      spec.http_url_spec = { url = wh.http_url_spec.url, secret = { env = ("WEBHOOK_%d_SECRET"):format(i) } }
+      if wh.http_url_spec.enable_ssl_verification == false then
+        spec.http_url_spec.enable_ssl_verification = false
+      end
+    elseif type(wh.job_spec) == "table" then
+      spec.job_spec = { job_id = wh.job_spec.job_id, workspace_url = wh.job_spec.workspace_url,
+        access_token = { env = ("WEBHOOK_%d_ACCESS_TOKEN"):format(i) } }
+    end
+    out[i] = spec
+  end
+  local names = model_names and #model_names > 0 and list_of(model_names) or nil
+  return { version = M.VERSION, model_names = names, webhooks = out }
+end
+
+------------------------------------------------------------------------------
+-- Views of a plan
+------------------------------------------------------------------------------
+
+-- A value in a plan's text: free text quoted, names and lists as they are.
+local function show(v, field)
+  if type(v) == "table" then return "[" .. table.concat(v, ", ") .. "]" end
+  if field == "description" then return quote(v) end
+  return tostring(v)
+end
+
+local function short(field)
+  return (field:gsub("^http_url_spec%.", ""):gsub("^job_spec%.", ""))
+end
+
+local function target_lines(spec, lines)
+  local http = spec.http_url_spec
+  if http and http.enable_ssl_verification == false then
+    lines[#lines + 1] = "    enable_ssl_verification: false"
+  end
+end
+
+local function action_lines(a, lines)
+  if a.action == "create" then
+    local spec = a.request
+    lines[#lines + 1] = "+ create  " .. a.label
+    lines[#lines + 1] = "    events: " .. show(spec.events)
+    lines[#lines + 1] = "    status: " .. (spec.status or "ACTIVE")
+    if spec.description and spec.description ~= "" then
+      lines[#lines + 1] = "    description: " .. quote(spec.description)
+    end
+    target_lines(spec, lines)
+  elseif a.action == "update" then
+    lines[#lines + 1] = "~ update  " .. a.label .. " (id " .. a.id .. ")"
+    for _, c in ipairs(a.changes) do
+      if c.secret then
+        lines[#lines + 1] = "    " .. short(c.field) .. ": " .. c.note
+      else
+        lines[#lines + 1] = "    " .. short(c.field) .. ": " .. show(c.old, c.field) .. " -> " .. show(c.new, c.field)
+      end
+    end
+  else
+    lines[#lines + 1] = "- delete  " .. a.label .. " (id " .. a.id .. ")"
+  end
+  for _, note in ipairs(a.notes or {}) do lines[#lines + 1] = "    " .. note end
+end
+
+--- Whether the plan changes anything.
+function M.has_changes(p)
+  return #p.actions > 0
+end
+
+--- The plan as text for a person: `+ create`, `~ update` with old -> new
+-- values, `- delete`, then a summary line. Never contains a secret.
+function M.render(p)
+  local lines = {}
+  for _, a in ipairs(p.actions) do action_lines(a, lines) end
+  if #p.unmanaged > 0 then
+    lines[#lines + 1] = "Kept, not in the desired state (--prune deletes them):"
+    for _, u in ipairs(p.unmanaged) do lines[#lines + 1] = "    " .. u.label .. " (id " .. u.id .. ")" end
+  end
+  local secrets = 0
+  for _, u in ipairs(p.unchanged) do
+    if #u.notes > 0 then secrets = secrets + 1 end
+  end
+  if secrets > 0 then
+    lines[#lines + 1] = ("Secrets of %d unchanged webhook%s not compared (write-only; "
+      .. "--rotate-secrets sends them)."):format(secrets, secrets == 1 and "" or "s")
+  end
+  local c = p.counts
+  if #p.actions == 0 then
+    lines[#lines + 1] = ("No changes: %d webhook%s as desired."):format(c.unchanged, c.unchanged == 1 and "" or "s")
+  else
+    lines[#lines + 1] = ("Plan: %d to create, %d to update, %d to delete, %d unchanged."):format(
+      c.create, c.update, c.delete, c.unchanged)
+  end
+  return table.concat(lines, "\n") .. "\n"
+end
+
+-- A create-shaped spec without its secrets.
+local function redacted(spec)
+  local out = {}
+  for k, v in pairs(spec) do out[k] = v end
+  if type(spec.events) == "table" then out.events = list_of(spec.events) end
+  for kind, fields in pairs(SECRET_FIELDS) do
+    if type(spec[kind]) == "table" then
+      local t = {}
+      for k, v in pairs(spec[kind]) do t[k] = v end
+      for _, f in ipairs(fields) do t[f] = nil end
+      out[kind] = t
+    end
+  end
+  return out
+end
+
+--- The plan as a JSON-ready table (for `plan --json`), without secrets.
+function M.document(p)
+  local actions = array()
+  for i, a in ipairs(p.actions) do
+    local d = { action = a.action, id = a.id, label = a.label, model_name = a.model_name,
+      notes = list_of(a.notes) }
+    if a.action == "create" then d.webhook = redacted(a.request) end
+    if a.changes then
+      d.changes = array()
+      for j, c in ipairs(a.changes) do
+        d.changes[j] = { field = c.field, old = type(c.old) == "table" and list_of(c.old) or c.old,
+          new = type(c.new) == "table" and list_of(c.new) or c.new, note = c.note,
+          added = c.added and list_of(c.added), removed = c.removed and list_of(c.removed) }
+      end
+    end
+    actions[i] = d
+  end
+  local unmanaged = array()
+  for i, u in ipairs(p.unmanaged) do unmanaged[i] = { id = u.id, label = u.label } end
+  return { changes = #p.actions > 0, counts = p.counts, prune = p.prune, rotate_secrets = p.rotate_secrets,
+    model_names = p.model_names and list_of(p.model_names), actions = actions, unmanaged = unmanaged }
+end
+
+M.array = array
+M.label = plan.label
+
+return M
