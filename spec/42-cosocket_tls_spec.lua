@@ -34,7 +34,8 @@ describe("cosocket transport over the TLS fronts", function()
   end
 
   local function protocols(port)
-    local deadline, out = socket.gettime() + 2, nil
+    local deadline = socket.gettime() + 2
+    local out
     repeat
       out = {}
       for _, r in ipairs(ws:front_log()) do
