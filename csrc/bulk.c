@@ -19,12 +19,8 @@ typedef struct item {
 
 static const dbw_op *op_by_name(const char *name)
 {
-    static const dbw_op *const ops[] = {&dbw_op_create, &dbw_op_update, &dbw_op_delete, &dbw_op_test, NULL};
-    int i;
-    for (i = 0; ops[i]; i++)
-        if (strcmp(ops[i]->name, name) == 0)
-            return ops[i];
-    return NULL;
+    const dbw_op *op = dbw_op_find(name);
+    return op != NULL && op->in_bulk ? op : NULL;
 }
 
 /* Grows the client's pool of handles (copies of its own, same options). */
@@ -138,7 +134,7 @@ int dbw_bulk(lua_State *L, dbw_client *c)
     /* Misuse raises before anything is sent. */
     for (i = 0; i < n; i++) {
         lua_rawgeti(L, 3, (int)i + 1);
-        if (lua_type(L, -1) == LUA_TSTRING && (op == &dbw_op_delete || op == &dbw_op_test)) {
+        if (lua_type(L, -1) == LUA_TSTRING && op->id_positional) {
             lua_createtable(L, 0, 1);
             lua_insert(L, -2);
             lua_setfield(L, -2, "id");

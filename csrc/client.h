@@ -64,8 +64,9 @@ typedef struct dbw_client {
     dbw_conn **pool; /* each conn allocated once: libcurl callbacks hold its address */
     int npool;
     int closed;
-    int busy;            /* a call is running: guards against re-entry from a callback */
-    dbw_call_fn running; /* what that call runs (core.c's protected call) */
+    int busy;                        /* a call is running: guards against re-entry from a callback */
+    dbw_call_fn running;             /* what that call runs (core.c's protected call) */
+    const struct dbw_op *running_op; /* and for which operation, if any */
 
     /* settings, owned copies */
     char *host; /* normalised base URL, no trailing '/' */

@@ -202,12 +202,12 @@ static int run(lua_State *L, dbw_call_fn impl)
 static int prepare_request(lua_State *L, const dbw_op *op)
 {
     int t = lua_type(L, 2);
-    if ((op == &dbw_op_delete || op == &dbw_op_test) && t == LUA_TSTRING) {
+    if (op->id_positional && t == LUA_TSTRING) {
         lua_createtable(L, 0, 1);
         lua_pushvalue(L, 2);
         lua_setfield(L, -2, "id");
         lua_replace(L, 2);
-    } else if (op == &dbw_op_list && (t == LUA_TNIL || t == LUA_TNONE)) {
+    } else if (op->optional_req && (t == LUA_TNIL || t == LUA_TNONE)) {
         lua_settop(L, 1);
         lua_newtable(L);
     } else {
@@ -217,23 +217,21 @@ static int prepare_request(lua_State *L, const dbw_op *op)
     return 0;
 }
 
-#define OP_METHOD(NAME)                                                                                      \
-    static int impl_##NAME(lua_State *L, dbw_client *c)                                                      \
-    {                                                                                                        \
-        return dbw_call_op(L, c, &dbw_op_##NAME, 2);                                                         \
-    }                                                                                                        \
-    static int m_##NAME(lua_State *L)                                                                        \
-    {                                                                                                        \
-        dbw_client_check(L, 1);                                                                              \
-        prepare_request(L, &dbw_op_##NAME);                                                                  \
-        return run(L, impl_##NAME);                                                                          \
-    }
+static int impl_op(lua_State *L, dbw_client *c)
+{
+    return dbw_call_op(L, c, c->running_op, 2);
+}
 
-OP_METHOD(create)
-OP_METHOD(list)
-OP_METHOD(update)
-OP_METHOD(delete)
-OP_METHOD(test)
+/* client:<op>(request): one C function for every row of dbw_ops, which it
+ * finds as its upvalue (one closure per operation, made at load time). */
+static int m_op(lua_State *L)
+{
+    const dbw_op *op = lua_touserdata(L, lua_upvalueindex(1));
+    dbw_client *c = dbw_client_check(L, 1);
+    prepare_request(L, op);
+    c->running_op = op;
+    return run(L, impl_op);
+}
 
 /* client:bulk(op, requests[, opts]): see bulk.h */
 static int m_bulk(lua_State *L)
@@ -252,15 +250,9 @@ static int m_request(lua_State *L)
  * Lua-transport loop in webhooks.lua; not part of the public API. */
 static int m_begin(lua_State *L)
 {
-    static const dbw_op *const ops[] = {&dbw_op_create, &dbw_op_list, &dbw_op_update,
-                                        &dbw_op_delete, &dbw_op_test, NULL};
     dbw_client *c = dbw_client_check(L, 1);
     const char *name = luaL_checkstring(L, 2);
-    const dbw_op *op = NULL;
-    int i;
-    for (i = 0; ops[i]; i++)
-        if (strcmp(ops[i]->name, name) == 0)
-            op = ops[i];
+    const dbw_op *op = dbw_op_find(name);
     if (op == NULL && strcmp(name, "request") != 0)
         return luaL_argerror(L, 2, "operation name expected");
     if (c->busy)
@@ -446,10 +438,23 @@ static void push_names(lua_State *L, const char *const *names)
 /* ---- module --------------------------------------------------------------- */
 
 static const luaL_Reg client_methods[] = {
-    {"create", m_create}, {"list", m_list},        {"update", m_update}, {"delete", m_delete},
-    {"test", m_test},     {"request", m_request},  {"bulk", m_bulk},     {"close", m_close},
-    {"stats", m_stats},   {"is_closed", m_closed}, {"_begin", m_begin},  {NULL, NULL},
+    {"request", m_request},  {"bulk", m_bulk},    {"close", m_close}, {"stats", m_stats},
+    {"is_closed", m_closed}, {"_begin", m_begin}, {NULL, NULL},
 };
+
+/* Adds one method per row of dbw_ops to the client's method table. */
+static void add_op_methods(lua_State *L)
+{
+    const dbw_op *op;
+    luaL_getmetatable(L, DBW_CLIENT_MT);
+    lua_getfield(L, -1, "__index");
+    for (op = dbw_ops; op->name != NULL; op++) {
+        lua_pushlightuserdata(L, (void *)op);
+        lua_pushcclosure(L, m_op, 1);
+        lua_setfield(L, -2, op->name);
+    }
+    lua_pop(L, 2);
+}
 
 static const luaL_Reg module_functions[] = {
     {"new", core_new},
@@ -481,6 +486,7 @@ DBW_API int luaopen_databricks_webhooks_core(lua_State *L)
     dbw_stepper_init(L);
 
     dbw_newclass(L, DBW_CLIENT_MT, client_methods, m_gc, 1, m_tostring);
+    add_op_methods(L);
 
     lua_newtable(L);
     dbw_setfuncs(L, module_functions);
@@ -493,6 +499,8 @@ DBW_API int luaopen_databricks_webhooks_core(lua_State *L)
     lua_setfield(L, -2, "EVENTS");
     push_names(L, dbw_statuses);
     lua_setfield(L, -2, "STATUSES");
+    dbw_op_push_table(L);
+    lua_setfield(L, -2, "OPS");
     lua_pushstring(L, curl_version_info(CURLVERSION_NOW)->version);
     lua_setfield(L, -2, "curl_version");
     if (uname(&u) == 0) {

@@ -8,11 +8,44 @@
 
 #define BASE "/api/2.0/mlflow/registry-webhooks/"
 
-const dbw_op dbw_op_create = {"create", "POST", BASE "create", 0, 0, DBW_SHAPE_WEBHOOK, &dbw_schema_create};
-const dbw_op dbw_op_list = {"list", "GET", BASE "list", 1, 1, DBW_SHAPE_LIST, &dbw_schema_list};
-const dbw_op dbw_op_update = {"update", "PATCH", BASE "update", 0, 0, DBW_SHAPE_UPDATE, &dbw_schema_update};
-const dbw_op dbw_op_delete = {"delete", "DELETE", BASE "delete", 1, 0, DBW_SHAPE_DELETE, &dbw_schema_delete};
-const dbw_op dbw_op_test = {"test", "POST", BASE "test", 0, 0, DBW_SHAPE_TEST, &dbw_schema_test};
+/* name, method, path, in_query, replay_safe, id_positional, optional_req, in_bulk, shape, schema */
+const dbw_op dbw_ops[] = {
+    {"create", "POST", BASE "create", 0, 0, 0, 0, 1, DBW_SHAPE_WEBHOOK, &dbw_schema_create},
+    {"list", "GET", BASE "list", 1, 1, 0, 1, 0, DBW_SHAPE_LIST, &dbw_schema_list},
+    {"update", "PATCH", BASE "update", 0, 0, 0, 0, 1, DBW_SHAPE_UPDATE, &dbw_schema_update},
+    {"delete", "DELETE", BASE "delete", 1, 0, 1, 0, 1, DBW_SHAPE_DELETE, &dbw_schema_delete},
+    {"test", "POST", BASE "test", 0, 0, 1, 0, 1, DBW_SHAPE_TEST, &dbw_schema_test},
+    {NULL, NULL, NULL, 0, 0, 0, 0, 0, DBW_SHAPE_ANY, NULL},
+};
+
+const dbw_op *dbw_op_find(const char *name)
+{
+    const dbw_op *op;
+    for (op = dbw_ops; op->name != NULL; op++)
+        if (strcmp(op->name, name) == 0)
+            return op;
+    return NULL;
+}
+
+void dbw_op_push_table(lua_State *L)
+{
+    const dbw_op *op;
+    lua_newtable(L);
+    for (op = dbw_ops; op->name != NULL; op++) {
+        lua_createtable(L, 0, 5);
+        lua_pushboolean(L, op->id_positional);
+        lua_setfield(L, -2, "id_positional");
+        lua_pushboolean(L, op->optional_req);
+        lua_setfield(L, -2, "optional_request");
+        lua_pushboolean(L, op->in_bulk);
+        lua_setfield(L, -2, "bulk");
+        lua_pushstring(L, op->method);
+        lua_setfield(L, -2, "method");
+        lua_pushstring(L, op->path);
+        lua_setfield(L, -2, "path");
+        lua_setfield(L, -2, op->name);
+    }
+}
 
 int dbw_op_build(lua_State *L, dbw_client *c, const dbw_op *op, int reqidx)
 {
@@ -71,15 +104,8 @@ static dbw_buf *push_validate_buf(lua_State *L)
 
 int dbw_op_validate(lua_State *L)
 {
-    static const dbw_op *const ops[] = {&dbw_op_create, &dbw_op_list, &dbw_op_update,
-                                        &dbw_op_delete, &dbw_op_test, NULL};
-    const char *name = luaL_checkstring(L, 1);
-    const dbw_op *op = NULL;
+    const dbw_op *op = dbw_op_find(luaL_checkstring(L, 1));
     dbw_buf *msg;
-    int i;
-    for (i = 0; ops[i]; i++)
-        if (strcmp(ops[i]->name, name) == 0)
-            op = ops[i];
     if (op == NULL)
         return luaL_argerror(L, 1, "operation name expected");
     luaL_checktype(L, 2, LUA_TTABLE);

@@ -1,7 +1,11 @@
 /*
- * ops.h - the five registry-webhook operations as data: method, path, where
- * the parameters go, whether a replay is safe, and the response shape. This
- * table is the only place the wire format of an operation is written down.
+ * ops.h - the registry-webhook operations as data: method, path, where the
+ * parameters go, whether a replay is safe, what the method accepts, and the
+ * response shape. dbw_ops is the only list of operations: the client's
+ * methods (core.c), client:bulk (bulk.c), the step-by-step Exchange
+ * (stepper.c), validation without a client, and the Lua front (core.OPS)
+ * all derive theirs from it. An endpoint of the same family is a row here,
+ * its schema in schema.c, and its specs.
  */
 #ifndef DBW_OPS_H
 #define DBW_OPS_H
@@ -22,13 +26,24 @@ typedef struct dbw_op {
     const char *name;
     const char *method;
     const char *path;
-    int in_query;    /* parameters in the query string instead of a JSON body */
-    int replay_safe; /* may be re-sent after it possibly reached the server */
+    int in_query;      /* parameters in the query string instead of a JSON body */
+    int replay_safe;   /* may be re-sent after it possibly reached the server */
+    int id_positional; /* client:op(id) stands for client:op{ id = id } */
+    int optional_req;  /* client:op() stands for client:op{} */
+    int in_bulk;       /* client:bulk may run it */
     dbw_shape shape;
     const dbw_schema *schema;
 } dbw_op;
 
-extern const dbw_op dbw_op_create, dbw_op_list, dbw_op_update, dbw_op_delete, dbw_op_test;
+/* Every operation, ending with a row whose name is NULL. */
+extern const dbw_op dbw_ops[];
+
+/* The operation called name, or NULL. */
+const dbw_op *dbw_op_find(const char *name);
+
+/* Pushes core.OPS: { [name] = { id_positional = bool, optional_request =
+ * bool, bulk = bool, method = "...", path = "..." } }, for the Lua front. */
+void dbw_op_push_table(lua_State *L);
 
 /* Builds c->url (host, path, query) for the validated request at reqidx and,
  * for body operations, pushes the JSON body string (returns 1) or pushes

@@ -103,13 +103,14 @@ int dbw_stepper_begin(lua_State *L, dbw_client *c, const dbw_op *op)
         s->body = dup_bytes(p.body, p.body_len);
         s->body_len = p.body_len;
     }
-    if (op == &dbw_op_update) {
+    if (op != NULL && op->shape == DBW_SHAPE_UPDATE) {
         lua_getfield(L, 2, "id"); /* a non-empty string: the schema said so */
         if (lua_type(L, -1) == LUA_TSTRING)
             s->update_id = dup_bytes(lua_tostring(L, -1), dbw_rawlen(L, -1));
         lua_pop(L, 1);
     }
-    if (!s->method || !s->path || !s->url || (p.body && !s->body) || (op == &dbw_op_update && !s->update_id))
+    if (!s->method || !s->path || !s->url || (p.body && !s->body) ||
+        (op != NULL && op->shape == DBW_SHAPE_UPDATE && !s->update_id))
         return luaL_error(L, "databricks.webhooks: out of memory"); /* __gc frees what was copied */
 
     lua_pushvalue(L, 1);

@@ -25,9 +25,6 @@
 
 static dbw_client fake;
 
-static const dbw_op *const all_ops[] = {&dbw_op_create, &dbw_op_list, &dbw_op_update, &dbw_op_delete,
-                                        &dbw_op_test};
-
 /* Byte-exact membership: a name with a NUL or anything after it is not a name. */
 static int exact_enum(lua_State *L, int idx, const char *const *list)
 {
@@ -237,7 +234,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     /* the chosen operation first, then the others on the same table */
     for (i = 0; i < 5; i++) {
-        const dbw_op *op = all_ops[(sel + i) % 5];
+        const dbw_op *op = &dbw_ops[(sel + i) % 5];
         lua_pushcfunction(L, check_one);
         lua_pushlightuserdata(L, (void *)op);
         lua_pushvalue(L, req);

@@ -5,6 +5,8 @@
 -- HTTP/1.1, also to the listener that offers HTTP/2.
 local workspace = require("spec.support.workspace")
 local server = require("spec.support.openresty.server")
+local core = require("databricks.webhooks.core")
+local samples = require("spec.support.op_samples")
 local socket = require("socket")
 
 local BASE = "/api/2.0/mlflow/registry-webhooks/"
@@ -33,7 +35,7 @@ describe("cosocket transport over the TLS fronts", function()
     return r.json
   end
 
-  local function protocols(port)
+  local function protocols(port, want)
     local deadline = socket.gettime() + 2
     local out
     repeat
@@ -41,7 +43,7 @@ describe("cosocket transport over the TLS fronts", function()
       for _, r in ipairs(ws:front_log()) do
         if r.port == port and r.path:sub(1, #BASE) == BASE then out[#out + 1] = r.protocol end
       end
-      if #out >= 6 then break end
+      if #out >= want then break end
       socket.sleep(0.05)
     until socket.gettime() > deadline
     return out
@@ -66,8 +68,16 @@ describe("cosocket transport over the TLS fronts", function()
       assert.is_nil(raw.err, raw.err and raw.err.text)
       local deleted = call(front[1], "delete", { id })
       assert.is_true(deleted.result)
-      local seen = protocols(ws[front[2]])
-      assert.equals(6, #seen)
+      -- and every row of the table of operations, so that none is forgotten here
+      local n = 6
+      for name in pairs(core.OPS) do
+        id = call(front[1], "create", { samples.create(ws) }).result.id
+        local r = call(front[1], name, { samples[name](ws, id) })
+        assert(r.result ~= nil, name .. ": " .. tostring(r.err and r.err.text))
+        n = n + 2
+      end
+      local seen = protocols(ws[front[2]], n)
+      assert.equals(n, #seen)
       for _, p in ipairs(seen) do assert.equals("HTTP/1.1", p) end
     end)
   end

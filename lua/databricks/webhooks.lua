@@ -121,12 +121,15 @@ local function run_lua(self, t, op, ...)
   end
 end
 
--- What each operation accepts as its argument, checked here so that misuse
--- raises the same message on both paths.
-local ARG_TYPES = {
-  create = { table = true }, update = { table = true }, list = { table = true, ["nil"] = true },
-  delete = { table = true, string = true }, test = { table = true, string = true },
-}
+-- What each operation accepts as its argument, derived from the C core's one
+-- table of operations (core.OPS), checked here so that misuse raises the same
+-- message on both paths.
+local ARG_TYPES, BULK_OPS = {}, {}
+for name, op in pairs(core.OPS) do
+  ARG_TYPES[name] = { table = true, ["nil"] = op.optional_request or nil,
+    string = op.id_positional or nil, number = op.id_positional or nil }
+  BULK_OPS[name] = op.bulk or nil
+end
 
 local function check_arg(op, v)
   if not ARG_TYPES[op][type(v)] then
@@ -138,7 +141,6 @@ end
 -- client:bulk() over a Lua transport: the same result shape as the libcurl
 -- multi version (results[i] = { ok = value } or { err = error }), run by up to
 -- `parallel` light threads inside nginx, one after the other elsewhere.
-local BULK_OPS = { create = true, update = true, delete = true, test = true }
 
 local function bulk_lua(self, t, op, reqs, opts)
   if not BULK_OPS[op] then
