@@ -548,6 +548,65 @@ describe("inside nginx (OpenResty)", function()
       assert.equals(500, post_hook("/hook", failing, server.sign(SECRET, failing)).status)
       assert.matches("on_event failed on purpose", app:error_log(5))
     end)
+
+    local function now_ms() return math.floor(socket.gettime() * 1000) end
+
+    local function signed_post(path, body)
+      return post_hook(path, body, server.sign(SECRET, body))
+    end
+
+    it("max_age: refuses a delivery whose signed event_timestamp is too old or in the future (400)",
+      function()
+        assert.equals(200, trigger({ url = app.url .. "/hook-fresh", secret = SECRET }).status_code)
+        assert.equals(1, #events()) -- the workspace's real delivery is fresh
+
+        local old = delivery(nil, { event_timestamp = now_ms() - 301 * 1000 })
+        local r = signed_post("/hook-fresh", old)
+        assert.equals(400, r.status)
+        assert.matches("too old", r.body)
+        local ahead = delivery(nil, { event_timestamp = now_ms() + 3600 * 1000 })
+        r = signed_post("/hook-fresh", ahead)
+        assert.equals(400, r.status)
+        assert.matches("in the future", r.body)
+        local none = delivery(nil, { event_timestamp = "yesterday" })
+        r = signed_post("/hook-fresh", none)
+        assert.equals(400, r.status)
+        assert.matches("event_timestamp", r.body)
+        -- the signature comes first: a stale forgery is a 401, not a 400
+        assert.equals(401, post_hook("/hook-fresh", old, string.rep("0", 64)).status)
+        assert.equals(1, #events())
+
+        local recent = delivery(nil, { event_timestamp = now_ms() - 290 * 1000 })
+        assert.equals(200, signed_post("/hook-fresh", recent).status)
+        assert.equals(2, #events())
+      end)
+
+    it("is_duplicate: a delivery posted twice is acknowledged twice but handed over once", function()
+      local body = delivery(nil, { event_timestamp = now_ms() })
+      assert.equals(200, signed_post("/hook-fresh", body).status)
+      local again = signed_post("/hook-fresh", body)
+      assert.equals(200, again.status)
+      assert.matches("duplicate", again.body)
+      assert.equals(1, #events())
+      -- another webhook, or another moment, is another delivery
+      assert.equals(200, signed_post("/hook-fresh", delivery(nil, { event_timestamp = now_ms() + 1,
+        webhook_id = "fedcba9876543210fedcba9876543210" })).status)
+      assert.equals(2, #events())
+
+      -- a delivery on_event failed (500) is forgotten: the sender's retry is handled again
+      local failing = delivery(nil, { model_name = "raise-please", event_timestamp = now_ms() + 2 })
+      assert.equals(500, signed_post("/hook-fresh", failing).status)
+      assert.equals(500, signed_post("/hook-fresh", failing).status)
+      assert.equals(4, #events())
+    end)
+
+    it("without max_age or is_duplicate: old and repeated deliveries are handed over (off by default)",
+      function()
+        local body = delivery() -- event_timestamp of 2023
+        assert.equals(200, signed_post("/hook", body).status)
+        assert.equals(200, signed_post("/hook", body).status)
+        assert.equals(2, #events())
+      end)
   end)
 
   describe("examples/openresty/nginx.conf", function()
@@ -585,5 +644,27 @@ describe("inside nginx (OpenResty)", function()
         headers = { ["x-databricks-signature"] = string.rep("0", 64) } })
       assert.equals(401, bad.status)
     end)
+  end)
+end)
+
+describe("the receiver's options", function()
+  it("raise on misuse before anything is read (outside nginx too)", function()
+    local receiver = require("databricks.webhooks.receiver")
+    local S = "s"
+    local bad = {
+      { { secret = S, max_age = -1 }, "bad option 'max_age' %(seconds > 0 expected%)" },
+      { { secret = S, max_age = 0 / 0 }, "bad option 'max_age'" },
+      { { secret = S, max_age = "300" }, "bad option 'max_age'" },
+      { { secret = S, is_duplicate = true }, "bad option 'is_duplicate' %(function expected, got boolean%)" },
+      { { secret = S, forget = {} }, "bad option 'forget' %(function expected, got table%)" },
+      { { secret = S, max_body = -5 }, "bad option 'max_body'" },
+    }
+    for _, case in ipairs(bad) do
+      for _, fn in ipairs({ "read", "handle" }) do
+        local ok, err = pcall(receiver[fn], case[1])
+        assert.is_false(ok)
+        assert.matches(case[2], err)
+      end
+    end
   end)
 end)
