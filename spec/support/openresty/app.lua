@@ -81,8 +81,10 @@ function M.hook(opts)
     max_body = 64 * 1024,
     max_age = fresh and 300 or nil,
     is_duplicate = fresh and function(webhook_id, event_timestamp)
-      -- add() fails when the key is there: check and record in one step
-      return not ngx.shared.dbw_seen:add(seen_key(webhook_id, event_timestamp), true, 600)
+      -- add() checks and records in one step
+      local ok, err = ngx.shared.dbw_seen:add(seen_key(webhook_id, event_timestamp), true, 600)
+      if ok or err == "exists" then return not ok end
+      error(err)
     end or nil,
     forget = fresh and function(webhook_id, event_timestamp)
       ngx.shared.dbw_seen:delete(seen_key(webhook_id, event_timestamp))
