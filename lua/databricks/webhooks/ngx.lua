@@ -67,9 +67,10 @@ M.MAX_LINE = 16 * 1024
 M.MAX_HEAD = 64 * 1024
 M.MAX_HEADERS = 100
 
--- Bytes asked of one receiveany(); a line is refused before the buffer holds
--- more than MAX_LINE + CHUNK.
+-- Bytes asked of one receiveany(): for a head (a line is refused before the
+-- buffer holds more than MAX_LINE + CHUNK), and for a body.
 local CHUNK = 16 * 1024
+local BODY_CHUNK = 64 * 1024
 
 -- The User-Agent names the HTTP stack: this one, not libcurl.
 local STACK_TOKEN = (function()
@@ -216,7 +217,7 @@ function Reader:exactly(n)
   local parts, got = { first }, #first
   while got < n do
     local want = n - got
-    local data, kind, msg = self:some(want < CHUNK and want or CHUNK)
+    local data, kind, msg = self:some(want < BODY_CHUNK and want or BODY_CHUNK)
     if not data then
       if kind == "closed" then
         return nil, "connection", "the server closed the connection in the middle of the body"
@@ -342,7 +343,7 @@ local function read_to_close(rd, max)
   local first = rd:take_buffered(max + 1)
   local parts, total = { first }, #first
   while total <= max do
-    local data, kind, msg = rd:some(CHUNK)
+    local data, kind, msg = rd:some(BODY_CHUNK)
     if not data then
       if kind == "closed" then return concat(parts) end
       return nil, kind, msg
