@@ -10,6 +10,7 @@
 -- under any Lua; nginx always uses build/luajit (made here when missing).
 local workspace = require("spec.support.workspace")
 local server = require("spec.support.openresty.server")
+local rawpeer = require("spec.support.rawpeer")
 local socket = require("socket")
 local cjson = require("cjson")
 
@@ -290,18 +291,162 @@ describe("inside nginx (OpenResty)", function()
       assert.equals("CONNECTION_ERROR", refused.error_code)
       assert.matches("connection refused", refused.message)
 
-      local untrusted = call("list", { {} }, { host = app.tls_url, retry_timeout = 0 }).err
+      local untrusted = call("list", { {} }, { host = app.tls_url:gsub("127%.0%.0%.1", "localhost"),
+        retry_timeout = 0 }).err
       assert.equals("TLS_ERROR", untrusted.error_code)
       assert.matches("lua_ssl_trusted_certificate", untrusted.message)
     end)
 
     it("verifies TLS with lua_ssl_trusted_certificate, or not with verify_tls = false", function()
-      assert.same({}, call("list", { {} }, { host = srvs.url, token = srvs.token }).result.webhooks)
       local by_name = srvs.url:gsub("127%.0%.0%.1", "localhost") -- SNI and a host name check
       assert.same({}, call("list", { {} }, { host = by_name, token = srvs.token }).result.webhooks)
       local r = call("list", { {} }, { host = app.tls_url, verify_tls = false })
       assert.equals(3, #r.result.webhooks)
     end)
+
+    it("refuses an https IP literal it cannot verify by name (TLS_ERROR), unless verify_tls = false",
+      function()
+        srvs:reset()
+        -- nginx checks DNS names only: an IP address in the URL would go unchecked
+        local r = call("list", { {} }, { host = srvs.url, token = srvs.token, retry_timeout = 0 })
+        assert.equals("TLS_ERROR", r.err and r.err.error_code, cjson.encode(r))
+        assert.matches("DNS name", r.err.message)
+        assert.matches("verify_tls = false", r.err.message)
+        assert.is_nil(r.err.message:find(srvs.token, 1, true))
+        assert.equals(0, #srvs:requests()) -- refused before connecting
+        local v6 = call("list", { {} }, { host = "https://[::1]:" .. srvs.port, token = srvs.token,
+          retry_timeout = 0 })
+        assert.equals("TLS_ERROR", v6.err and v6.err.error_code, cjson.encode(v6))
+        assert.same({}, call("list", { {} }, { host = srvs.url, token = srvs.token,
+          verify_tls = false }).result.webhooks)
+      end)
+
+    it("refuses ca_file at webhooks.new inside nginx: lua_ssl_trusted_certificate is the way", function()
+      local r = call("list", { {} }, { ca_file = "/etc/ssl/certs/ca-certificates.crt" })
+      assert.is_nil(r.result)
+      assert.equals("INVALID_PARAMETER_VALUE", r.new_err and r.new_err.error_code, cjson.encode(r))
+      assert.matches("lua_ssl_trusted_certificate", r.new_err.message)
+      assert.equals(0, #srv:requests())
+    end)
+  end)
+
+  describe("the cosocket transport against a hostile peer", function()
+    local peers = {}
+    local function peer(scenario)
+      local p = rawpeer.start(scenario)
+      peers[#peers + 1] = p
+      return p
+    end
+    teardown(function() for _, p in ipairs(peers) do p.stop() end end)
+
+    local function list_from(p, opts)
+      local client = { host = p.url, timeout = 2, retry_timeout = 0 }
+      for k, v in pairs(opts or {}) do client[k] = v end
+      return call("list", { {} }, client)
+    end
+
+    -- rawserver steps: `head` sent at once, then every byte of `drip` `every` seconds apart
+    local function dripping(head, drip, every)
+      local parts = { head }
+      for i = 1, #drip do
+        parts[#parts + 1] = drip:sub(i, i)
+        parts[#parts + 1] = every
+      end
+      return { { parts = parts, close = true } }
+    end
+
+    it("keeps `timeout` as a deadline for the whole exchange, however slowly bytes drip", function()
+      local body = ('{"webhooks":[]}'):rep(1) .. (" "):rep(25) -- 40 bytes
+      local slow_body = peer({ dripping("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+        .. "Content-Length: 40\r\n\r\n", body, 0.5) })
+      local r = list_from(slow_body)
+      assert.equals("TIMEOUT", r.err and r.err.error_code, cjson.encode(r))
+      assert.is_true(r.elapsed >= 1.9 and r.elapsed < 3, "took " .. r.elapsed .. " s")
+
+      local slow_head = peer({ dripping("HTTP/1.1 200 OK\r\n", "X-Slow: " .. ("a"):rep(32) .. "\r\n", 0.25) })
+      r = list_from(slow_head)
+      assert.equals("TIMEOUT", r.err and r.err.error_code, cjson.encode(r))
+      assert.is_true(r.elapsed >= 1.9 and r.elapsed < 3, "took " .. r.elapsed .. " s")
+
+      local chunked = peer({ dripping("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n",
+        "28\r\n" .. body .. "\r\n0\r\n\r\n", 0.25) })
+      r = list_from(chunked)
+      assert.equals("TIMEOUT", r.err and r.err.error_code, cjson.encode(r))
+      assert.is_true(r.elapsed >= 1.9 and r.elapsed < 3, "took " .. r.elapsed .. " s")
+    end)
+
+    -- Waits for the peer to log what it managed to send of its { rep = } part.
+    local function sent_by(p)
+      local deadline = socket.gettime() + 10
+      while socket.gettime() < deadline do
+        local s = p.sent()
+        if s[1] then return s[1] end
+        socket.sleep(0.05)
+      end
+      error("the peer logged nothing sent")
+    end
+
+    local HUGE = 64 * 1024 * 1024
+    local OK_TAIL = "\r\nContent-Type: application/json\r\nContent-Length: 15\r\n\r\n{\"webhooks\":[]}"
+
+    it("refuses an endless header line, status line or chunk-size line without buffering it", function()
+      local cases = {
+        { "header line", { "HTTP/1.1 200 OK\r\nX-Big: ", { rep = "a", bytes = HUGE }, OK_TAIL } },
+        { "status line", { "HTTP/1.1 200 ", { rep = "a", bytes = HUGE }, OK_TAIL } },
+        { "chunk size line", { "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n",
+          { rep = "0", bytes = HUGE }, "\r\n\r\n" } },
+      }
+      for _, case in ipairs(cases) do
+        local what, parts = case[1], case[2]
+        local p = peer({ { { parts = parts, close = true } } })
+        local r = list_from(p, { timeout = 10 })
+        assert.equals("BAD_RESPONSE", r.err and r.err.error_code, what .. ": " .. cjson.encode(r))
+        assert.matches(what .. " longer than 16384 bytes", r.err.message)
+        assert.is_true(r.elapsed < 2, what .. " took " .. r.elapsed .. " s")
+        -- nginx closed the connection long before the line ended
+        assert.is_true(sent_by(p) < HUGE / 2, what .. ": the peer sent all of it")
+      end
+    end)
+
+    it("refuses more than 100 header lines, or a head over 64 KiB", function()
+      local many, big = { "HTTP/1.1 200 OK" }, { "HTTP/1.1 200 OK" }
+      for i = 1, 101 do many[#many + 1] = "X-H" .. i .. ": 1" end
+      for i = 1, 80 do big[#big + 1] = "X-H" .. i .. ": " .. ("b"):rep(1000) end
+      local fine = { "HTTP/1.1 200 OK" }
+      for i = 1, 90 do fine[#fine + 1] = "X-H" .. i .. ": " .. ("c"):rep(600) end
+      local function response(lines)
+        return table.concat(lines, "\r\n") .. OK_TAIL
+      end
+      local p = peer({ { { parts = { response(many) }, close = true } },
+        { { parts = { response(big) }, close = true } },
+        { { parts = { response(fine) }, close = true } } })
+      local r = list_from(p)
+      assert.equals("BAD_RESPONSE", r.err and r.err.error_code, cjson.encode(r))
+      assert.matches("more than 100 response header lines", r.err.message)
+      r = list_from(p)
+      assert.equals("BAD_RESPONSE", r.err and r.err.error_code, cjson.encode(r))
+      assert.matches("response head larger than 65536 bytes", r.err.message)
+      assert.same({}, list_from(p).result.webhooks) -- 90 lines, 55 KiB: within the limits
+    end)
+
+    it("refuses bodies over max_response_bytes (8 MiB by default), announced, chunked or streamed",
+      function()
+        local size = 9 * 1024 * 1024
+        local filler = { rep = " ", bytes = size - 15 } -- with the 15 bytes around it: `size`
+        local p = peer({
+          { { parts = { "HTTP/1.1 200 OK\r\nContent-Length: " .. size .. "\r\n\r\n{\"webhooks\":[]",
+            filler, "}" }, close = true } },
+          { { parts = { "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+            .. ("%x"):format(size) .. "\r\n{\"webhooks\":[]", filler, "}\r\n0\r\n\r\n" }, close = true } },
+          { { parts = { "HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n{\"webhooks\":[]", filler, "}" },
+            close = true } },
+        })
+        for _, framing in ipairs({ "announced", "chunked", "streamed" }) do
+          local r = list_from(p, { timeout = 10 })
+          assert.equals("BAD_RESPONSE", r.err and r.err.error_code, framing .. ": " .. cjson.encode(r))
+          assert.matches("exceeds 8388608", r.err.message)
+        end
+      end)
   end)
 
   describe("the receiver", function()
@@ -403,6 +548,65 @@ describe("inside nginx (OpenResty)", function()
       assert.equals(500, post_hook("/hook", failing, server.sign(SECRET, failing)).status)
       assert.matches("on_event failed on purpose", app:error_log(5))
     end)
+
+    local function now_ms() return math.floor(socket.gettime() * 1000) end
+
+    local function signed_post(path, body)
+      return post_hook(path, body, server.sign(SECRET, body))
+    end
+
+    it("max_age: refuses a delivery whose signed event_timestamp is too old or in the future (400)",
+      function()
+        assert.equals(200, trigger({ url = app.url .. "/hook-fresh", secret = SECRET }).status_code)
+        assert.equals(1, #events()) -- the workspace's real delivery is fresh
+
+        local old = delivery(nil, { event_timestamp = now_ms() - 301 * 1000 })
+        local r = signed_post("/hook-fresh", old)
+        assert.equals(400, r.status)
+        assert.matches("too old", r.body)
+        local ahead = delivery(nil, { event_timestamp = now_ms() + 3600 * 1000 })
+        r = signed_post("/hook-fresh", ahead)
+        assert.equals(400, r.status)
+        assert.matches("in the future", r.body)
+        local none = delivery(nil, { event_timestamp = "yesterday" })
+        r = signed_post("/hook-fresh", none)
+        assert.equals(400, r.status)
+        assert.matches("event_timestamp", r.body)
+        -- the signature comes first: a stale forgery is a 401, not a 400
+        assert.equals(401, post_hook("/hook-fresh", old, string.rep("0", 64)).status)
+        assert.equals(1, #events())
+
+        local recent = delivery(nil, { event_timestamp = now_ms() - 290 * 1000 })
+        assert.equals(200, signed_post("/hook-fresh", recent).status)
+        assert.equals(2, #events())
+      end)
+
+    it("is_duplicate: a delivery posted twice is acknowledged twice but handed over once", function()
+      local body = delivery(nil, { event_timestamp = now_ms() })
+      assert.equals(200, signed_post("/hook-fresh", body).status)
+      local again = signed_post("/hook-fresh", body)
+      assert.equals(200, again.status)
+      assert.matches("duplicate", again.body)
+      assert.equals(1, #events())
+      -- another webhook, or another moment, is another delivery
+      assert.equals(200, signed_post("/hook-fresh", delivery(nil, { event_timestamp = now_ms() + 1,
+        webhook_id = "fedcba9876543210fedcba9876543210" })).status)
+      assert.equals(2, #events())
+
+      -- a delivery on_event failed (500) is forgotten: the sender's retry is handled again
+      local failing = delivery(nil, { model_name = "raise-please", event_timestamp = now_ms() + 2 })
+      assert.equals(500, signed_post("/hook-fresh", failing).status)
+      assert.equals(500, signed_post("/hook-fresh", failing).status)
+      assert.equals(4, #events())
+    end)
+
+    it("without max_age or is_duplicate: old and repeated deliveries are handed over (off by default)",
+      function()
+        local body = delivery() -- event_timestamp of 2023
+        assert.equals(200, signed_post("/hook", body).status)
+        assert.equals(200, signed_post("/hook", body).status)
+        assert.equals(2, #events())
+      end)
   end)
 
   describe("examples/openresty/nginx.conf", function()
@@ -456,5 +660,27 @@ describe("inside nginx (OpenResty)", function()
         headers = { ["x-databricks-signature"] = string.rep("0", 64) } })
       assert.equals(401, bad.status)
     end)
+  end)
+end)
+
+describe("the receiver's options", function()
+  it("raise on misuse before anything is read (outside nginx too)", function()
+    local receiver = require("databricks.webhooks.receiver")
+    local S = "s"
+    local bad = {
+      { { secret = S, max_age = -1 }, "bad option 'max_age' %(seconds > 0 expected%)" },
+      { { secret = S, max_age = 0 / 0 }, "bad option 'max_age'" },
+      { { secret = S, max_age = "300" }, "bad option 'max_age'" },
+      { { secret = S, is_duplicate = true }, "bad option 'is_duplicate' %(function expected, got boolean%)" },
+      { { secret = S, forget = {} }, "bad option 'forget' %(function expected, got table%)" },
+      { { secret = S, max_body = -5 }, "bad option 'max_body'" },
+    }
+    for _, case in ipairs(bad) do
+      for _, fn in ipairs({ "read", "handle" }) do
+        local ok, err = pcall(receiver[fn], case[1])
+        assert.is_false(ok)
+        assert.matches(case[2], err)
+      end
+    end
   end)
 end)

@@ -285,17 +285,24 @@ function M.new(opts)
   settings.user_agent = user_agent(settings)
   local transport = settings.transport
   settings.transport = nil
+  local cosocket = transport == nil and ngx_api() ~= nil and not settings.proxy
+  if cosocket and settings.ca_file ~= nil then
+    -- the cosocket transport cannot honour it: nginx alone picks the trust store
+    return nil, core.error("INVALID_PARAMETER_VALUE", "ca_file has no effect inside nginx: "
+      .. "name the CA file with nginx's lua_ssl_trusted_certificate directive instead")
+  end
   local client, cerr = core.new(settings)
   if not client then return nil, cerr end
   if transport ~= nil then
     install_dispatch()
     core.set_transport(client, wrap_transport(transport))
-  elseif ngx_api() and not settings.proxy then
+  elseif cosocket then
     -- Inside nginx: cosockets whenever the phase allows them (decided per
     -- call), libcurl otherwise. The cosocket transport has no proxy support,
     -- so a client with a proxy stays on libcurl.
     install_dispatch()
-    local t = require("databricks.webhooks.ngx").new({ verify_tls = settings.verify_tls })
+    local t = require("databricks.webhooks.ngx").new({ verify_tls = settings.verify_tls,
+      max_body = settings.max_response_bytes })
     core.set_transport(client, { send = function(req) return t:request(req) end,
       sleep = function(seconds) return ngx.sleep(seconds) end, cosocket = t })
   end

@@ -5,7 +5,10 @@
 --
 -- SCENARIO is a Lua file returning a list of connections, each a list of
 -- steps served in order on that connection. A step reads one request, then:
---   parts = { "bytes", 0.05, "bytes", ... }  sends the strings, sleeping the numbers
+--   parts = { "bytes", 0.05, "bytes", ... }  sends the strings, sleeping the numbers;
+--                                          a part { rep = "x", bytes = N } sends N bytes
+--                                          of "x" repeated, in 64 KiB pieces, and logs
+--                                          "sent <n>" (less than N: the peer closed)
 --   close = true                           closes the connection afterwards
 --   reset = true                           closes it with a RST (SO_LINGER 0) instead
 -- A step with no parts sends nothing. The log gets one line per request:
@@ -54,7 +57,21 @@ for i, steps in ipairs(scenario) do
     for _, h in ipairs(rq.headers) do log:write("  ", h, "\n") end
     log:write("  body: ", rq.body, "\n")
     for _, p in ipairs(step.parts or {}) do
-      if type(p) == "number" then socket.sleep(p) else c:send(p) end
+      if type(p) == "number" then
+        socket.sleep(p)
+      elseif type(p) == "table" then
+        local piece = string.rep(p.rep, math.ceil(65536 / #p.rep)):sub(1, 65536)
+        local sent = 0
+        while sent < p.bytes do
+          local n = math.min(#piece, p.bytes - sent)
+          local last = c:send(piece, 1, n)
+          if not last then break end
+          sent = sent + n
+        end
+        log:write("sent ", sent, "\n")
+      else
+        c:send(p)
+      end
     end
     if step.reset then
       c:setoption("linger", { on = true, timeout = 0 })

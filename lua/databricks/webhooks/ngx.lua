@@ -8,7 +8,7 @@
 --     local t = require("databricks.webhooks.ngx").new{ verify_tls = true }
 --     local resp = t:request{ method = "GET", url = "https://host/path?q=1",
 --                             headers = { Authorization = "Bearer ..." }, body = nil,
---                             timeout = 60, connect_timeout = 30, max_body = 16 * 1024 * 1024 }
+--                             timeout = 60, connect_timeout = 30, max_body = 8 * 1024 * 1024 }
 --     -- resp = { status = 200, headers = { ["content-type"] = "..." }, body = "..." }
 --     --     or { error_kind = "timeout"|"connect"|"connection"|"tls"|"too_large"|"local", message = "..." }
 --     -- ("local": refused before sending, e.g. an unsupported URL; never retried)
@@ -25,35 +25,52 @@
 --   `lua_ssl_trusted_certificate` in nginx.conf (e.g.
 --   /etc/ssl/certs/ca-certificates.crt); without it every handshake with
 --   verification on fails with TLS_ERROR "unable to get local issuer
---   certificate". The client's `ca_file` option is libcurl's and has no effect
---   here: nginx trusts what `lua_ssl_trusted_certificate` names. SNI is sent
---   for host names (not for IP literals, whose certificate names are not
---   checked by nginx).
+--   certificate". nginx trusts what `lua_ssl_trusted_certificate` names: a
+--   client with `ca_file` is refused by `webhooks.new` inside nginx.
+--   lua-nginx-module checks a certificate's DNS names only, never its IP
+--   addresses, so an https URL with an IP literal (https://10.0.0.5/) is refused
+--   with TLS_ERROR unless `verify_tls = false`: use the host's DNS name.
+-- * `timeout` is a deadline for the whole exchange (connect, TLS handshake,
+--   send, every read), as on the libcurl path: each read waits only for what is
+--   left of it. The response head is read with byte limits (`MAX_LINE` per
+--   line, `MAX_HEAD` in all, `MAX_HEADERS` lines) and the body with `max_body`;
+--   past them: BAD_RESPONSE, and the connection is closed.
 -- * Host names are resolved by nginx's `resolver` directive, which must be set
 --   to your DNS server (e.g. `resolver 192.0.2.53 ipv6=off;`); "localhost" is mapped to
 --   127.0.0.1 without it.
 -- * No proxy support: `databricks.webhooks` keeps libcurl for clients with a
 --   `proxy` option.
 -- * Response bodies: Content-Length, chunked, or up to the close; bodies over
---   `max_body` are refused (the connection is closed, not pooled).
+--   `max_body` are refused (the connection is closed, not pooled), whatever
+--   the framing, and chunk-size lines are bounded like header lines.
 --
 -- @module databricks.webhooks.ngx
 
 local ngx = ngx
 local tcp = ngx.socket.tcp
-local ngx_now, ngx_sleep = ngx.now, ngx.sleep
+local ngx_now, ngx_sleep, ngx_update_time = ngx.now, ngx.sleep, ngx.update_time
 local type, pairs, tonumber, tostring, setmetatable = type, pairs, tonumber, tostring, setmetatable
 local concat = table.concat
 local str_find, str_lower, str_format, str_match = string.find, string.lower, string.format, string.match
+local str_sub, str_byte = string.sub, string.byte
 local math_max, math_floor = math.max, math.floor
 
 local M = {}
 
---- The largest response body accepted when a request gives no `max_body`
--- (the libcurl path's limit, too).
-M.DEFAULT_MAX_BODY = 16 * 1024 * 1024
+--- The largest response body accepted: the client's `max_response_bytes`
+-- (8 MiB unless set); a request's own `max_body` can only lower it.
+M.DEFAULT_MAX_BODY = 8 * 1024 * 1024
 
-local MAX_HEADERS = 100
+--- Limits on a response head: bytes in one line (status, header, chunk size
+-- or trailer line), bytes in the whole head, header lines.
+M.MAX_LINE = 16 * 1024
+M.MAX_HEAD = 64 * 1024
+M.MAX_HEADERS = 100
+
+-- Bytes asked of one receiveany(): for a head (a line is refused before the
+-- buffer holds more than MAX_LINE + CHUNK), and for a body.
+local CHUNK = 16 * 1024
+local BODY_CHUNK = 64 * 1024
 
 -- The User-Agent names the HTTP stack: this one, not libcurl.
 local STACK_TOKEN = (function()
@@ -69,7 +86,7 @@ Transport.__index = Transport
 -- `verify_tls` (default true), `pool_size` (connections kept per pool; default
 -- nginx's `lua_socket_pool_size`), `keepalive_timeout` (seconds a pooled
 -- connection may idle; default nginx's `lua_socket_keepalive_timeout`),
--- `max_body` (bytes, when a request carries none).
+-- `max_body` (bytes; the most any response may have, whatever a request asks).
 function M.new(opts)
   opts = opts or {}
   local self = setmetatable({
@@ -109,10 +126,6 @@ local function is_ip_literal(host)
   return str_find(host, "^%d+%.%d+%.%d+%.%d+$") ~= nil or str_find(host, "^%[") ~= nil
 end
 
-local function failure(kind, message)
-  return { error_kind = kind, message = message }
-end
-
 -- "timeout" from a cosocket is a timeout whatever the operation; the rest
 -- depends on where it happened.
 local function kind_of(err, otherwise)
@@ -120,36 +133,144 @@ local function kind_of(err, otherwise)
   return otherwise
 end
 
--- Reads the status line and headers of one response, skipping 1xx interim
--- answers. Returns { status, headers, keep }, or nil, kind, message, early
--- (early: not one byte of an answer arrived).
-local function read_head(sock, deadline)
-  local first = true
+local function failure(kind, message)
+  return { error_kind = kind, message = message }
+end
+
+-- ----------------------------------------------------------------------------
+-- Reading a response under a deadline and byte limits.
+--
+-- A cosocket read restarts its timer whenever some bytes arrive, and
+-- receive("*l") buffers a line of any length. So every read here is a
+-- receiveany() of a bounded size with a timeout of what is left until the
+-- exchange's deadline, into a small buffer the reader owns.
+-- ----------------------------------------------------------------------------
+
+local Reader = {}
+Reader.__index = Reader
+
+local function new_reader(sock, deadline)
+  return setmetatable({ sock = sock, deadline = deadline, buf = "", pos = 1, received = 0 }, Reader)
+end
+
+local function timed_out(self)
+  return nil, "timeout", str_format("timed out: the exchange took longer than its timeout (%gs)",
+    self.timeout or 0)
+end
+
+-- Receives whatever is there (at most n bytes) before the deadline.
+-- Returns data, or nil, kind, message (kind "closed" when the server closed).
+function Reader:some(n)
+  local left = self.deadline - ngx_now()
+  if left <= 0 then return timed_out(self) end
+  self.sock:settimeout(math_max(1, math_floor(left * 1000)))
+  local data, err = self.sock:receiveany(n)
+  if data then
+    self.received = self.received + #data
+    return data
+  end
+  if err == "timeout" then return timed_out(self) end
+  if err == "closed" then return nil, "closed", "the server closed the connection" end
+  return nil, "connection", "reading the response failed: " .. tostring(err)
+end
+
+-- Bytes received but not used yet.
+function Reader:pending()
+  return #self.buf - self.pos + 1
+end
+
+-- Up to n bytes from the buffer (maybe "").
+function Reader:take_buffered(n)
+  local avail = self:pending()
+  if avail <= 0 then return "" end
+  if n < avail then avail = n end
+  local s = str_sub(self.buf, self.pos, self.pos + avail - 1)
+  self.pos = self.pos + avail
+  return s
+end
+
+-- The next line without its CRLF (or bare LF), refused past `limit` bytes
+-- before more than limit + CHUNK bytes are held. Returns line, or nil, kind, message.
+function Reader:line(limit, what)
   while true do
-    sock:settimeout(math_max(1, (deadline - ngx_now()) * 1000))
-    local line, err, partial = sock:receive("*l")
-    if not line then
-      local early = first and (partial == nil or partial == "")
-      if err == "closed" then
-        return nil, "connection", "the server closed the connection before answering", early
-      end
-      return nil, kind_of(err, "connection"), "reading the response failed: " .. tostring(err), early
+    local buf, pos = self.buf, self.pos
+    local e = str_find(buf, "\n", pos, true)
+    if e then
+      local last = e - 1
+      if last >= pos and str_byte(buf, last) == 13 then last = last - 1 end
+      if last - pos + 1 > limit then break end
+      self.pos = e + 1
+      return str_sub(buf, pos, last)
     end
-    first = false
+    if #buf - pos + 1 > limit then break end
+    local data, kind, msg = self:some(CHUNK)
+    if not data then return nil, kind, msg end
+    self.buf, self.pos = (pos > #buf and data or str_sub(buf, pos) .. data), 1
+  end
+  return nil, "too_large", str_format("%s longer than %d bytes", what, limit)
+end
+
+-- Exactly n bytes. Returns them, or nil, kind, message.
+function Reader:exactly(n)
+  local first = self:take_buffered(n)
+  if #first == n then return first end
+  local parts, got = { first }, #first
+  while got < n do
+    local want = n - got
+    local data, kind, msg = self:some(want < BODY_CHUNK and want or BODY_CHUNK)
+    if not data then
+      if kind == "closed" then
+        return nil, "connection", "the server closed the connection in the middle of the body"
+      end
+      return nil, kind, msg
+    end
+    got = got + #data
+    parts[#parts + 1] = data
+  end
+  return concat(parts)
+end
+
+-- Reads the status line and headers of one response, skipping 1xx interim
+-- answers (their bytes count towards the same limits). Returns
+-- { status, headers, keep }, or nil, kind, message, early (early: not one byte
+-- of an answer arrived).
+local function read_head(rd)
+  local head_bytes, lines = 0, 0
+  local function next_line(what)
+    local line, kind, msg = rd:line(M.MAX_LINE, what)
+    if not line then
+      if kind == "closed" then
+        return nil, "connection", "the server closed the connection before the end of the response head"
+      end
+      return nil, kind, msg
+    end
+    head_bytes, lines = head_bytes + #line + 2, lines + 1
+    if head_bytes > M.MAX_HEAD then
+      return nil, "too_large", str_format("response head larger than %d bytes", M.MAX_HEAD)
+    end
+    if lines > M.MAX_HEADERS + 1 then
+      return nil, "too_large", str_format("more than %d response header lines", M.MAX_HEADERS)
+    end
+    return line
+  end
+  while true do
+    local line, kind, msg = next_line("status line")
+    if not line then
+      local early = rd.received == 0
+      if early and kind == "connection" then msg = "the server closed the connection before answering" end
+      return nil, kind, msg, early
+    end
     local version, status = str_match(line, "^HTTP/(%d%.%d) (%d%d%d)")
     status = tonumber(status)
     if not status then
       return nil, "connection", "not an HTTP response (status line expected)"
     end
-    local headers, n = {}, 0
+    local headers = {}
     while true do
-      local h, herr = sock:receive("*l")
-      if not h then
-        return nil, kind_of(herr, "connection"), "reading the response headers failed: " .. tostring(herr)
-      end
+      local h
+      h, kind, msg = next_line("response header line")
+      if not h then return nil, kind, msg end
       if h == "" then break end
-      n = n + 1
-      if n > MAX_HEADERS then return nil, "connection", "too many response headers" end
       local name, value = str_match(h, "^([^:%s]+)%s*:%s*(.-)%s*$")
       if name then
         name = str_lower(name)
@@ -168,92 +289,113 @@ local function read_head(sock, deadline)
       return { status = status, headers = headers, keep = keep }
     end
     -- 100 Continue and friends: the real answer follows
+    lines = 0
   end
 end
 
+local function too_large(max)
+  return nil, "too_large", "response body exceeds " .. max .. " bytes"
+end
+
 -- Reads a chunked body. Returns body, or nil, kind, message.
-local function read_chunked(sock, deadline, max)
+local function read_chunked(rd, max)
   local parts, total = {}, 0
   while true do
-    sock:settimeout(math_max(1, (deadline - ngx_now()) * 1000))
-    local line, err = sock:receive("*l")
-    if not line then return nil, kind_of(err, "connection"), "reading a chunk failed: " .. tostring(err) end
-    local size = tonumber(str_match(line, "^%s*(%x+)"), 16)
-    if not size then return nil, "connection", "malformed chunked body" end
+    local line, kind, msg = rd:line(M.MAX_LINE, "chunk size line")
+    if not line then return nil, kind == "closed" and "connection" or kind, "reading a chunk failed: " .. msg end
+    local hex = str_match(line, "^%s*(%x+)")
+    if not hex then return nil, "connection", "malformed chunked body" end
+    -- leading zeros are harmless; more than 8 significant digits is over any limit
+    hex = str_match(hex, "^0*(%x*)$")
+    if #hex > 8 then return too_large(max) end
+    local size = tonumber(hex ~= "" and hex or "0", 16)
     if size == 0 then
-      -- trailers, up to the empty line
+      -- trailers, up to the empty line, within the limits of a head
+      local trailer_bytes = 0
       repeat
-        line, err = sock:receive("*l")
+        line, kind, msg = rd:line(M.MAX_LINE, "trailer line")
         if not line then
-          return nil, kind_of(err, "connection"), "reading the trailers failed: " .. tostring(err)
+          return nil, kind == "closed" and "connection" or kind, "reading the trailers failed: " .. msg
+        end
+        trailer_bytes = trailer_bytes + #line + 2
+        if trailer_bytes > M.MAX_HEAD then
+          return nil, "too_large", str_format("response trailers larger than %d bytes", M.MAX_HEAD)
         end
       until line == ""
       return concat(parts)
     end
     total = total + size
-    if total > max then return nil, "too_large", "response body exceeds " .. max .. " bytes" end
+    if total > max then return too_large(max) end
     local chunk
-    chunk, err = sock:receive(size)
-    if not chunk then return nil, kind_of(err, "connection"), "reading a chunk failed: " .. tostring(err) end
+    chunk, kind, msg = rd:exactly(size)
+    if not chunk then return nil, kind, msg end
     parts[#parts + 1] = chunk
-    line, err = sock:receive("*l")
+    line, kind, msg = rd:line(2, "chunk end")
     if line ~= "" then
-      return nil, kind_of(err, "connection"), "malformed chunked body"
+      return nil, line and "connection" or (kind == "closed" and "connection" or kind),
+        line and "malformed chunked body" or "reading a chunk failed: " .. msg
     end
   end
 end
 
 -- Reads until the server closes. Returns body, or nil, kind, message.
-local function read_to_close(sock, deadline, max)
-  local parts, total = {}, 0
-  while true do
-    sock:settimeout(math_max(1, (deadline - ngx_now()) * 1000))
-    local data, err = sock:receiveany(65536)
+local function read_to_close(rd, max)
+  local first = rd:take_buffered(max + 1)
+  local parts, total = { first }, #first
+  while total <= max do
+    local data, kind, msg = rd:some(BODY_CHUNK)
     if not data then
-      if err == "closed" then return concat(parts) end
-      return nil, kind_of(err, "connection"), "reading the response body failed: " .. tostring(err)
+      if kind == "closed" then return concat(parts) end
+      return nil, kind, msg
     end
     total = total + #data
-    if total > max then return nil, "too_large", "response body exceeds " .. max .. " bytes" end
     parts[#parts + 1] = data
   end
+  return too_large(max)
 end
 
 -- Returns body, reusable, or nil, kind, message.
-local function read_body(sock, method, status, headers, deadline, max)
+local function read_body(rd, method, status, headers, max)
   if method == "HEAD" or status == 204 or status == 304 or status < 200 then return "", true end
   local te = headers["transfer-encoding"]
   if te and str_find(str_lower(te), "chunked", 1, true) then
-    local body, kind, msg = read_chunked(sock, deadline, max)
+    local body, kind, msg = read_chunked(rd, max)
     if not body then return nil, kind, msg end
     return body, true
   end
   local cl = headers["content-length"]
   if cl then
-    local n = tonumber(str_match(cl, "^%s*(%d+)%s*$"))
-    if not n then return nil, "connection", "malformed Content-Length" end
-    if n > max then return nil, "too_large", "response body of " .. n .. " bytes exceeds " .. max end
-    if n == 0 then return "", true end
-    sock:settimeout(math_max(1, (deadline - ngx_now()) * 1000))
-    local body, err = sock:receive(n)
-    if not body then
-      if err == "closed" then
-        return nil, "connection", "the server closed the connection in the middle of the body"
-      end
-      return nil, kind_of(err, "connection"), "reading the response body failed: " .. tostring(err)
+    local digits = str_match(cl, "^%s*0*(%d+)%s*$")
+    if not digits then return nil, "connection", "malformed Content-Length" end
+    local n = tonumber(digits)
+    if #digits > 15 or n > max then
+      return nil, "too_large", "response body of " .. digits .. " bytes exceeds " .. max
     end
+    if n == 0 then return "", true end
+    local body, kind, msg = rd:exactly(n)
+    if not body then return nil, kind, msg end
     return body, true
   end
-  local body, kind, msg = read_to_close(sock, deadline, max)
+  local body, kind, msg = read_to_close(rd, max)
   if not body then return nil, kind, msg end
   return body, false
 end
 
+-- Milliseconds left until deadline (at least 1), or nil when none is left.
+local function ms_left(deadline)
+  local left = deadline - ngx_now()
+  if left <= 0 then return nil end
+  return math_max(1, math_floor(left * 1000))
+end
+
 -- Opens (or takes from the pool) a connection and does the TLS handshake on a
--- new one. Returns sock, or nil, kind, message.
-function Transport:connect(scheme, host, port, connect_ms, io_ms)
+-- new one, before the deadline. Returns sock, reused, or nil, kind, message.
+function Transport:connect(scheme, host, port, connect_timeout, deadline)
+  local left = ms_left(deadline)
+  if not left then return nil, "timeout", "timed out before connecting" end
+  local connect_ms = math_max(1, math_floor(connect_timeout * 1000))
   local sock = tcp()
-  sock:settimeouts(connect_ms, io_ms, io_ms)
+  sock:settimeouts(connect_ms < left and connect_ms or left, left, left)
   local tls = scheme == "https"
   local verify = tls and self.verify_tls
   -- IPv6 literals keep their brackets: nginx parses the address like a URL
@@ -273,6 +415,14 @@ function Transport:connect(scheme, host, port, connect_ms, io_ms)
   end
   self.connections = self.connections + 1
   if tls then
+    -- the handshake runs under the connect timeout, started once: give it
+    -- what is left of the exchange
+    left = ms_left(deadline)
+    if not left then
+      sock:close()
+      return nil, "timeout", "timed out before the TLS handshake"
+    end
+    sock:settimeouts(left, left, left)
     local sni = not is_ip_literal(host) and host or nil
     local session
     session, err = sock:sslhandshake(false, sni, verify)
@@ -328,34 +478,49 @@ end
 function Transport:request(req)
   local scheme, host, port, target = parse_url(req.url or "")
   if not scheme then return failure("local", "unsupported URL (http:// or https:// expected)") end
+  if scheme == "https" and self.verify_tls and is_ip_literal(host) then
+    return failure("tls", str_format("TLS: the certificate of %s cannot be checked inside nginx "
+      .. "(lua-nginx-module verifies DNS names only, not IP addresses): use the host's DNS name "
+      .. "in the URL, or verify_tls = false", host))
+  end
   local timeout = req.timeout or 60
-  local connect_ms = math_max(1, math_floor((req.connect_timeout or timeout) * 1000))
-  local io_ms = math_max(1, math_floor(timeout * 1000))
   local max = req.max_body or self.max_body
+  if self.max_body < max then max = self.max_body end
   local default_port = (scheme == "https" and 443 or 80)
   local host_header = port == default_port and host or (host .. ":" .. port)
   local bytes, why = request_bytes(req, target, host_header)
   if not bytes then return failure("local", why) end
 
+  -- one deadline for the whole exchange: connect, handshake, send, every read
+  ngx_update_time()
+  local deadline = ngx_now() + timeout
   for attempt = 1, 2 do
-    local deadline = ngx_now() + timeout
-    local sock, reused, cmsg = self:connect(scheme, host, port, connect_ms, io_ms)
+    local sock, reused, cmsg = self:connect(scheme, host, port, req.connect_timeout or timeout, deadline)
     if not sock then return failure(reused, cmsg) end
+    local rd = new_reader(sock, deadline)
+    rd.timeout = timeout
     local head, kind, msg, early
-    sock:settimeout(math_max(1, (deadline - ngx_now()) * 1000))
-    local sent, err = sock:send(bytes)
+    local left = ms_left(deadline)
+    local sent, err
+    if left then
+      sock:settimeout(left)
+      sent, err = sock:send(bytes)
+    else
+      err = "timeout"
+    end
     if sent then
-      head, kind, msg, early = read_head(sock, deadline)
+      head, kind, msg, early = read_head(rd)
     else
       kind, msg, early = kind_of(err, "connection"), "sending the request failed: " .. tostring(err), true
     end
     if head then
-      local body, reusable, bmsg = read_body(sock, req.method, head.status, head.headers, deadline, max)
+      local body, reusable, bmsg = read_body(rd, req.method, head.status, head.headers, max)
       if not body then
         sock:close()
         return failure(reusable, bmsg)
       end
-      if head.keep and reusable then
+      -- bytes past the response would be read as the next one's: not pooled
+      if head.keep and reusable and rd:pending() == 0 then
         sock:setkeepalive(self.keepalive_ms, self.pool_size)
       else
         sock:close()

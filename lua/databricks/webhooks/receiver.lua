@@ -19,8 +19,15 @@
 --   that does not match the HMAC-SHA256 of the exact body bytes with the
 --   secret (compared in constant time by `webhooks.verify_signature`);
 -- * 400: the (authentic) body is not a JSON delivery (`webhooks.parse_delivery`);
+-- * 400: with `max_age` (seconds): the delivery's `event_timestamp` (ms since
+--   the epoch, covered by the signature) is missing, or more than `max_age`
+--   seconds in the past or in the future;
+-- * 200: with `is_duplicate(webhook_id, event_timestamp)`: it returned true,
+--   so the delivery is acknowledged but not handed to `on_event` again;
 -- * 200: `on_event(event, raw)` ran; it may return a status (and a body) to
---   answer instead, and an error it raises becomes a 500 (logged);
+--   answer instead, and an error it raises becomes a 500 (logged). When it
+--   fails (raises or answers 5xx), `forget(webhook_id, event_timestamp)` (if
+--   given) is called so that the sender's retry is not a duplicate;
 -- * 500: no secret configured: the receiver fails closed.
 --
 -- The body is read with `ngx.req.read_body()`; one that nginx buffered to a
@@ -29,7 +36,8 @@
 -- Nothing is parsed before the signature is verified.
 --
 -- `receiver.read(opts)` does the same checks without answering: it returns
--- `event, raw` or `nil, status, reason`, for handlers that answer themselves.
+-- `event, raw` or `nil, status, reason` (a duplicate is `nil, 200, "duplicate
+-- delivery"`), for handlers that answer themselves.
 --
 -- @module databricks.webhooks.receiver
 
@@ -37,6 +45,7 @@ local webhooks = require("databricks.webhooks")
 
 local ngx = ngx
 local type, tostring, tonumber, pcall, ipairs = type, tostring, tonumber, pcall, ipairs
+local str_format = string.format
 local io_open = io.open
 
 local M = {}
@@ -96,17 +105,61 @@ local function read_body(max)
   return body
 end
 
---- Reads and authenticates the current request's delivery without answering.
--- @tparam table opts `secret`, `max_body`, as for `handle`
--- @return the parsed event and the raw body, or nil, an HTTP status and a reason
-function M.read(opts)
+-- Raises on options of the wrong type (level: the caller of read/handle).
+local function check_opts(opts, fname, level)
   if type(opts) ~= "table" then
-    error("bad argument #1 to 'read' (table expected, got " .. type(opts) .. ")", 2)
+    error("bad argument #1 to '" .. fname .. "' (table expected, got " .. type(opts) .. ")", level)
   end
+  local max = opts.max_body
+  if max ~= nil and (type(max) ~= "number" or max < 0) then
+    error("bad option 'max_body' (number >= 0 expected)", level)
+  end
+  local age = opts.max_age
+  if age ~= nil and (type(age) ~= "number" or age ~= age or age <= 0 or age == math.huge) then
+    error("bad option 'max_age' (seconds > 0 expected)", level)
+  end
+  for _, name in ipairs({ "on_event", "is_duplicate", "forget" }) do
+    if opts[name] ~= nil and type(opts[name]) ~= "function" then
+      error(("bad option '%s' (function expected, got %s)"):format(name, type(opts[name])), level)
+    end
+  end
+end
+
+local function valid_timestamp(ts)
+  return type(ts) == "number" and ts == ts and ts > -math.huge and ts < math.huge
+end
+
+-- max_age: the signed event_timestamp (ms) must be within max_age seconds of
+-- now, either way. Returns true, or nil, status, reason.
+local function fresh(event, max_age)
+  local ts = event.event_timestamp
+  if not valid_timestamp(ts) then return nil, 400, "delivery has no numeric event_timestamp" end
+  local age = ngx.now() - ts / 1000
+  if age > max_age then
+    return nil, 400, str_format("delivery too old (%.0f s, max_age %g s)", age, max_age)
+  end
+  if -age > max_age then
+    return nil, 400, str_format("delivery timestamped %.0f s in the future (max_age %g s)", -age, max_age)
+  end
+  return true
+end
+
+-- is_duplicate: true, or false, or nil, status, reason.
+local function duplicate(event, hook)
+  local id, ts = event.webhook_id, event.event_timestamp
+  if type(id) ~= "string" or not valid_timestamp(ts) then
+    return nil, 400, "delivery has no webhook_id and event_timestamp to de-duplicate"
+  end
+  local ok, seen = pcall(hook, id, ts)
+  if not ok then
+    ngx.log(ngx.ERR, "databricks.webhooks.receiver: is_duplicate failed: ", tostring(seen))
+    return nil, 500, "cannot check for duplicates"
+  end
+  return seen == true
+end
+
+local function authenticated(opts)
   local max = opts.max_body or M.DEFAULT_MAX_BODY
-  if type(max) ~= "number" or max < 0 then
-    error("bad option 'max_body' (number >= 0 expected)", 2)
-  end
   local secrets = secrets_of(opts)
   if not secrets then
     ngx.log(ngx.ERR, "databricks.webhooks.receiver: no secret configured; refusing deliveries")
@@ -133,7 +186,24 @@ function M.read(opts)
 
   local event, err = webhooks.parse_delivery(body)
   if not event then return nil, 400, err and err.message or "not a delivery" end
+  if opts.max_age then
+    local young, fstatus, freason = fresh(event, opts.max_age)
+    if not young then return nil, fstatus, freason end
+  end
+  if opts.is_duplicate then
+    local seen, dstatus, dreason = duplicate(event, opts.is_duplicate)
+    if seen == nil then return nil, dstatus, dreason end
+    if seen then return nil, 200, "duplicate delivery" end
+  end
   return event, body
+end
+
+--- Reads and authenticates the current request's delivery without answering.
+-- @tparam table opts `secret`, `max_body`, `max_age`, `is_duplicate`, as for `handle`
+-- @return the parsed event and the raw body, or nil, an HTTP status and a reason
+function M.read(opts)
+  check_opts(opts, "read", 3)
+  return authenticated(opts)
 end
 
 local function respond(status, text)
@@ -149,15 +219,12 @@ end
 -- phase). Returns the status sent and the event (or the reason of a refusal).
 -- @tparam table opts `secret` (a string, an array of strings, or a function
 --   returning either), `max_body` (bytes, default 1 MiB), `on_event`
---   (`function(event, raw)`, may return a status and a body)
+--   (`function(event, raw)`, may return a status and a body), `max_age`
+--   (seconds), `is_duplicate` (`function(webhook_id, event_timestamp)`, true
+--   when already seen), `forget` (`function(webhook_id, event_timestamp)`)
 function M.handle(opts)
-  if type(opts) ~= "table" then
-    error("bad argument #1 to 'handle' (table expected, got " .. type(opts) .. ")", 2)
-  end
-  if opts.on_event ~= nil and type(opts.on_event) ~= "function" then
-    error("bad option 'on_event' (function expected, got " .. type(opts.on_event) .. ")", 2)
-  end
-  local event, raw_or_status, reason = M.read(opts)
+  check_opts(opts, "handle", 3)
+  local event, raw_or_status, reason = authenticated(opts)
   if not event then
     if raw_or_status == 401 or raw_or_status == 400 then
       ngx.log(ngx.WARN, "databricks.webhooks.receiver: refused delivery (", raw_or_status, "): ", reason)
@@ -169,12 +236,16 @@ function M.handle(opts)
     local ok, s, t = pcall(opts.on_event, event, raw_or_status)
     if not ok then
       ngx.log(ngx.ERR, "databricks.webhooks.receiver: on_event failed: ", tostring(s))
-      return respond(500, REASON[500]), event
-    end
-    if type(s) == "number" then
+      status, text = 500, REASON[500]
+    elseif type(s) == "number" then
       status = s
       text = t ~= nil and tostring(t) or (REASON[s] or "")
     end
+  end
+  -- the sender retries a failed delivery: it must not be taken for a duplicate
+  if status >= 500 and opts.is_duplicate and opts.forget then
+    local ok, err = pcall(opts.forget, event.webhook_id, event.event_timestamp)
+    if not ok then ngx.log(ngx.ERR, "databricks.webhooks.receiver: forget failed: ", tostring(err)) end
   end
   return respond(status, text), event
 end
