@@ -340,13 +340,13 @@ function methods:each(req)
   end
 end
 
---- Compare a desired list of webhooks with the workspace: see
--- `databricks.webhooks.plan` (README, "Webhooks as code").
+-- Compare a desired list of webhooks with the workspace: see
+-- `databricks.webhooks.plan` (its LDoc entry is `client:plan` in core.luadoc).
 function methods:plan(desired, opts)
   return require("databricks.webhooks.plan").plan(self, desired, opts)
 end
 
---- Carry out a plan made by `client:plan`, through `client:bulk`.
+-- Carry out a plan made by `client:plan`, through `client:bulk` (LDoc: core.luadoc).
 function methods:apply(plan, opts)
   return require("databricks.webhooks.plan").apply(self, plan, opts)
 end
