@@ -76,7 +76,9 @@ dbw_ex_action dbw_exchange_step(lua_State *L, dbw_client *c, dbw_exchange *ex, c
 
     switch (ex->sent) {
     case DBW_SENT_DISCOVERY:
-        dbw_auth_on_discovery(L, c, last);
+        code = dbw_auth_on_discovery(L, c, last);
+        if (code)
+            return done_with(ex, code, last->net == DBW_NET_OK ? last->status : 0);
         return next_send(L, c, ex, rq);
     case DBW_SENT_TOKEN:
         code = dbw_auth_on_token(L, c, last, dbw_now());
@@ -96,8 +98,14 @@ dbw_ex_action dbw_exchange_step(lua_State *L, dbw_client *c, dbw_exchange *ex, c
     }
     if (!dbw_retry_allowed(last, ex->replay_safe))
         return DBW_EX_DONE;
+    if (ex->attempts >= DBW_MAX_ATTEMPTS)
+        return DBW_EX_DONE;
     now = dbw_now();
-    wait = last->retry_after >= 0 ? last->retry_after : dbw_backoff(ex->attempts, &c->rng);
+    /* Retry-After may lengthen a wait, never shorten it below the backoff:
+     * "Retry-After: 0" (or a date in the past) must not make a hot loop. */
+    wait = dbw_backoff(ex->attempts, &c->rng);
+    if (last->retry_after > wait)
+        wait = last->retry_after;
     /* Out of budget: the last real error is the answer, not a generic timeout. */
     if (now + wait > ex->deadline)
         return DBW_EX_DONE;

@@ -164,7 +164,7 @@ describe("client", function()
       { "nested field name with a NUL after it", "create", { events = { "COMMENT_CREATED" },
         http_url_spec = { url = "https://x", ["secret\0"] = "s" } } },
       { "delete without id", "delete", {} },
-      { "delete with numeric id", "delete", { id = 5 } },
+      { "delete with a fractional numeric id", "delete", { id = 5.5 } },
       { "test with unknown event", "test", { id = "1", event = "X" } },
     }
     for _, case in ipairs(cases) do

@@ -86,7 +86,7 @@ describe("a Lua transport", function()
     assert.is_nil(req.headers.Expect)
     assert.equals(7, req.timeout)
     assert.equals(3, req.connect_timeout)
-    assert.equals(16 * 1024 * 1024, req.max_body)
+    assert.equals(8 * 1024 * 1024, req.max_body)
     c:close()
   end)
 

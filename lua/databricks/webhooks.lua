@@ -125,7 +125,8 @@ end
 -- raises the same message on both paths.
 local ARG_TYPES = {
   create = { table = true }, update = { table = true }, list = { table = true, ["nil"] = true },
-  delete = { table = true, string = true }, test = { table = true, string = true },
+  delete = { table = true, string = true, number = true },
+  test = { table = true, string = true, number = true },
 }
 
 local function check_arg(op, v)

@@ -172,6 +172,17 @@ local function check_non_negative(v)
   return v
 end
 
+-- Byte and value caps: whole numbers from 1 up to 2^53 (exact in every Lua).
+local function check_count(v)
+  if type(v) ~= "number" then
+    return nil, "number expected, got " .. type(v)
+  end
+  if not is_finite_number(v) or v < 1 or v ~= math_floor(v) or v > 2 ^ 53 then
+    return nil, "must be a positive integer"
+  end
+  return v
+end
+
 local function check_boolean(v)
   if type(v) ~= "boolean" then
     return nil, "boolean expected, got " .. type(v)
@@ -289,6 +300,8 @@ local OPTIONS = {
   { "allow_insecure_http", check_boolean },
   { "workspace_id", check_workspace_id },
   { "transport", check_transport },
+  { "max_response_bytes", check_count },
+  { "max_response_values", check_count },
 }
 
 local CHECKERS = {}
@@ -896,6 +909,8 @@ function M.resolve(opts, getenv)
     allow_insecure_http = pick("allow_insecure_http"),
     workspace_id = vals.workspace_id,
     transport = vals.transport,
+    max_response_bytes = vals.max_response_bytes,
+    max_response_values = vals.max_response_values,
     profile = profile_used,
     config_file = file_read,
   }
