@@ -11,6 +11,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/utsname.h>
 #include <stdio.h>
 #include <time.h>
@@ -480,6 +481,8 @@ static void push_names(lua_State *L, const char *const *names)
     }
 }
 
+static int core_file_mode(lua_State *L);
+
 /* ---- module --------------------------------------------------------------- */
 
 static const luaL_Reg client_methods[] = {
@@ -497,6 +500,7 @@ static const luaL_Reg module_functions[] = {
     {"set_transport", core_set_transport},
     {"get_transport", core_get_transport},
     {"sleep", dbw_stepper_sleep},
+    {"file_mode", core_file_mode},
     {NULL, NULL},
 };
 
@@ -542,5 +546,16 @@ DBW_API int luaopen_databricks_webhooks_core(lua_State *L)
         lua_pushliteral(L, "unknown");
     }
     lua_setfield(L, -2, "os");
+    return 1;
+}
+
+/* core.file_mode(path) -> the permission bits of a file (stat(2)), or nil:
+ * for config.lua's warning about a config file others can read. */
+static int core_file_mode(lua_State *L)
+{
+    struct stat st;
+    if (stat(luaL_checkstring(L, 1), &st) != 0)
+        return 0;
+    lua_pushinteger(L, (lua_Integer)(st.st_mode & 07777));
     return 1;
 }
