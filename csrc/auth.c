@@ -1,5 +1,6 @@
 #include "auth.h"
 
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -10,7 +11,6 @@
 #include "urlenc.h"
 
 #define DISCOVERY_PATH "/oidc/.well-known/oauth-authorization-server"
-#define TOKEN_PATH "/oidc/v1/token"
 #define TOKEN_FORM "grant_type=client_credentials&scope=all-apis"
 /* Refresh this long before expiry at most; Azure rejects tokens with < 30 s left. */
 #define REFRESH_MARGIN 40.0
@@ -48,7 +48,7 @@ void dbw_auth_next_request(dbw_client *c, dbw_request *rq, int *is_discovery)
         *is_discovery = 1;
         dbw_buf_printf(&c->aux_url, "%s%s", c->host, DISCOVERY_PATH);
         rq->method = "GET";
-        rq->path = DISCOVERY_PATH;
+        rq->path = c->aux_url.data; /* logs name the whole URL of token traffic */
         rq->headers[rq->nheaders++] = "Accept: application/json";
         rq->url = c->aux_url.data;
         return;
@@ -56,7 +56,7 @@ void dbw_auth_next_request(dbw_client *c, dbw_request *rq, int *is_discovery)
     *is_discovery = 0;
     dbw_buf_puts(&c->aux_url, c->oauth.token_endpoint);
     rq->method = "POST";
-    rq->path = TOKEN_PATH;
+    rq->path = c->aux_url.data;
     rq->url = c->aux_url.data;
     rq->body = TOKEN_FORM;
     rq->body_len = sizeof TOKEN_FORM - 1;
@@ -91,37 +91,120 @@ static char *dup_string(const char *s)
     return p;
 }
 
-/* The client secret goes to the discovered endpoint: only over https, or
- * over http when the workspace itself was configured as http (loopback, or
- * allow_insecure_http), and never with CR/LF that could split a request. */
-static int endpoint_acceptable(const dbw_client *c, const char *url)
+/* scheme://host[:port] of a URL, lower-cased, with the scheme's default port
+ * spelt out, so that two spellings of one origin compare equal. 0 when the
+ * URL has no such prefix, carries user information or control bytes. */
+static int origin_of(const char *url, char *out, size_t size)
 {
-    if (strpbrk(url, "\r\n") != NULL)
+    const char *p = strstr(url, "://"), *host, *end;
+    const char *port = NULL;
+    size_t i, n = 0;
+    char scheme[8];
+    if (p == NULL || p - url >= (long)sizeof scheme || strcspn(url, "\r\n\t ") != strlen(url))
         return 0;
-    if (strncmp(url, "https://", 8) == 0)
-        return 1;
-    return strncmp(url, "http://", 7) == 0 && strncmp(c->host, "http://", 7) == 0;
+    for (i = 0; url + i < p; i++)
+        scheme[i] = (char)tolower((unsigned char)url[i]);
+    scheme[i] = '\0';
+    if (strcmp(scheme, "https") != 0 && strcmp(scheme, "http") != 0)
+        return 0;
+    host = p + 3;
+    end = host + strcspn(host, "/?#");
+    if (memchr(host, '@', (size_t)(end - host)) != NULL || end == host)
+        return 0;
+    /* the port's colon: after a bracketed IPv6 literal, or the last one */
+    for (p = host[0] == '[' ? memchr(host, ']', (size_t)(end - host)) : host; p && p < end; p++)
+        if (*p == ':')
+            port = p;
+    if (host[0] == '[' && memchr(host, ']', (size_t)(end - host)) == NULL)
+        return 0;
+    if (port &&
+        (port + 1 == end || strspn(port + 1, "0123456789") != (size_t)(end - port - 1) || end - port - 1 > 5))
+        return 0;
+    if (port == NULL)
+        port = end;
+    n = (size_t)snprintf(out, size, "%s://", scheme);
+    for (p = host; p < port && n + 1 < size; p++)
+        out[n++] = (char)tolower((unsigned char)*p);
+    if (n + 8 >= size)
+        return 0;
+    n += (size_t)snprintf(out + n, size - n, ":%ld",
+                          port < end                     ? strtol(port + 1, NULL, 10)
+                          : strcmp(scheme, "https") == 0 ? 443L
+                                                         : 80L);
+    return 1;
 }
 
-void dbw_auth_on_discovery(lua_State *L, dbw_client *c, const dbw_response *rs)
+/* The client secret goes only to its own origin: the token endpoint must
+ * share scheme, host and port with the workspace (so no other server, and no
+ * clear-text http:// next to an https:// workspace, ever sees it). */
+static int same_origin(const dbw_client *c, const char *url)
 {
+    char a[300], b[300];
+    return origin_of(c->host, a, sizeof a) && origin_of(url, b, sizeof b) && strcmp(a, b) == 0;
+}
+
+/* The URL named in an error: as sent, cut short, control bytes shown as '?'. */
+static void name_url(dbw_buf *msg, const char *url, size_t n)
+{
+    size_t i;
+    for (i = 0; i < n && i < 200; i++)
+        dbw_buf_append(msg, (unsigned char)url[i] < 0x20 || url[i] == 0x7f ? "?" : url + i, 1);
+    if (n > 200)
+        dbw_buf_puts(msg, "...");
+}
+
+static const char *discovery_failure(dbw_client *c, const dbw_response *rs, const char *why)
+{
+    dbw_buf_reset(&c->msg);
+    dbw_buf_printf(&c->msg, "oauth-m2m: token endpoint discovery at %s%s %s", c->host, DISCOVERY_PATH, why);
+    if (rs->net != DBW_NET_OK) {
+        dbw_buf_printf(&c->msg, ": %s", rs->net_msg ? rs->net_msg : "network error");
+        return rs->net == DBW_NET_TIMEOUT ? DBW_E_TIMEOUT
+               : rs->net == DBW_NET_TLS   ? DBW_E_TLS
+                                          : DBW_E_CONNECTION;
+    }
+    if (rs->status != 200)
+        dbw_buf_printf(&c->msg, " (HTTP %ld)", rs->status);
+    return DBW_E_UNAUTHENTICATED;
+}
+
+const char *dbw_auth_on_discovery(lua_State *L, dbw_client *c, const dbw_response *rs)
+{
+    const char *code = NULL;
     c->oauth.discovery_done = 1;
     free(c->oauth.token_endpoint);
     c->oauth.token_endpoint = NULL;
-    if (rs->net == DBW_NET_OK && rs->status == 200 && dbw_json_decode(L, rs->body, rs->body_len)) {
-        if (lua_type(L, -1) == LUA_TTABLE) {
-            lua_getfield(L, -1, "token_endpoint");
-            if (lua_type(L, -1) == LUA_TSTRING && endpoint_acceptable(c, lua_tostring(L, -1)))
-                c->oauth.token_endpoint = dup_string(lua_tostring(L, -1));
-            lua_pop(L, 1);
-        }
+    if (rs->net != DBW_NET_OK || rs->status != 200)
+        return discovery_failure(c, rs, "failed");
+    if (dbw_json_decode_max(L, rs->body, rs->body_len, c->max_values) != DBW_JSON_OK)
+        return discovery_failure(c, rs, "sent a body that is not JSON");
+    if (lua_type(L, -1) != LUA_TTABLE) {
         lua_pop(L, 1);
+        return discovery_failure(c, rs, "sent no JSON object");
     }
-    if (c->oauth.token_endpoint == NULL) {
+    lua_getfield(L, -1, "token_endpoint");
+    if (lua_type(L, -1) != LUA_TSTRING) {
+        code = discovery_failure(c, rs, "named no token_endpoint");
+    } else if (strlen(lua_tostring(L, -1)) != dbw_rawlen(L, -1) || !same_origin(c, lua_tostring(L, -1))) {
         dbw_buf_reset(&c->msg);
-        dbw_buf_printf(&c->msg, "%s%s", c->host, TOKEN_PATH);
-        c->oauth.token_endpoint = dup_string(c->msg.data ? c->msg.data : "");
+        dbw_buf_puts(&c->msg, "oauth-m2m: refused token endpoint ");
+        name_url(&c->msg, lua_tostring(L, -1), dbw_rawlen(L, -1));
+        dbw_buf_printf(&c->msg,
+                       ": not on the workspace's own origin %s; the client secret is sent nowhere else",
+                       c->host);
+        code = DBW_E_UNAUTHENTICATED;
+    } else {
+        c->oauth.token_endpoint = dup_string(lua_tostring(L, -1));
+        if (c->oauth.token_endpoint == NULL) {
+            dbw_buf_reset(&c->msg);
+            dbw_buf_puts(&c->msg, "oauth-m2m: out of memory");
+            code = DBW_E_UNAUTHENTICATED;
+        }
     }
+    lua_pop(L, 2);
+    if (code)
+        c->oauth.discovery_done = 0; /* the next call asks again */
+    return code;
 }
 
 static const char *token_failure(lua_State *L, dbw_client *c, const dbw_response *rs)
@@ -137,7 +220,8 @@ static const char *token_failure(lua_State *L, dbw_client *c, const dbw_response
                                           : DBW_E_CONNECTION;
     }
     /* The OAuth error shape ({error, error_description}) or Databricks' own. */
-    if (dbw_json_decode(L, rs->body, rs->body_len) && lua_type(L, -1) == LUA_TTABLE) {
+    if (dbw_json_decode_max(L, rs->body, rs->body_len, c->max_values) == DBW_JSON_OK &&
+        lua_type(L, -1) == LUA_TTABLE) {
         lua_getfield(L, top + 1, "error");
         lua_getfield(L, top + 1, "error_description");
         lua_getfield(L, top + 1, "error_code");
@@ -164,7 +248,8 @@ const char *dbw_auth_on_token(lua_State *L, dbw_client *c, const dbw_response *r
     dbw_buf_wipe(&c->aux_header); /* the Basic credentials are no longer needed */
     if (rs->net != DBW_NET_OK || rs->status != 200)
         return token_failure(L, c, rs);
-    if (!dbw_json_decode(L, rs->body, rs->body_len) || lua_type(L, -1) != LUA_TTABLE) {
+    if (dbw_json_decode_max(L, rs->body, rs->body_len, c->max_values) != DBW_JSON_OK ||
+        lua_type(L, -1) != LUA_TTABLE) {
         lua_settop(L, top);
         dbw_buf_reset(&c->msg);
         dbw_buf_printf(&c->msg, "oauth-m2m: token endpoint %s sent a body that is not JSON",

@@ -22,8 +22,10 @@ int dbw_auth_invalidate(dbw_client *c);
 /* The next token-related request to send: discovery first, then the token. */
 void dbw_auth_next_request(dbw_client *c, dbw_request *rq, int *is_discovery);
 
-/* Consumes a discovery response (never fails: falls back to /oidc/v1/token). */
-void dbw_auth_on_discovery(lua_State *L, dbw_client *c, const dbw_response *rs);
+/* Consumes a discovery response. Returns NULL when it named a token endpoint
+ * on the workspace's own origin, else the error code, with a message naming
+ * the refused URL in c->msg (nothing is guessed: the secret stays home). */
+const char *dbw_auth_on_discovery(lua_State *L, dbw_client *c, const dbw_response *rs);
 
 /* Consumes a token response. Returns NULL on success, else the error code,
  * with a message (never containing a secret) in c->msg. */

@@ -134,7 +134,7 @@ int dbw_bulk(lua_State *L, dbw_client *c)
     /* Misuse raises before anything is sent. */
     for (i = 0; i < n; i++) {
         lua_rawgeti(L, 3, (int)i + 1);
-        if (lua_type(L, -1) == LUA_TSTRING && op->id_positional) {
+        if ((lua_type(L, -1) == LUA_TSTRING || lua_type(L, -1) == LUA_TNUMBER) && op->id_positional) {
             lua_createtable(L, 0, 1);
             lua_insert(L, -2);
             lua_setfield(L, -2, "id");

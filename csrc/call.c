@@ -160,8 +160,8 @@ int dbw_call_prepare_raw(lua_State *L, dbw_client *c, dbw_prepared *p)
                 dbw_query_append(L, &c->url, lua_tostring(L, -2), lua_gettop(L), &first) != 0) {
                 lua_pop(L, 2);
                 return push_invalid(L,
-                                    "request: query keys must be strings and values strings, numbers, "
-                                    "booleans or arrays of them",
+                                    "request: query keys must be strings and values strings, finite "
+                                    "numbers, booleans or arrays of them",
                                     method, path);
             }
             lua_pop(L, 1);

@@ -77,6 +77,7 @@ typedef struct dbw_client {
     char *workspace_id;
     dbw_auth_kind auth_kind;
     double timeout, connect_timeout, retry_timeout;
+    size_t max_values; /* decoded JSON values per response (max_response_values) */
 
     int debug_ref; /* LUA_NOREF, or registry ref of a function(line) */
     int debug_stderr;

@@ -127,4 +127,20 @@ static inline int dbw_isintegral(lua_State *L, int idx)
     }
 }
 
+/* 1 when the value at idx is an integer within [lo, hi], compared without
+ * ever converting an out-of-range number (NaN, inf, 2^63) to an integer. */
+static inline int dbw_integer_in(lua_State *L, int idx, long long lo, long long hi)
+{
+    long long v;
+    if (!dbw_isintegral(L, idx))
+        return 0;
+#if LUA_VERSION_NUM >= 503
+    if (lua_isinteger(L, idx))
+        v = (long long)lua_tointeger(L, idx);
+    else
+#endif
+        v = (long long)lua_tonumber(L, idx); /* integral and within 2^53: exact */
+    return v >= lo && v <= hi;
+}
+
 #endif

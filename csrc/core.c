@@ -11,6 +11,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/utsname.h>
 #include <stdio.h>
 #include <time.h>
@@ -30,8 +31,9 @@
 #include "schema.h"
 #include "stepper.h"
 
-/* Bodies larger than this are refused rather than buffered (a 1,000-webhook page is ~0.5 MB). */
-#define DBW_MAX_RESPONSE (16u * 1024u * 1024u)
+/* Bodies larger than this are refused rather than buffered (a 1,000-webhook
+ * page is ~0.5 MB); max_response_bytes changes it. */
+#define DBW_MAX_RESPONSE (8u * 1024u * 1024u)
 
 /* ---- client creation ---------------------------------------------------- */
 
@@ -64,14 +66,46 @@ static const char *opt_string(lua_State *L, int t, const char *k, char **out, in
     return NULL;
 }
 
-static double opt_number(lua_State *L, int t, const char *k, double dflt)
+/* A number of seconds: NaN, infinities and negative values are refused
+ * here too (config.lua checks them first), as they would overflow in C. */
+static const char *opt_number(lua_State *L, int t, const char *k, double dflt, double *out)
 {
     double v = dflt;
     lua_getfield(L, t, k);
     if (lua_type(L, -1) == LUA_TNUMBER)
         v = lua_tonumber(L, -1);
     lua_pop(L, 1);
-    return v;
+    if (!(v >= 0 && v <= 1e9))
+        return "must be a finite number >= 0 (seconds)";
+    *out = v;
+    return NULL;
+}
+
+/* A count: a positive integer, compared in integer arithmetic where Lua has it. */
+static const char *opt_count(lua_State *L, int t, const char *k, size_t dflt, size_t *out)
+{
+    const char *why = NULL;
+    *out = dflt;
+    lua_getfield(L, t, k);
+    if (lua_isnil(L, -1)) {
+        lua_pop(L, 1);
+        return NULL;
+    }
+    if (!dbw_isintegral(L, -1)) {
+        why = "must be a positive integer";
+    } else {
+#if LUA_VERSION_NUM >= 503
+        lua_Integer v = lua_isinteger(L, -1) ? lua_tointeger(L, -1) : (lua_Integer)lua_tonumber(L, -1);
+#else
+        double v = lua_tonumber(L, -1); /* integral and within 2^53 */
+#endif
+        if (v < 1 || (double)v > (double)((size_t)-1 / 2))
+            why = "must be a positive integer";
+        else
+            *out = (size_t)v;
+    }
+    lua_pop(L, 1);
+    return why;
 }
 
 static int opt_bool(lua_State *L, int t, const char *k, int dflt)
@@ -116,6 +150,7 @@ static int core_new(lua_State *L)
     dbw_client *c;
     char *auth_type = NULL, *ca_file = NULL, *proxy = NULL;
     const char *why;
+    size_t max_bytes;
     luaL_checktype(L, 1, LUA_TTABLE);
     c = dbw_client_new(L);
 
@@ -140,9 +175,16 @@ static int core_new(lua_State *L)
     if (c->auth_kind == DBW_AUTH_OAUTH_M2M && (c->client_id == NULL || c->client_secret == NULL))
         return fail_new(L, c, "client_id", "client_id and client_secret are required for oauth-m2m");
 
-    c->timeout = opt_number(L, 1, "timeout", 60);
-    c->connect_timeout = opt_number(L, 1, "connect_timeout", 30);
-    c->retry_timeout = opt_number(L, 1, "retry_timeout", 300);
+    if ((why = opt_number(L, 1, "timeout", 60, &c->timeout)) != NULL)
+        return fail_new(L, c, "timeout", why);
+    if ((why = opt_number(L, 1, "connect_timeout", 30, &c->connect_timeout)) != NULL)
+        return fail_new(L, c, "connect_timeout", why);
+    if ((why = opt_number(L, 1, "retry_timeout", 300, &c->retry_timeout)) != NULL)
+        return fail_new(L, c, "retry_timeout", why);
+    if ((why = opt_count(L, 1, "max_response_bytes", DBW_MAX_RESPONSE, &max_bytes)) != NULL)
+        return fail_new(L, c, "max_response_bytes", why);
+    if ((why = opt_count(L, 1, "max_response_values", DBW_JSON_MAX_VALUES, &c->max_values)) != NULL)
+        return fail_new(L, c, "max_response_values", why);
     c->rng = (uint64_t)(uintptr_t)c ^ (uint64_t)time(NULL) * 0x9E3779B97F4A7C15ull;
 
     lua_getfield(L, 1, "debug");
@@ -150,7 +192,7 @@ static int core_new(lua_State *L)
     lua_pop(L, 1);
     c->debug_ref = opt_ref(L, 1, "debug");
 
-    if (dbw_conn_init(&c->conn, NULL, &c->counters, DBW_MAX_RESPONSE) != 0)
+    if (dbw_conn_init(&c->conn, NULL, &c->counters, max_bytes) != 0)
         return fail_new(L, c, "client", "curl_easy_init failed");
     c->closed = 0;
     if (dbw_auth_init(c) != 0)
@@ -202,7 +244,7 @@ static int run(lua_State *L, dbw_call_fn impl)
 static int prepare_request(lua_State *L, const dbw_op *op)
 {
     int t = lua_type(L, 2);
-    if (op->id_positional && t == LUA_TSTRING) {
+    if (op->id_positional && (t == LUA_TSTRING || t == LUA_TNUMBER)) {
         lua_createtable(L, 0, 1);
         lua_pushvalue(L, 2);
         lua_setfield(L, -2, "id");
@@ -435,6 +477,8 @@ static void push_names(lua_State *L, const char *const *names)
     }
 }
 
+static int core_file_mode(lua_State *L);
+
 /* ---- module --------------------------------------------------------------- */
 
 static const luaL_Reg client_methods[] = {
@@ -466,6 +510,7 @@ static const luaL_Reg module_functions[] = {
     {"get_transport", core_get_transport},
     {"sleep", dbw_stepper_sleep},
     {"validate", dbw_op_validate},
+    {"file_mode", core_file_mode},
     {NULL, NULL},
 };
 
@@ -514,5 +559,16 @@ DBW_API int luaopen_databricks_webhooks_core(lua_State *L)
         lua_pushliteral(L, "unknown");
     }
     lua_setfield(L, -2, "os");
+    return 1;
+}
+
+/* core.file_mode(path) -> the permission bits of a file (stat(2)), or nil:
+ * for config.lua's warning about a config file others can read. */
+static int core_file_mode(lua_State *L)
+{
+    struct stat st;
+    if (stat(luaL_checkstring(L, 1), &st) != 0)
+        return 0;
+    lua_pushinteger(L, (lua_Integer)(st.st_mode & 07777));
     return 1;
 }

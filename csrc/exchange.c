@@ -1,5 +1,6 @@
 #include "exchange.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "auth.h"
@@ -57,6 +58,33 @@ static dbw_ex_action next_send(lua_State *L, dbw_client *c, dbw_exchange *ex, db
     return DBW_EX_SEND;
 }
 
+/* One debug line per retry: what failed and when the next attempt goes
+ * (the per-attempt lines of call.c say how each attempt ended). */
+static void log_retry(lua_State *L, dbw_client *c, const dbw_exchange *ex, const dbw_response *last,
+                      double wait)
+{
+    char line[512];
+    if (!c->debug_stderr && c->debug_ref == LUA_NOREF)
+        return;
+    if (last->net == DBW_NET_OK)
+        snprintf(line, sizeof line,
+                 "databricks.webhooks: retry: %s %s answered HTTP %ld; attempt %d of at most %d in %.2f s",
+                 ex->method, ex->path, last->status, ex->attempts + 1, DBW_MAX_ATTEMPTS, wait);
+    else
+        snprintf(line, sizeof line,
+                 "databricks.webhooks: retry: %s %s failed (%s); attempt %d of at most %d in %.2f s",
+                 ex->method, ex->path, last->net_msg ? last->net_msg : "network error", ex->attempts + 1,
+                 DBW_MAX_ATTEMPTS, wait);
+    if (c->debug_stderr) {
+        fprintf(stderr, "%s\n", line);
+        return;
+    }
+    /* inside the protected call of every caller (core.c's run, stepper.c's step) */
+    lua_rawgeti(L, LUA_REGISTRYINDEX, c->debug_ref);
+    lua_pushstring(L, line);
+    lua_call(L, 1, 0);
+}
+
 static dbw_ex_action done_with(dbw_exchange *ex, const char *code, long status)
 {
     ex->err_code = code;
@@ -76,7 +104,9 @@ dbw_ex_action dbw_exchange_step(lua_State *L, dbw_client *c, dbw_exchange *ex, c
 
     switch (ex->sent) {
     case DBW_SENT_DISCOVERY:
-        dbw_auth_on_discovery(L, c, last);
+        code = dbw_auth_on_discovery(L, c, last);
+        if (code)
+            return done_with(ex, code, last->net == DBW_NET_OK ? last->status : 0);
         return next_send(L, c, ex, rq);
     case DBW_SENT_TOKEN:
         code = dbw_auth_on_token(L, c, last, dbw_now());
@@ -96,11 +126,18 @@ dbw_ex_action dbw_exchange_step(lua_State *L, dbw_client *c, dbw_exchange *ex, c
     }
     if (!dbw_retry_allowed(last, ex->replay_safe))
         return DBW_EX_DONE;
+    if (ex->attempts >= DBW_MAX_ATTEMPTS)
+        return DBW_EX_DONE;
     now = dbw_now();
-    wait = last->retry_after >= 0 ? last->retry_after : dbw_backoff(ex->attempts, &c->rng);
+    /* Retry-After may lengthen a wait, never shorten it below the backoff:
+     * "Retry-After: 0" (or a date in the past) must not make a hot loop. */
+    wait = dbw_backoff(ex->attempts, &c->rng);
+    if (last->retry_after > wait)
+        wait = last->retry_after;
     /* Out of budget: the last real error is the answer, not a generic timeout. */
     if (now + wait > ex->deadline)
         return DBW_EX_DONE;
+    log_retry(L, c, ex, last, wait);
     *delay = wait;
     ex->sent = DBW_SENT_NOTHING;
     return DBW_EX_SLEEP;

@@ -13,6 +13,9 @@
 #include "client.h"
 #include "transport.h"
 
+/* API attempts per call at most, whatever retry_timeout leaves. */
+#define DBW_MAX_ATTEMPTS 10
+
 typedef enum { DBW_EX_SEND, DBW_EX_SLEEP, DBW_EX_DONE } dbw_ex_action;
 
 typedef enum { DBW_SENT_NOTHING, DBW_SENT_DISCOVERY, DBW_SENT_TOKEN, DBW_SENT_API } dbw_sent;

@@ -27,6 +27,17 @@ void dbw_json_decode_init(lua_State *L);
  * integral numbers within 2^53 are integers. */
 int dbw_json_decode(lua_State *L, const char *s, size_t n);
 
+/* The default cap on decoded values (every value and object key counts). */
+#define DBW_JSON_MAX_VALUES 1000000u
+
+enum { DBW_JSON_TOO_MANY = -1, DBW_JSON_BAD = 0, DBW_JSON_OK = 1 };
+
+/* Like dbw_json_decode, with at most max_values values: returns DBW_JSON_OK
+ * (value pushed), DBW_JSON_BAD (not JSON) or DBW_JSON_TOO_MANY; nothing is
+ * pushed on failure and what was built is left to the collector. Plain
+ * dbw_json_decode caps at DBW_JSON_MAX_VALUES. */
+int dbw_json_decode_max(lua_State *L, const char *s, size_t n, size_t max_values);
+
 /* Encodes the value at idx. Pushes the JSON string and returns 1, or pushes an
  * error message and returns 0. */
 int dbw_json_encode(lua_State *L, int idx);

@@ -102,6 +102,8 @@ typedef struct parser {
     lua_State *L;
     const char *p, *end;
     size_t total;
+    size_t values, max_values; /* decoded so far, and the cap */
+    int too_many;
     int depth;
     int scratch; /* stack slot: nil, or a userdata of total + 1 bytes (escaped strings, long numbers) */
     int strings; /* stack slot: the common strings, by index */
@@ -111,6 +113,16 @@ typedef struct parser {
 enum { PUSHED = 1, NULL_VALUE = 0, FAILED = -1 };
 
 static int parse_value(parser *P);
+
+/* Every value and key costs Lua heap (an empty table ~60 bytes from 3 bytes
+ * of text): the count is capped, not just the body's length. */
+static int count_value(parser *P)
+{
+    if (++P->values <= P->max_values)
+        return 1;
+    P->too_many = 1;
+    return 0;
+}
 
 static void skip_space(parser *P)
 {
@@ -415,7 +427,7 @@ static int parse_object(parser *P)
     if (empty_container(P, '}'))
         return PUSHED;
     do {
-        if (P->p >= P->end || *P->p != '"' || parse_string(P) != PUSHED)
+        if (P->p >= P->end || *P->p != '"' || !count_value(P) || parse_string(P) != PUSHED)
             return FAILED;
         skip_space(P);
         if (P->p >= P->end || *P->p != ':')
@@ -469,7 +481,7 @@ static int parse_array(parser *P)
 static int parse_value(parser *P)
 {
     int rc;
-    if (P->p >= P->end)
+    if (P->p >= P->end || !count_value(P))
         return FAILED;
     switch (*P->p) {
     case '"':
@@ -501,13 +513,16 @@ static int parse_value(parser *P)
     }
 }
 
-int dbw_json_decode(lua_State *L, const char *s, size_t n)
+int dbw_json_decode_max(lua_State *L, const char *s, size_t n, size_t max_values)
 {
     parser P;
     int base = lua_gettop(L), rc;
     if (!lua_checkstack(L, CHUNK + 8))
-        return 0;
+        return DBW_JSON_BAD;
     P.L = L;
+    P.values = 0;
+    P.max_values = max_values;
+    P.too_many = 0;
     P.p = s;
     P.end = s + n;
     P.total = n;
@@ -528,12 +543,17 @@ int dbw_json_decode(lua_State *L, const char *s, size_t n)
     rc = parse_value(&P);
     skip_space(&P);
     if (rc == FAILED || P.p != P.end) {
-        lua_settop(L, base);
-        return 0;
+        lua_settop(L, base); /* what was built is garbage now */
+        return P.too_many ? DBW_JSON_TOO_MANY : DBW_JSON_BAD;
     }
     if (rc == NULL_VALUE)
         lua_pushnil(L);
     lua_replace(L, base + 1);
     lua_settop(L, base + 1);
-    return 1;
+    return DBW_JSON_OK;
+}
+
+int dbw_json_decode(lua_State *L, const char *s, size_t n)
+{
+    return dbw_json_decode_max(L, s, n, DBW_JSON_MAX_VALUES) == DBW_JSON_OK;
 }

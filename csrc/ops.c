@@ -1,5 +1,6 @@
 #include "ops.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "errors.h"
@@ -47,8 +48,39 @@ void dbw_op_push_table(lua_State *L)
     }
 }
 
+/* A numeric id goes out as its digits ("124323"), as the API's ids are
+ * strings: the request is replaced by a shallow copy holding the string, so
+ * the caller's table is left as it was. */
+static void id_to_string(lua_State *L, int reqidx)
+{
+    char digits[32];
+    lua_getfield(L, reqidx, "id");
+    if (lua_type(L, -1) != LUA_TNUMBER) {
+        lua_pop(L, 1);
+        return;
+    }
+#if LUA_VERSION_NUM >= 503
+    if (lua_isinteger(L, -1))
+        snprintf(digits, sizeof digits, "%lld", (long long)lua_tointeger(L, -1));
+    else
+#endif
+        snprintf(digits, sizeof digits, "%.0f", (double)lua_tonumber(L, -1)); /* integral, within 2^53 */
+    lua_pop(L, 1);
+    lua_newtable(L);
+    lua_pushnil(L);
+    while (lua_next(L, reqidx) != 0) {
+        lua_pushvalue(L, -2);
+        lua_insert(L, -2);
+        lua_rawset(L, -4);
+    }
+    lua_pushstring(L, digits);
+    lua_setfield(L, -2, "id");
+    lua_replace(L, reqidx);
+}
+
 int dbw_op_build(lua_State *L, dbw_client *c, const dbw_op *op, int reqidx)
 {
+    id_to_string(L, reqidx);
     dbw_buf_reset(&c->url);
     if (dbw_buf_puts(&c->url, c->host) != 0 || dbw_buf_puts(&c->url, op->path) != 0)
         goto oom;

@@ -1,6 +1,7 @@
 #include "response.h"
 
 #include <ctype.h>
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
@@ -103,7 +104,8 @@ static int push_http_error(lua_State *L, dbw_client *c, const dbw_exchange *ex, 
     t = dbw_error_code_for_status(rs->status);
     copy_code(code, sizeof code, t, strlen(t));
     dbw_buf_reset(&c->msg);
-    if (rs->body_len && dbw_json_decode(L, rs->body, rs->body_len) && lua_type(L, -1) == LUA_TTABLE) {
+    if (rs->body_len && dbw_json_decode_max(L, rs->body, rs->body_len, c->max_values) == DBW_JSON_OK &&
+        lua_type(L, -1) == LUA_TTABLE) {
         lua_getfield(L, top + 1, "error_code");
         lua_getfield(L, top + 1, "message");
         lua_getfield(L, top + 1, "error");
@@ -255,7 +257,7 @@ static int shape_test(lua_State *L, int body)
 int dbw_response_push(lua_State *L, dbw_client *c, dbw_shape shape, const dbw_exchange *ex,
                       const dbw_response *rs, int reqidx)
 {
-    int body, top;
+    int body, top, rc = DBW_JSON_OK;
     if (rs->net != DBW_NET_OK)
         return dbw_response_push_net_error(L, ex, rs);
     if (rs->status < 200 || rs->status > 299)
@@ -264,7 +266,13 @@ int dbw_response_push(lua_State *L, dbw_client *c, dbw_shape shape, const dbw_ex
     top = lua_gettop(L);
     if (rs->body_len == 0) {
         lua_newtable(L);
-    } else if (!dbw_json_decode(L, rs->body, rs->body_len)) {
+    } else if ((rc = dbw_json_decode_max(L, rs->body, rs->body_len, c->max_values)) != DBW_JSON_OK) {
+        if (rc == DBW_JSON_TOO_MANY) {
+            char why[128];
+            snprintf(why, sizeof why,
+                     "response has more than %zu JSON values (max_response_values): ", c->max_values);
+            return bad_response(L, c, ex, rs, why);
+        }
         return bad_response(L, c, ex, rs, "response is not JSON: ");
     }
     body = lua_gettop(L);

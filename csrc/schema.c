@@ -54,7 +54,7 @@ static const dbw_field list_fields[] = {
 };
 
 static const dbw_field update_fields[] = {
-    {"id", DBW_T_STRING, DBW_F_REQUIRED | DBW_F_NONEMPTY, NULL},
+    {"id", DBW_T_ID, DBW_F_REQUIRED | DBW_F_NONEMPTY, NULL},
     {"description", DBW_T_STRING, 0, NULL},
     {"events", DBW_T_EVENT_LIST, DBW_F_NONEMPTY, NULL},
     {"status", DBW_T_STATUS, 0, NULL},
@@ -64,12 +64,12 @@ static const dbw_field update_fields[] = {
 };
 
 static const dbw_field id_fields[] = {
-    {"id", DBW_T_STRING, DBW_F_REQUIRED | DBW_F_NONEMPTY, NULL},
+    {"id", DBW_T_ID, DBW_F_REQUIRED | DBW_F_NONEMPTY, NULL},
     {NULL, DBW_T_STRING, 0, NULL},
 };
 
 static const dbw_field test_fields[] = {
-    {"id", DBW_T_STRING, DBW_F_REQUIRED | DBW_F_NONEMPTY, NULL},
+    {"id", DBW_T_ID, DBW_F_REQUIRED | DBW_F_NONEMPTY, NULL},
     {"event", DBW_T_EVENT, 0, NULL},
     {NULL, DBW_T_STRING, 0, NULL},
 };
@@ -164,8 +164,19 @@ static int check_value(lua_State *L, int idx, const dbw_field *f, const where *w
     case DBW_T_POSINT:
         if (t != LUA_TNUMBER)
             return fail(msg, w, "expected integer, got ", type_name(L, idx));
-        if (!dbw_isintegral(L, idx) || lua_tonumber(L, idx) < 1)
-            return fail(msg, w, "must be a positive integer", NULL);
+        if (!dbw_integer_in(L, idx, 1, 2147483647))
+            return fail(msg, w, "must be an integer from 1 to 2147483647", NULL);
+        return 0;
+    case DBW_T_ID:
+        if (t == LUA_TNUMBER) {
+            if (!dbw_integer_in(L, idx, 0, 9007199254740992LL))
+                return fail(msg, w, "must be a string, or an integer from 0 to 2^53", NULL);
+            return 0;
+        }
+        if (t != LUA_TSTRING)
+            return fail(msg, w, "expected string, got ", type_name(L, idx));
+        if ((f->flags & DBW_F_NONEMPTY) && dbw_rawlen(L, idx) == 0)
+            return fail(msg, w, "must not be empty", NULL);
         return 0;
     case DBW_T_EVENT:
         return check_enum(L, idx, dbw_events, "event", w, msg);

@@ -12,7 +12,8 @@
 typedef enum {
     DBW_T_STRING,
     DBW_T_BOOLEAN,
-    DBW_T_POSINT,     /* integer > 0 */
+    DBW_T_POSINT,     /* integer from 1 to 2^31 - 1 */
+    DBW_T_ID,         /* a webhook id: a string, or an integer from 0 to 2^53 sent as its digits */
     DBW_T_EVENT,      /* one RegistryWebhookEvent name */
     DBW_T_EVENT_LIST, /* array of event names */
     DBW_T_STATUS,     /* RegistryWebhookStatus name */

@@ -43,10 +43,22 @@ static int append_scalar(lua_State *L, dbw_buf *b, const char *key, int idx, int
         n = strlen(v);
         break;
     case LUA_TNUMBER:
-        if (dbw_isintegral(L, idx))
-            n = (size_t)snprintf(num, sizeof num, "%lld", (long long)lua_tonumber(L, idx));
-        else
-            n = (size_t)snprintf(num, sizeof num, "%.17g", (double)lua_tonumber(L, idx));
+#if LUA_VERSION_NUM >= 503
+        if (lua_isinteger(L, idx)) {
+            n = (size_t)snprintf(num, sizeof num, "%lld", (long long)lua_tointeger(L, idx));
+            v = num;
+            break;
+        }
+#endif
+        {
+            double d = (double)lua_tonumber(L, idx);
+            if (d != d || d - d != 0) /* NaN or an infinity: no number to send */
+                return -1;
+            if (dbw_isintegral(L, idx)) /* within 2^53, so the cast is exact */
+                n = (size_t)snprintf(num, sizeof num, "%lld", (long long)d);
+            else
+                n = (size_t)snprintf(num, sizeof num, "%.17g", d);
+        }
         v = num;
         break;
     case LUA_TSTRING:

@@ -121,6 +121,28 @@ static void check_same(lua_State *L, int mine, int want, const char *what, const
               s);
 }
 
+/* max_response_values: under a cap the decoder gives the same value or says
+ * "too many" (never "not JSON" for JSON, never a value for what is not), and
+ * pushes nothing when it refuses. */
+static void check_cap(lua_State *L, int mine, const char *s, size_t n)
+{
+    int top = lua_gettop(L), rc;
+    size_t cap = n / 8 + 1;
+    rc = dbw_json_decode_max(L, s, n, cap);
+    FZ_ASSERT(lua_gettop(L) == top + (rc == DBW_JSON_OK), "capped decode left %d values",
+              lua_gettop(L) - top);
+    if (!mine) {
+        FZ_ASSERT(rc != DBW_JSON_OK, "decoded under a cap what it refuses without: %.*s",
+                  (int)(n > 200 ? 200 : n), s);
+    } else if (rc == DBW_JSON_OK) {
+        check_same(L, top, top + 1, "capped", s, n);
+    } else {
+        FZ_ASSERT(rc == DBW_JSON_TOO_MANY, "called JSON not JSON under a cap of %zu: %.*s", cap,
+                  (int)(n > 200 ? 200 : n), s);
+    }
+    lua_settop(L, top);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -130,6 +152,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     mine = dbw_json_decode(L, s, size);
     FZ_ASSERT(lua_gettop(L) == top + mine, "decode left %d values", lua_gettop(L) - top);
+    check_cap(L, mine, s, size);
     if (mine)
         fz_shape_feature(L, -1);
     theirs = fz_cjson_decode(L, s, size);

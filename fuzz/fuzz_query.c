@@ -174,6 +174,10 @@ static void query_one(lua_State *L, fz_in *in)
     push_value(L, in, 0);
     dbw_buf_reset(&b);
     rc = dbw_query_append(L, &b, key, lua_gettop(L), &first);
+    if (lua_type(L, -1) == LUA_TNUMBER) {
+        double d = (double)lua_tonumber(L, -1);
+        FZ_ASSERT(rc != 0 || (d == d && d - d == 0), "query: sent a NaN or an infinity");
+    }
     if (rc == 0 && b.len > 0) {
         /* "?k=v&k=v...": separators, then pairs of canonical encodings */
         size_t i = 0;

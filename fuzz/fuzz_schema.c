@@ -57,9 +57,20 @@ static void recheck_value(lua_State *L, int v, const dbw_field *f, const char *o
         FZ_ASSERT(lua_type(L, v) == LUA_TNUMBER, "%s.%s accepted a %s", op, f->name, luaL_typename(L, v));
         {
             lua_Number d = lua_tonumber(L, v);
-            FZ_ASSERT(d >= 1 && d <= 9007199254740992.0 && (lua_Number)(long long)d == d,
-                      "%s.%s accepted %.17g", op, f->name, (double)d);
+            FZ_ASSERT(d >= 1 && d <= 2147483647.0 && (lua_Number)(long long)d == d, "%s.%s accepted %.17g",
+                      op, f->name, (double)d);
         }
+        break;
+    case DBW_T_ID:
+        if (lua_type(L, v) == LUA_TNUMBER) {
+            lua_Number d = lua_tonumber(L, v);
+            FZ_ASSERT(d >= 0 && d <= 9007199254740992.0 && (lua_Number)(long long)d == d,
+                      "%s.%s accepted %.17g", op, f->name, (double)d);
+            break;
+        }
+        FZ_ASSERT(lua_type(L, v) == LUA_TSTRING, "%s.%s accepted a %s", op, f->name, luaL_typename(L, v));
+        if (f->flags & DBW_F_NONEMPTY)
+            FZ_ASSERT(lua_rawlen(L, v) > 0, "%s.%s accepted an empty string", op, f->name);
         break;
     case DBW_T_EVENT:
         FZ_ASSERT(exact_enum(L, v, dbw_events), "%s.%s accepted a name that is not an event", op, f->name);

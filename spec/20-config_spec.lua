@@ -130,6 +130,7 @@ describe("config.resolve: the opts argument", function()
       "host", "deployment_name", "token", "client_id", "client_secret", "auth_type", "profile",
       "config_file", "timeout", "connect_timeout", "retry_timeout", "verify_tls", "ca_file",
       "proxy", "user_agent", "debug", "allow_insecure_http", "workspace_id", "transport",
+      "max_response_bytes", "max_response_values",
     }
     local n = 0
     for k, v in pairs(config.KNOWN_OPTIONS) do
@@ -340,8 +341,8 @@ describe("config.resolve: precedence", function()
       "workspace_id = 99",
     }, "\n"))
     local s = assert(resolve({ profile = "p", config_file = path, timeout = 5 },
-      { DATABRICKS_HOST = "env.example.com" }))
-    assert.equal("https://env.example.com", s.host)
+      { DATABRICKS_HOST = "FILE.example.com" })) -- the same host: see "a named profile for another host"
+    assert.equal("https://FILE.example.com", s.host)
     assert.equal(FILE_TOKEN, s.token)
     assert.equal(5, s.timeout)          -- opts beat http_timeout_seconds
     assert.equal(0, s.retry_timeout)    -- from retry_timeout_seconds
@@ -463,8 +464,9 @@ describe("config.resolve: when the file is read", function()
   end)
 
   it("reads the file when a profile is named even though host and token are set", function()
-    local s = assert(resolve({ host = "h", token = TOKEN, profile = "other", config_file = path }))
-    assert.equal("https://h", s.host)
+    local s = assert(resolve({ host = "OTHER.example.com:443/", token = TOKEN, profile = "other",
+      config_file = path }))
+    assert.equal("https://OTHER.example.com", s.host)
     assert.equal(TOKEN, s.token)
     assert.equal("other", s.profile)
     assert.equal(path, s.config_file)
@@ -474,6 +476,84 @@ describe("config.resolve: when the file is read", function()
     local s = assert(resolve({ timeout = 3, auth_type = "pat", config_file = path }))
     assert.equal("https://default.example.com", s.host)
     assert.equal("DEFAULT", s.profile)
+  end)
+end)
+
+describe("config.resolve: a named profile for another host", function()
+  local path
+  before_each(function()
+    path = write_file("[other]\nhost = other.example.com\ntoken = " .. FILE_TOKEN .. "\n")
+  end)
+
+  it("is an error naming both hosts (host from opts)", function()
+    local s, err = resolve({ host = "https://evil.example.com", profile = "other", config_file = path })
+    assert.is_nil(s)
+    assert.equal("INVALID_PARAMETER_VALUE", err.error_code)
+    assert.equal("resolve: host mismatch: host is https://evil.example.com but the other profile of " .. path
+      .. " is for https://other.example.com", err.message)
+  end)
+
+  it("is an error naming both hosts (host from DATABRICKS_HOST)", function()
+    local s, err = resolve(nil, { DATABRICKS_HOST = "evil.example.com", DATABRICKS_CONFIG_PROFILE = "other",
+      DATABRICKS_CONFIG_FILE = path })
+    assert.is_nil(s)
+    assert.matches("host %(from DATABRICKS_HOST%) is https://evil%.example%.com but .* https://other%.example%.com",
+      err.message)
+  end)
+
+  it("sends no token: the client is never made", function()
+    package.path = "./lua/?.lua;" .. package.path
+    local webhooks = require("databricks.webhooks")
+    local c, err = webhooks.new{ host = "http://127.0.0.1:9", profile = "other", config_file = path }
+    assert.is_nil(c)
+    assert.equal("INVALID_PARAMETER_VALUE", err.error_code)
+    assert_no_secret(tostring(err))
+  end)
+
+  it("is not an error when no profile is named (the file is not read)", function()
+    assert(resolve({ host = "https://evil.example.com", token = TOKEN, config_file = path }))
+  end)
+end)
+
+describe("config.resolve: a config file others can read", function()
+  local function chmod(path, mode) assert(os.execute("chmod " .. mode .. " " .. path)) end
+
+  it("is warned about once, through the debug hook", function()
+    local path = write_file("[p]\nhost = h.example.com\ntoken = " .. FILE_TOKEN .. "\n")
+    chmod(path, "644")
+    local lines = {}
+    local function debug(l) lines[#lines + 1] = l end
+    assert(resolve({ profile = "p", config_file = path, debug = debug }))
+    assert(resolve({ profile = "p", config_file = path, debug = debug }))
+    assert.equal(1, #lines)
+    assert.equal("databricks.webhooks: warning: " .. path .. " is readable by group and others (mode 644);"
+      .. " it holds credentials: chmod 600 it", lines[1])
+    assert_no_secret(lines[1])
+  end)
+
+  it("is not warned about when only its owner can read it", function()
+    local path = write_file("[p]\nhost = h.example.com\ntoken = t\n")
+    chmod(path, "600")
+    local lines = {}
+    assert(resolve({ profile = "p", config_file = path, debug = function(l) lines[#lines + 1] = l end }))
+    assert.same({}, lines)
+  end)
+
+  it("goes to stderr when there is no debug hook", function()
+    local path = write_file("[p]\nhost = h.example.com\ntoken = t\n")
+    chmod(path, "640")
+    local out = os.tmpname()
+    local script = ("package.path = './lua/?.lua;' .. package.path; package.cpath = %q .. package.cpath;"
+      .. " assert(require('databricks.webhooks.config').resolve({ profile = 'p', config_file = %q }))")
+      :format(package.cpath:match("^[^;]*;"), path)
+    local lua = (type(jit) == "table") and "luajit" or ("lua" .. _VERSION:match("%d+%.%d+"))
+    assert(os.execute(lua .. " -e " .. ("%q"):format(script) .. " 2>" .. out))
+    local f = assert(io.open(out))
+    local text = f:read("*a")
+    f:close()
+    os.remove(out)
+    assert.equal("databricks.webhooks: warning: " .. path .. " is readable by group (mode 640);"
+      .. " it holds credentials: chmod 600 it\n", text)
   end)
 end)
 

@@ -165,7 +165,7 @@ describe("client over " .. path.name, function()
       { "nested field name with a NUL after it", "create", { events = { "COMMENT_CREATED" },
         http_url_spec = { url = "https://x", ["secret\0"] = "s" } } },
       { "delete without id", "delete", {} },
-      { "delete with numeric id", "delete", { id = 5 } },
+      { "delete with a fractional numeric id", "delete", { id = 5.5 } },
       { "test with unknown event", "test", { id = "1", event = "X" } },
     }
     for _, case in ipairs(cases) do
@@ -528,9 +528,11 @@ describe("client over " .. path.name, function()
       local c = new{ debug = function(l) lines[#lines + 1] = l end, retry_timeout = 5 }
       srv:faults{ { kind = "429", retry_after = "0" } }
       assert(c:create(http_hook{ http_url_spec = { url = srv.url .. "/__control/sink", secret = "hook-secret" } }))
-      assert.equals(2, #lines)
+      assert.equals(3, #lines) -- the attempt, the retry, the attempt
       assert.truthy(lines[1]:find("POST " .. BASE .. "create -> 429", 1, true))
-      assert.matches("attempt 2", lines[2])
+      assert.truthy(lines[2]:find("retry: POST " .. BASE .. "create answered HTTP 429; attempt 2 of at most 10 in ",
+        1, true))
+      assert.matches("attempt 2", lines[3])
       for _, l in ipairs(lines) do
         assert.is_nil(l:find(srv.token, 1, true))
         assert.is_nil(l:find("hook-secret", 1, true))

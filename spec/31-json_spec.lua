@@ -101,7 +101,9 @@ describe("OAuth token answers", function()
         if req.url:find("/oidc/v1/token", 1, true) then
           return { status = 200, headers = {}, body = token_body }
         end
-        if req.url:find("well-known", 1, true) then return { status = 404, headers = {}, body = "" } end
+        if req.url:find("well-known", 1, true) then
+          return { status = 200, headers = {}, body = '{"token_endpoint":"http://127.0.0.1:9/oidc/v1/token"}' }
+        end
         return { status = 200, headers = {}, body = '{"webhooks":[]}' }
       end })
   end

@@ -58,11 +58,14 @@ describe("oauth-m2m", function()
     end
   end)
 
-  it("falls back to /oidc/v1/token when discovery is unavailable", function()
+  it("sends the secret nowhere when discovery is unavailable (no guessed /oidc/v1/token)", function()
     srv:settings{ oauth_discovery = false }
     local c = new()
-    assert(c:list())
-    assert.equals("POST /oidc/v1/token", paths(srv)[2])
+    local res, err = c:list()
+    assert.is_nil(res)
+    assert.equals("UNAUTHENTICATED", err.error_code)
+    assert.matches("discovery at .*/oidc/%.well%-known/oauth%-authorization%-server failed %(HTTP 404%)", err.message)
+    assert.same({ "GET /oidc/.well-known/oauth-authorization-server" }, paths(srv))
     c:close()
   end)
 

@@ -337,6 +337,69 @@ describe("databricks-webhooks (command line)", function()
     end)
   end)
 
+  describe("a hostile server", function()
+    local stub = require("spec.support.stub")
+    local ESC = "\27"
+    local s
+    after_each(function() if s then s:stop() end s = nil end)
+
+    it("cannot reach the terminal with control characters", function()
+      s = stub.start([[return function(req, n)
+        if req.target:find("/list", 1, true) then
+          return response(200, '{"webhooks":[{"id":"a\\u001b[31m","status":"ACTIVE",'
+            .. '"description":"d\\u001b]0;title\\u0007\\u009b2J","http_url_spec":{"url":"https://x/\\u001b[1m"}}],'
+            .. (req.target:find("page_token", 1, true) and '"x":1}' or '"next_page_token":"t\\u001b[2J"}'))
+        end
+        return response(404, '{"error_code":"RESOURCE_DOES_NOT_EXIST","message":"gone\\u001b[31m"}')
+      end]])
+      for _, format in ipairs({ "tsv", "table" }) do
+        local r = run({ "list", "--host", s.url, "--format", format })
+        assert.equals(0, r.code, r.stderr)
+        assert.is_nil(r.stdout:find(ESC, 1, true), r.stdout)
+        assert.is_nil(r.stderr:find(ESC, 1, true), r.stderr)
+        assert.is_nil(r.stdout:find("\194\155", 1, true))
+        assert.truthy(r.stdout:find("a\\x1b[31m", 1, true), r.stdout)
+        assert.truthy(r.stderr:find("t\\x1b[2J", 1, true), r.stderr)
+      end
+      local r = run({ "delete", "--host", s.url, "--model", "m", "--all" })
+      assert.equals(1, r.code)
+      assert.equals("error: a\\x1b[31m: RESOURCE_DOES_NOT_EXIST (HTTP 404): gone [31m\n", r.stderr)
+      assert.is_nil(r.stdout:find(ESC, 1, true))
+      r = run({ "delete", "--host", s.url, "--id", "x" })
+      assert.equals("error: x: RESOURCE_DOES_NOT_EXIST (HTTP 404): gone [31m\n",
+        r.stderr)
+    end)
+
+    it("gets one stderr line per retry, and the default budget is 30 s", function()
+      s = stub.start([[return function(req, n)
+        return response(503, '{"error_code":"TEMPORARILY_UNAVAILABLE","message":"busy"}')
+      end]])
+      local r = run({ "list", "--host", s.url, "--retry-timeout", "1" })
+      assert.equals(1, r.code)
+      local err = lines(r.stderr)
+      local requests = #s:requests()
+      assert.truthy(requests >= 2, requests)
+      assert.equals(requests, #err) -- one line per retry, then the error
+      assert.matches("^databricks%-webhooks: GET " .. API:gsub("%-", "%%-") .. "list answered HTTP 503; attempt 2 of"
+        .. " at most 10 in %d+%.%d+ s$", err[1])
+      assert.matches("^error: TEMPORARILY_UNAVAILABLE", err[#err])
+
+      -- A refused connection, no --retry-timeout: retried for 30 s, not 300.
+      local sock = assert(socket.bind("127.0.0.1", 0))
+      local _, port = sock:getsockname()
+      sock:close()
+      local t0 = socket.gettime()
+      r = run({ "list", "--host", "http://127.0.0.1:" .. port })
+      local took = socket.gettime() - t0
+      assert.equals(3, r.code)
+      assert.truthy(took < 40, took)
+      err = lines(r.stderr)
+      assert.truthy(#err >= 3, r.stderr)
+      assert.matches("^databricks%-webhooks: GET .*list failed %(.*%); attempt 2 of at most 10 in", err[1])
+      assert.matches("^error: CONNECTION_ERROR", err[#err])
+    end)
+  end)
+
   describe("bulk", function()
     it("delete --all: a failure does not stop the others; failures reported, exit 1", function()
       local ids = {}
@@ -393,6 +456,14 @@ describe("databricks-webhooks (command line)", function()
         statuses[f[2]] = (statuses[f[2]] or "") .. f[3] .. ";"
       end
       assert.same({ u = "DISABLED;DISABLED;", v = "ACTIVE;" }, statuses)
+    end)
+
+    it("one --id that fails: the error on stderr only", function()
+      local r = run({ "delete", "--id", "0123" })
+      assert.equals(1, r.code)
+      assert.equals("", r.stdout)
+      assert.same({ "error: 0123: RESOURCE_DOES_NOT_EXIST (HTTP 404): Registry webhook with ID '0123'"
+        .. " does not exist." }, lines(r.stderr))
     end)
 
     it("several --id: one line each; a missing one is an API error", function()

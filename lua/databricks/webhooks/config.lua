@@ -172,6 +172,17 @@ local function check_non_negative(v)
   return v
 end
 
+-- Byte and value caps: whole numbers from 1 up to 2^53 (exact in every Lua).
+local function check_count(v)
+  if type(v) ~= "number" then
+    return nil, "number expected, got " .. type(v)
+  end
+  if not is_finite_number(v) or v < 1 or v ~= math_floor(v) or v > 2 ^ 53 then
+    return nil, "must be a positive integer"
+  end
+  return v
+end
+
 local function check_boolean(v)
   if type(v) ~= "boolean" then
     return nil, "boolean expected, got " .. type(v)
@@ -289,6 +300,8 @@ local OPTIONS = {
   { "allow_insecure_http", check_boolean },
   { "workspace_id", check_workspace_id },
   { "transport", check_transport },
+  { "max_response_bytes", check_count },
+  { "max_response_values", check_count },
 }
 
 local CHECKERS = {}
@@ -627,6 +640,30 @@ local function with_debug(message, debug_string)
   return (message:gsub("%.$", "")) .. ". " .. debug_string
 end
 
+-- Config files hold tokens: one readable by group or others is worth a
+-- warning, once per file and process (as the Databricks CLI warns). It goes
+-- to the debug hook when there is one, to stderr otherwise. The mode comes
+-- from stat(2) in the C core; without the core there is no check.
+local warned = {}
+local function warn_if_readable(path, debug)
+  if warned[path] then return end
+  local ok, core = pcall(require, "databricks.webhooks.core")
+  local mode = ok and type(core) == "table" and core.file_mode and core.file_mode(path)
+  if type(mode) ~= "number" then return end
+  local group_read = math_floor(mode / 32) % 2 == 1
+  local other_read = math_floor(mode / 4) % 2 == 1
+  if not group_read and not other_read then return end
+  warned[path] = true
+  local line = ("databricks.webhooks: warning: %s is readable by %s (mode %03o); it holds credentials:"
+    .. " chmod 600 it"):format(path, group_read and other_read and "group and others"
+    or group_read and "group" or "others", mode % 512)
+  if type(debug) == "function" then
+    debug(line)
+  else
+    io.stderr:write(line, "\n")
+  end
+end
+
 local function normalize_getenv(getenv)
   if getenv == nil then
     return os_getenv
@@ -790,6 +827,20 @@ function M.resolve(opts, getenv)
       if absent and not fallback then
         return invalid("resolve: " .. path .. " has no " .. profile .. " profile configured")
       end
+      -- A profile's credentials belong to its own host: a named profile whose
+      -- host differs from the one given is refused (the Databricks CLI's
+      -- "host mismatch"), so its token never goes to another workspace.
+      if named and not absent and vals.host and section.host and section.host ~= "" then
+        local given_host = M.normalize_host(vals.host)
+        local file_host = M.normalize_host(section.host)
+        if given_host and file_host and given_host:lower() ~= file_host:lower() then
+          return invalid("resolve: host mismatch: " .. label("host") .. " is " .. given_host .. " but the "
+            .. profile .. " profile of " .. path .. " is for " .. file_host)
+        end
+      end
+      if not absent then
+        warn_if_readable(path, vals.debug)
+      end
       -- A missing DEFAULT is not an error: nothing is taken from the file.
       if not absent then
         profile_used = profile
@@ -896,6 +947,8 @@ function M.resolve(opts, getenv)
     allow_insecure_http = pick("allow_insecure_http"),
     workspace_id = vals.workspace_id,
     transport = vals.transport,
+    max_response_bytes = vals.max_response_bytes,
+    max_response_values = vals.max_response_values,
     profile = profile_used,
     config_file = file_read,
   }

@@ -22,6 +22,7 @@ function M.reset()
     latency_ms = 0,          -- added to every non-control request
     token_ttl = s.token_ttl, -- lifetime of OAuth tokens issued from now on (seconds)
     oauth_discovery = true,  -- false: the discovery document answers 404
+    oauth_token_endpoint = nil, -- a URL the discovery document names instead of its own
     tokens = { [s.token] = true }, -- accepted static (PAT) tokens
     client_id = s.client_id,
     client_secret = s.client_secret,

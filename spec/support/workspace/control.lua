@@ -72,6 +72,10 @@ local SETTERS = {
     if type(v) ~= "boolean" then return "must be a boolean" end
     s.oauth_discovery = v
   end,
+  oauth_token_endpoint = function(v, s)
+    if type(v) ~= "string" then return "must be a string" end
+    s.oauth_token_endpoint = v ~= "" and v or nil
+  end,
   tokens = function(v, s)
     s.tokens = string_set(v)
     if not s.tokens then return "must be an array of strings" end

@@ -41,7 +41,7 @@ function M.discovery(req)
   return 200, json.encode({
     issuer = base .. "/oidc",
     authorization_endpoint = base .. "/oidc/v1/authorize",
-    token_endpoint = base .. "/oidc/v1/token",
+    token_endpoint = config.settings.oauth_token_endpoint or base .. "/oidc/v1/token",
   })
 end
 
