@@ -7,12 +7,14 @@
 #include "exchange.h"
 #include "http.h"
 #include "ops.h"
+#include "request.h"
 #include "retry.h"
 
 typedef enum { ITEM_READY, ITEM_ACTIVE, ITEM_SLEEPING, ITEM_DONE } item_state;
 
 typedef struct item {
     dbw_exchange ex;
+    dbw_req *req; /* in the call's array of requests (request.h) */
     item_state state;
     double wake; /* monotonic time a SLEEPING item may go again */
 } item;
@@ -48,10 +50,15 @@ static int ensure_pool(dbw_client *c, int n)
     return 0;
 }
 
-/* The request table of item i (a bare id becomes {id = ...}), at the stack top. */
-static void push_request(lua_State *L, int anchors, int i)
+/* Pushes request i of the array at 3 as a table: a bare id becomes { id = ... }. */
+static void push_request(lua_State *L, const dbw_op *op, size_t i)
 {
-    lua_rawgeti(L, anchors, 3 * i + 1);
+    lua_rawgeti(L, 3, (int)i + 1);
+    if ((lua_type(L, -1) == LUA_TSTRING || lua_type(L, -1) == LUA_TNUMBER) && op->id_positional) {
+        lua_createtable(L, 0, 1);
+        lua_insert(L, -2);
+        lua_setfield(L, -2, "id");
+    }
 }
 
 /* Stores the outcome (pushed by dbw_call_finish or validation) as results[i]. */
@@ -71,8 +78,8 @@ static void store_result(lua_State *L, int results, int i, int nret)
 
 /* Takes the next step of item i given its last response (or NULL), starting
  * a transfer on `slot` when the exchange wants to send. */
-static void advance(lua_State *L, dbw_client *c, const dbw_op *op, item *it, int i, const dbw_response *rs,
-                    int slot, int anchors, int results, int *done)
+static void advance(lua_State *L, dbw_client *c, item *it, int i, const dbw_response *rs, int slot,
+                    int results, int *done)
 {
     dbw_request rq;
     double delay;
@@ -90,13 +97,8 @@ static void advance(lua_State *L, dbw_client *c, const dbw_op *op, item *it, int
         it->wake = dbw_now() + delay;
         return;
     }
-    push_request(L, anchors, i);
-    {
-        int reqidx = lua_gettop(L);
-        int n = dbw_call_finish(L, c, &it->ex, rs, op->shape, reqidx);
-        lua_remove(L, reqidx);
-        store_result(L, results, i, n);
-    }
+    store_result(L, results, i, dbw_call_finish(L, c, &it->ex, rs, it->req));
+    dbw_req_free(it->req); /* its body wiped as soon as it is done */
     it->state = ITEM_DONE;
     (*done)++;
 }
@@ -106,9 +108,10 @@ int dbw_bulk(lua_State *L, dbw_client *c)
     const dbw_op *op = op_by_name(luaL_checkstring(L, 2));
     size_t n, i;
     lua_Integer parallel = 8;
-    int results, anchors, done = 0, active, slot, sleeping = 0, *slot_item;
+    int results, done = 0, active, slot, sleeping = 0, *slot_item;
     size_t cursor = 0;
     item *items;
+    dbw_req *reqs;
 
     luaL_argcheck(L, op != NULL, 2, "one of \"create\", \"update\", \"delete\", \"test\" expected");
     luaL_checktype(L, 3, LUA_TTABLE);
@@ -124,48 +127,34 @@ int dbw_bulk(lua_State *L, dbw_client *c)
     n = dbw_rawlen(L, 3);
     lua_createtable(L, (int)n, 0);
     results = lua_gettop(L);
-    /* anchors[3i+1] = request table, [3i+2] = URL, [3i+3] = body: the strings
-     * the exchanges point into stay alive for the whole call */
-    lua_createtable(L, (int)(3 * n), 0);
-    anchors = lua_gettop(L);
     items = lua_newuserdata(L, (n ? n : 1) * sizeof *items); /* freed by the GC, even on error */
     memset(items, 0, (n ? n : 1) * sizeof *items);
+    reqs = dbw_req_push_array(L, n); /* each request owns its memory; __gc frees what is left */
 
     /* Misuse raises before anything is sent. */
     for (i = 0; i < n; i++) {
-        lua_rawgeti(L, 3, (int)i + 1);
-        if ((lua_type(L, -1) == LUA_TSTRING || lua_type(L, -1) == LUA_TNUMBER) && op->id_positional) {
-            lua_createtable(L, 0, 1);
-            lua_insert(L, -2);
-            lua_setfield(L, -2, "id");
-        } else if (lua_type(L, -1) != LUA_TTABLE) {
+        push_request(L, op, i);
+        if (lua_type(L, -1) != LUA_TTABLE)
             return luaL_error(L, "bad request #%d to 'bulk' (table expected, got %s)", (int)i + 1,
                               luaL_typename(L, -1));
-        }
-        lua_rawseti(L, anchors, (int)(3 * i + 1));
+        lua_pop(L, 1);
     }
 
     /* Validate and build each; invalid ones are answered at once. */
     for (i = 0; i < n; i++) {
-        dbw_prepared p;
-        int top = lua_gettop(L), nret;
-        push_request(L, anchors, (int)i);
-        nret = dbw_call_prepare_op(L, c, op, top + 1, &p);
-        if (nret) {
+        int top = lua_gettop(L);
+        items[i].req = &reqs[i];
+        push_request(L, op, i);
+        if (dbw_req_prepare_op(L, c, op, top + 1, &reqs[i]) != 0) {
+            int nret = dbw_req_push_invalid(L, &reqs[i]);
             lua_remove(L, top + 1);
             store_result(L, results, (int)i, nret);
+            dbw_req_free(&reqs[i]);
             items[i].state = ITEM_DONE;
             done++;
             continue;
         }
-        lua_pushlstring(L, p.url, p.url_len);
-        p.url = lua_tostring(L, -1);
-        lua_rawseti(L, anchors, (int)(3 * i + 2));
-        if (p.body) {
-            lua_pushvalue(L, -1);
-            lua_rawseti(L, anchors, (int)(3 * i + 3));
-        }
-        dbw_exchange_begin(&items[i].ex, c, p.method, p.path, p.url, p.body, p.body_len, p.replay_safe);
+        dbw_exchange_begin(&items[i].ex, c, &reqs[i]);
         lua_settop(L, top);
     }
 
@@ -205,7 +194,7 @@ int dbw_bulk(lua_State *L, dbw_client *c)
                         break;
                     j = cursor++;
                 }
-                advance(L, c, op, &items[j], (int)j, NULL, slot, anchors, results, &done);
+                advance(L, c, &items[j], (int)j, NULL, slot, results, &done);
                 if (items[j].state == ITEM_ACTIVE)
                     slot_item[slot] = (int)j;
                 else if (items[j].state == ITEM_SLEEPING)
@@ -230,7 +219,7 @@ int dbw_bulk(lua_State *L, dbw_client *c)
             finished++;
             dbw_http_finish(c->pool[slot], msg->data.result, &rs);
             dbw_call_log(L, c, it->ex.method, it->ex.path, &rs, it->ex.attempts);
-            advance(L, c, op, it, slot_item[slot], &rs, slot, anchors, results, &done);
+            advance(L, c, it, slot_item[slot], &rs, slot, results, &done);
             if (it->state != ITEM_ACTIVE) {
                 if (it->state == ITEM_SLEEPING)
                     sleeping++;

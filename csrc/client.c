@@ -56,17 +56,15 @@ void dbw_client_release(lua_State *L, dbw_client *c)
     c->debug_ref = LUA_NOREF;
     free(c->host);
     free(c->user_agent);
-    free(c->workspace_id);
+    free(c->workspace_header);
     free(c->client_id);
     free(c->oauth.token_endpoint);
-    c->host = c->user_agent = c->workspace_id = c->client_id = c->oauth.token_endpoint = NULL;
+    c->host = c->user_agent = c->workspace_header = c->client_id = c->oauth.token_endpoint = NULL;
     free_secret(&c->token);
     free_secret(&c->client_secret);
     dbw_buf_free(&c->auth_header);
     dbw_buf_free(&c->aux_header);
     dbw_buf_free(&c->aux_url);
-    dbw_buf_free(&c->url);
     dbw_buf_free(&c->msg);
-    dbw_buf_free(&c->scratch);
     c->closed = 1;
 }

@@ -74,7 +74,7 @@ typedef struct dbw_client {
     char *token; /* PAT */
     char *client_id;
     char *client_secret;
-    char *workspace_id;
+    char *workspace_header; /* "X-Databricks-Workspace-Id: <id>", when configured */
     dbw_auth_kind auth_kind;
     double timeout, connect_timeout, retry_timeout;
     size_t max_values; /* decoded JSON values per response (max_response_values) */
@@ -85,9 +85,10 @@ typedef struct dbw_client {
     dbw_oauth oauth;
     dbw_buf auth_header; /* "Authorization: <type> <credential>" */
 
-    /* per-call scratch, reused */
-    dbw_buf url, msg, scratch;
-    dbw_buf aux_url, aux_header; /* token traffic, so it never clobbers the API request */
+    /* token traffic (auth.c): its request's URL and header, and why getting a
+     * token failed (the message of the exchange's error then). API requests
+     * own their memory (request.h). */
+    dbw_buf aux_url, aux_header, msg;
     uint64_t rng;
     dbw_counters counters;
 } dbw_client;

@@ -66,6 +66,20 @@ static const char *opt_string(lua_State *L, int t, const char *k, char **out, in
     return NULL;
 }
 
+/* Replaces *s by prefix followed by *s (a header line made once per client). */
+static int prefix_with(char **s, const char *prefix)
+{
+    size_t pl = strlen(prefix), sl = strlen(*s);
+    char *line = malloc(pl + sl + 1);
+    if (line == NULL)
+        return -1;
+    memcpy(line, prefix, pl);
+    memcpy(line + pl, *s, sl + 1);
+    free(*s);
+    *s = line;
+    return 0;
+}
+
 /* A number of seconds: NaN, infinities and negative values are refused
  * here too (config.lua checks them first), as they would overflow in C. */
 static const char *opt_number(lua_State *L, int t, const char *k, double dflt, double *out)
@@ -159,7 +173,9 @@ static int core_new(lua_State *L)
     TAKE("token", &c->token, 1);
     TAKE("client_id", &c->client_id, 0);
     TAKE("client_secret", &c->client_secret, 0);
-    TAKE("workspace_id", &c->workspace_id, 1);
+    TAKE("workspace_id", &c->workspace_header, 1);
+    if (c->workspace_header && prefix_with(&c->workspace_header, "X-Databricks-Workspace-Id: ") != 0)
+        return fail_new(L, c, "workspace_id", "out of memory");
     if (c->host == NULL)
         return fail_new(L, c, "host", "is required");
     if (c->user_agent == NULL)
@@ -252,8 +268,10 @@ static int prepare_request(lua_State *L, const dbw_op *op)
     } else if (op->optional_req && (t == LUA_TNIL || t == LUA_TNONE)) {
         lua_settop(L, 1);
         lua_newtable(L);
-    } else {
-        luaL_checktype(L, 2, LUA_TTABLE);
+    } else if (t != LUA_TTABLE) {
+        /* named like the Lua front's check, not "bad argument #2 to '?'" */
+        return luaL_error(L, "bad argument #1 to '%s' (table expected, got %s)", op->name,
+                          t == LUA_TNONE ? "no value" : lua_typename(L, t));
     }
     lua_settop(L, 2);
     return 0;

@@ -4,18 +4,18 @@
 #include <string.h>
 
 #include "auth.h"
+#include "request.h"
 #include "retry.h"
 
-void dbw_exchange_begin(dbw_exchange *ex, dbw_client *c, const char *method, const char *path,
-                        const char *url, const char *body, size_t body_len, int replay_safe)
+void dbw_exchange_begin(dbw_exchange *ex, dbw_client *c, const dbw_req *r)
 {
     memset(ex, 0, sizeof *ex);
-    ex->method = method;
-    ex->path = path;
-    ex->url = url;
-    ex->body = body;
-    ex->body_len = body_len;
-    ex->replay_safe = replay_safe;
+    ex->method = r->method;
+    ex->path = r->path;
+    ex->url = r->url.data;
+    ex->body = r->has_body ? (r->body.data ? r->body.data : "") : NULL;
+    ex->body_len = r->body.len;
+    ex->replay_safe = r->replay_safe;
     ex->started = dbw_now();
     ex->deadline = ex->started + c->retry_timeout;
 }
@@ -33,8 +33,8 @@ static void api_request(dbw_client *c, dbw_exchange *ex, dbw_request *rq)
         rq->headers[rq->nheaders++] = "Content-Type: application/json";
     rq->headers[rq->nheaders++] = c->auth_header.data;
     /* Only when configured, as the SDKs do (unified hosts). */
-    if (c->workspace_id)
-        rq->headers[rq->nheaders++] = c->scratch.data;
+    if (c->workspace_header)
+        rq->headers[rq->nheaders++] = c->workspace_header;
     /* libcurl would add "Expect: 100-continue" to large bodies: a wasted round trip. */
     rq->headers[rq->nheaders++] = "Expect:";
 }
@@ -47,10 +47,6 @@ static dbw_ex_action next_send(lua_State *L, dbw_client *c, dbw_exchange *ex, db
         dbw_auth_next_request(c, rq, &discovery);
         ex->sent = discovery ? DBW_SENT_DISCOVERY : DBW_SENT_TOKEN;
         return DBW_EX_SEND;
-    }
-    if (c->workspace_id) {
-        dbw_buf_reset(&c->scratch);
-        dbw_buf_printf(&c->scratch, "X-Databricks-Workspace-Id: %s", c->workspace_id);
     }
     api_request(c, ex, rq);
     ex->sent = DBW_SENT_API;

@@ -21,11 +21,11 @@ typedef enum { DBW_EX_SEND, DBW_EX_SLEEP, DBW_EX_DONE } dbw_ex_action;
 typedef enum { DBW_SENT_NOTHING, DBW_SENT_DISCOVERY, DBW_SENT_TOKEN, DBW_SENT_API } dbw_sent;
 
 typedef struct dbw_exchange {
-    /* the API request, as built by call.c */
+    /* the API request (request.h), owned by the driver, outliving the exchange */
     const char *method;
     const char *path; /* without query: for logs and errors */
-    const char *url;  /* full URL; points into memory that outlives the exchange */
-    const char *body;
+    const char *url;
+    const char *body; /* NULL: no body */
     size_t body_len;
     int replay_safe;
 
@@ -39,8 +39,9 @@ typedef struct dbw_exchange {
     long err_status;
 } dbw_exchange;
 
-void dbw_exchange_begin(dbw_exchange *ex, dbw_client *c, const char *method, const char *path,
-                        const char *url, const char *body, size_t body_len, int replay_safe);
+struct dbw_req;
+
+void dbw_exchange_begin(dbw_exchange *ex, dbw_client *c, const struct dbw_req *r);
 
 /* Feeds the response to what was sent last (NULL on the first step) and says
  * what to do next: SEND rq, SLEEP *delay seconds, or DONE. On DONE with

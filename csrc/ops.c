@@ -5,6 +5,7 @@
 
 #include "errors.h"
 #include "json.h"
+#include "request.h"
 #include "urlenc.h"
 
 #define BASE "/api/2.0/mlflow/registry-webhooks/"
@@ -78,11 +79,14 @@ static void id_to_string(lua_State *L, int reqidx)
     lua_replace(L, reqidx);
 }
 
-int dbw_op_build(lua_State *L, dbw_client *c, const dbw_op *op, int reqidx)
+int dbw_op_build(lua_State *L, const char *host, const dbw_op *op, int reqidx, dbw_req *r)
 {
+    size_t n;
+    const char *s;
+    int ok;
     id_to_string(L, reqidx);
-    dbw_buf_reset(&c->url);
-    if (dbw_buf_puts(&c->url, c->host) != 0 || dbw_buf_puts(&c->url, op->path) != 0)
+    dbw_buf_reset(&r->url);
+    if (dbw_buf_puts(&r->url, host) != 0 || dbw_buf_puts(&r->url, op->path) != 0)
         goto oom;
     if (op->in_query) {
         /* Schema order is alphabetical, as the SDKs emit their queries. */
@@ -92,23 +96,30 @@ int dbw_op_build(lua_State *L, dbw_client *c, const dbw_op *op, int reqidx)
             int rc = 0;
             lua_getfield(L, reqidx, f->name);
             if (!lua_isnil(L, -1))
-                rc = dbw_query_append(L, &c->url, f->name, lua_gettop(L), &first);
+                rc = dbw_query_append(L, &r->url, f->name, lua_gettop(L), &first);
             lua_pop(L, 1);
             if (rc != 0)
                 goto oom;
         }
         return 0;
     }
-    if (!dbw_json_encode(L, reqidx)) {
-        dbw_buf_reset(&c->msg);
-        dbw_buf_printf(&c->msg, "%s: request cannot be encoded as JSON: %s", op->name, lua_tostring(L, -1));
+    ok = dbw_json_encode(L, reqidx);
+    s = lua_tolstring(L, -1, &n);
+    if (!ok) {
+        dbw_buf_reset(&r->msg);
+        dbw_buf_printf(&r->msg, "%s: request cannot be encoded as JSON: %s", op->name, s ? s : "?");
         lua_pop(L, 1);
         return -1;
     }
-    return 1;
+    dbw_buf_reset(&r->body);
+    ok = dbw_buf_append(&r->body, s, n) == 0;
+    lua_pop(L, 1);
+    r->has_body = 1;
+    if (ok)
+        return 0;
 oom:
-    dbw_buf_reset(&c->msg);
-    dbw_buf_puts(&c->msg, "out of memory building the request");
+    dbw_buf_reset(&r->msg);
+    dbw_buf_puts(&r->msg, "out of memory building the request");
     return -1;
 }
 

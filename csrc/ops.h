@@ -2,7 +2,7 @@
  * ops.h - the registry-webhook operations as data: method, path, where the
  * parameters go, whether a replay is safe, what the method accepts, and the
  * response shape. dbw_ops is the only list of operations: the client's
- * methods (core.c), client:bulk (bulk.c), the step-by-step Exchange
+ * methods (core.c), client:bulk (bulk.c), the step-by-step Stepper
  * (stepper.c), validation without a client, and the Lua front (core.OPS)
  * all derive theirs from it. An endpoint of the same family is a row here,
  * its schema in schema.c, and its specs.
@@ -45,10 +45,12 @@ const dbw_op *dbw_op_find(const char *name);
  * bool, bulk = bool, method = "...", path = "..." } }, for the Lua front. */
 void dbw_op_push_table(lua_State *L);
 
-/* Builds c->url (host, path, query) for the validated request at reqidx and,
- * for body operations, pushes the JSON body string (returns 1) or pushes
- * nothing (returns 0). Returns -1 with a message in c->msg on failure. */
-int dbw_op_build(lua_State *L, dbw_client *c, const dbw_op *op, int reqidx);
+struct dbw_req;
+
+/* Builds r's URL (host, path, query) and, for body operations, its JSON
+ * body from the validated request table at reqidx. Returns 0, or -1 with the
+ * reason in r->msg. */
+int dbw_op_build(lua_State *L, const char *host, const dbw_op *op, int reqidx, struct dbw_req *r);
 
 /* core.validate(op, req) -> true | nil, err: the check a call makes before
  * building anything, without a client and without sending (for plan.lua). */

@@ -92,7 +92,8 @@ static void copy_code(char *dst, size_t n, const char *src, size_t len)
 
 /* Non-2xx: the server's {"error_code","message"}, or the forms the SDKs also
  * accept ({"error"}, "CODE: message" text, an HTML page), or the status. */
-static int push_http_error(lua_State *L, dbw_client *c, const dbw_exchange *ex, const dbw_response *rs)
+static int push_http_error(lua_State *L, const dbw_client *c, dbw_req *r, const dbw_exchange *ex,
+                           const dbw_response *rs)
 {
     dbw_error e;
     char code[64];
@@ -103,7 +104,7 @@ static int push_http_error(lua_State *L, dbw_client *c, const dbw_exchange *ex, 
     e.status = rs->status;
     t = dbw_error_code_for_status(rs->status);
     copy_code(code, sizeof code, t, strlen(t));
-    dbw_buf_reset(&c->msg);
+    dbw_buf_reset(&r->msg);
     if (rs->body_len && dbw_json_decode_max(L, rs->body, rs->body_len, c->max_values) == DBW_JSON_OK &&
         lua_type(L, -1) == LUA_TTABLE) {
         lua_getfield(L, top + 1, "error_code");
@@ -115,45 +116,45 @@ static int push_http_error(lua_State *L, dbw_client *c, const dbw_exchange *ex, 
             strlen(lua_tostring(L, top + 2)) == dbw_rawlen(L, top + 2))
             copy_code(code, sizeof code, lua_tostring(L, top + 2), dbw_rawlen(L, top + 2));
         if (lua_type(L, top + 3) == LUA_TSTRING)
-            dbw_buf_append(&c->msg, lua_tostring(L, top + 3), dbw_rawlen(L, top + 3));
+            dbw_buf_append(&r->msg, lua_tostring(L, top + 3), dbw_rawlen(L, top + 3));
         else if (lua_type(L, top + 4) == LUA_TSTRING)
-            dbw_buf_append(&c->msg, lua_tostring(L, top + 4), dbw_rawlen(L, top + 4));
+            dbw_buf_append(&r->msg, lua_tostring(L, top + 4), dbw_rawlen(L, top + 4));
     } else if (rs->body_len) {
         size_t i = 0;
         while (i < rs->body_len && (isupper((unsigned char)rs->body[i]) || rs->body[i] == '_'))
             i++;
         if (html_title(rs->body, rs->body_len, &t, &tn)) {
-            excerpt(&c->msg, "", t, tn);
+            excerpt(&r->msg, "", t, tn);
         } else if (i > 0 && i + 1 < rs->body_len && rs->body[i] == ':' && rs->body[i + 1] == ' ') {
             /* "ERROR_CODE: message" plain-text bodies. */
             copy_code(code, sizeof code, rs->body, i);
-            excerpt(&c->msg, "", rs->body + i + 2, rs->body_len - i - 2);
+            excerpt(&r->msg, "", rs->body + i + 2, rs->body_len - i - 2);
         } else {
-            excerpt(&c->msg, "", rs->body, rs->body_len);
+            excerpt(&r->msg, "", rs->body, rs->body_len);
         }
     }
     lua_settop(L, top);
-    if (c->msg.len == 0) {
+    if (r->msg.len == 0) {
         if (rs->location)
-            dbw_buf_printf(&c->msg, "HTTP %ld redirect to %s was not followed", rs->status, rs->location);
+            dbw_buf_printf(&r->msg, "HTTP %ld redirect to %s was not followed", rs->status, rs->location);
         else
-            dbw_buf_printf(&c->msg, "HTTP %ld with no error message", rs->status);
+            dbw_buf_printf(&r->msg, "HTTP %ld with no error message", rs->status);
     }
     e.code = code;
-    e.message = c->msg.data;
-    e.message_len = c->msg.len;
+    e.message = r->msg.data;
+    e.message_len = r->msg.len;
     return push_nil_error(L, &e);
 }
 
-static int bad_response(lua_State *L, dbw_client *c, const dbw_exchange *ex, const dbw_response *rs,
+static int bad_response(lua_State *L, dbw_req *r, const dbw_exchange *ex, const dbw_response *rs,
                         const char *why)
 {
     dbw_error e;
     init_error(&e, ex, rs);
     e.status = rs->status;
     e.code = DBW_E_BAD_RESPONSE;
-    excerpt(&c->msg, why, rs->body, rs->body_len);
-    e.message = c->msg.data;
+    excerpt(&r->msg, why, rs->body, rs->body_len);
+    e.message = r->msg.data;
     return push_nil_error(L, &e);
 }
 
@@ -254,14 +255,15 @@ static int shape_test(lua_State *L, int body)
     return 1;
 }
 
-int dbw_response_push(lua_State *L, dbw_client *c, dbw_shape shape, const dbw_exchange *ex,
-                      const dbw_response *rs, int reqidx)
+int dbw_response_push(lua_State *L, const dbw_client *c, dbw_req *r, const dbw_exchange *ex,
+                      const dbw_response *rs)
 {
+    dbw_shape shape = r->shape;
     int body, top, rc = DBW_JSON_OK;
     if (rs->net != DBW_NET_OK)
         return dbw_response_push_net_error(L, ex, rs);
     if (rs->status < 200 || rs->status > 299)
-        return push_http_error(L, c, ex, rs);
+        return push_http_error(L, c, r, ex, rs);
 
     top = lua_gettop(L);
     if (rs->body_len == 0) {
@@ -271,16 +273,16 @@ int dbw_response_push(lua_State *L, dbw_client *c, dbw_shape shape, const dbw_ex
             char why[128];
             snprintf(why, sizeof why,
                      "response has more than %zu JSON values (max_response_values): ", c->max_values);
-            return bad_response(L, c, ex, rs, why);
+            return bad_response(L, r, ex, rs, why);
         }
-        return bad_response(L, c, ex, rs, "response is not JSON: ");
+        return bad_response(L, r, ex, rs, "response is not JSON: ");
     }
     body = lua_gettop(L);
     /* a JSON array decodes to a table too: only client:request() takes one */
     if (lua_type(L, body) != LUA_TTABLE ||
         (rs->body_len > 0 && shape != DBW_SHAPE_ANY && !is_object_text(rs->body, rs->body_len))) {
         lua_settop(L, top);
-        return bad_response(L, c, ex, rs, "response is not a JSON object: ");
+        return bad_response(L, r, ex, rs, "response is not a JSON object: ");
     }
     switch (shape) {
     case DBW_SHAPE_ANY:
@@ -292,27 +294,27 @@ int dbw_response_push(lua_State *L, dbw_client *c, dbw_shape shape, const dbw_ex
     case DBW_SHAPE_WEBHOOK:
     case DBW_SHAPE_UPDATE:
         lua_getfield(L, body, "webhook");
-        if (lua_isnil(L, -1) && shape == DBW_SHAPE_UPDATE && reqidx) {
+        if (lua_isnil(L, -1) && shape == DBW_SHAPE_UPDATE && r->update_id) {
             /* Older workspaces answer update with {}: return at least the id. */
             lua_pop(L, 1);
             lua_createtable(L, 0, 1);
-            lua_getfield(L, reqidx, "id");
+            lua_pushstring(L, r->update_id);
             lua_setfield(L, -2, "id");
         } else if (!fix_webhook(L, lua_gettop(L))) {
             lua_settop(L, top);
-            return bad_response(L, c, ex, rs, "response has no webhook object: ");
+            return bad_response(L, r, ex, rs, "response has no webhook object: ");
         }
         break;
     case DBW_SHAPE_LIST:
         if (!shape_list(L, body)) {
             lua_settop(L, top);
-            return bad_response(L, c, ex, rs, "response is not a webhook list: ");
+            return bad_response(L, r, ex, rs, "response is not a webhook list: ");
         }
         break;
     case DBW_SHAPE_TEST:
         if (!shape_test(L, body)) {
             lua_settop(L, top);
-            return bad_response(L, c, ex, rs, "response is not a test result: ");
+            return bad_response(L, r, ex, rs, "response is not a test result: ");
         }
         break;
     }

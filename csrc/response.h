@@ -9,12 +9,13 @@
 #include "client.h"
 #include "exchange.h"
 #include "ops.h"
+#include "request.h"
 #include "transport.h"
 
-/* Pushes the result (returns 1) or nil, err (returns 2). reqidx is the
- * request table (for the id an update echoes back), or 0. */
-int dbw_response_push(lua_State *L, dbw_client *c, dbw_shape shape, const dbw_exchange *ex,
-                      const dbw_response *rs, int reqidx);
+/* Pushes the result of request r (returns 1) or nil, err (returns 2); error
+ * messages are built in r->msg. */
+int dbw_response_push(lua_State *L, const dbw_client *c, dbw_req *r, const dbw_exchange *ex,
+                      const dbw_response *rs);
 
 /* Pushes nil, err for a failure below HTTP (returns 2). */
 int dbw_response_push_net_error(lua_State *L, const dbw_exchange *ex, const dbw_response *rs);

@@ -1,5 +1,6 @@
 #include "schema.h"
 
+#include <ctype.h>
 #include <string.h>
 
 const char *const dbw_events[] = {
@@ -20,58 +21,63 @@ const char *const dbw_events[] = {
 
 const char *const dbw_statuses[] = {"ACTIVE", "DISABLED", "TEST_MODE", NULL};
 
+static const dbw_enum event_names = {"event", dbw_events};
+static const dbw_enum status_names = {"status", dbw_statuses};
+
 /* clang-format off: one field per line reads as a table */
 static const dbw_field http_url_spec_fields[] = {
-    {"url", DBW_T_STRING, DBW_F_REQUIRED | DBW_F_NONEMPTY, NULL},
-    {"secret", DBW_T_STRING, 0, NULL},
-    {"authorization", DBW_T_STRING, 0, NULL},
-    {"enable_ssl_verification", DBW_T_BOOLEAN, 0, NULL},
-    {NULL, DBW_T_STRING, 0, NULL},
+    {"url", DBW_T_STRING, DBW_F_REQUIRED | DBW_F_NONEMPTY, NULL, NULL},
+    {"secret", DBW_T_STRING, 0, NULL, NULL},
+    {"authorization", DBW_T_STRING, 0, NULL, NULL},
+    {"enable_ssl_verification", DBW_T_BOOLEAN, 0, NULL, NULL},
+    {NULL, DBW_T_STRING, 0, NULL, NULL},
 };
 
 static const dbw_field job_spec_fields[] = {
-    {"job_id", DBW_T_STRING, DBW_F_REQUIRED | DBW_F_NONEMPTY, NULL},
-    {"access_token", DBW_T_STRING, DBW_F_REQUIRED | DBW_F_NONEMPTY, NULL},
-    {"workspace_url", DBW_T_STRING, 0, NULL},
-    {NULL, DBW_T_STRING, 0, NULL},
+    {"job_id", DBW_T_STRING, DBW_F_REQUIRED | DBW_F_NONEMPTY, NULL, NULL},
+    {"access_token", DBW_T_STRING, DBW_F_REQUIRED | DBW_F_NONEMPTY, NULL, NULL},
+    {"workspace_url", DBW_T_STRING, 0, NULL, NULL},
+    {NULL, DBW_T_STRING, 0, NULL, NULL},
 };
 
 static const dbw_field create_fields[] = {
-    {"events", DBW_T_EVENT_LIST, DBW_F_REQUIRED | DBW_F_NONEMPTY, NULL},
-    {"model_name", DBW_T_STRING, DBW_F_NONEMPTY, NULL},
-    {"description", DBW_T_STRING, 0, NULL},
-    {"status", DBW_T_STATUS, 0, NULL},
-    {"http_url_spec", DBW_T_OBJECT, 0, http_url_spec_fields},
-    {"job_spec", DBW_T_OBJECT, 0, job_spec_fields},
-    {NULL, DBW_T_STRING, 0, NULL},
+    {"events", DBW_T_ENUM_LIST, DBW_F_REQUIRED | DBW_F_NONEMPTY, NULL, &event_names},
+    {"model_name", DBW_T_STRING, DBW_F_NONEMPTY, NULL, NULL},
+    {"description", DBW_T_STRING, 0, NULL, NULL},
+    {"status", DBW_T_ENUM, 0, NULL, &status_names},
+    {"http_url_spec", DBW_T_OBJECT, 0, http_url_spec_fields, NULL},
+    {"job_spec", DBW_T_OBJECT, 0, job_spec_fields, NULL},
+    {NULL, DBW_T_STRING, 0, NULL, NULL},
 };
 
 static const dbw_field list_fields[] = {
     /* alphabetical: the order the query string is written in */
-    {"events", DBW_T_EVENT_LIST, 0, NULL}, {"max_results", DBW_T_POSINT, 0, NULL},
-    {"model_name", DBW_T_STRING, 0, NULL}, {"page_token", DBW_T_STRING, 0, NULL},
-    {NULL, DBW_T_STRING, 0, NULL},
+    {"events", DBW_T_ENUM_LIST, 0, NULL, &event_names},
+    {"max_results", DBW_T_POSINT, 0, NULL, NULL},
+    {"model_name", DBW_T_STRING, 0, NULL, NULL},
+    {"page_token", DBW_T_STRING, 0, NULL, NULL},
+    {NULL, DBW_T_STRING, 0, NULL, NULL},
 };
 
 static const dbw_field update_fields[] = {
-    {"id", DBW_T_ID, DBW_F_REQUIRED | DBW_F_NONEMPTY, NULL},
-    {"description", DBW_T_STRING, 0, NULL},
-    {"events", DBW_T_EVENT_LIST, DBW_F_NONEMPTY, NULL},
-    {"status", DBW_T_STATUS, 0, NULL},
-    {"http_url_spec", DBW_T_OBJECT, 0, http_url_spec_fields},
-    {"job_spec", DBW_T_OBJECT, 0, job_spec_fields},
-    {NULL, DBW_T_STRING, 0, NULL},
+    {"id", DBW_T_ID, DBW_F_REQUIRED | DBW_F_NONEMPTY, NULL, NULL},
+    {"description", DBW_T_STRING, 0, NULL, NULL},
+    {"events", DBW_T_ENUM_LIST, DBW_F_NONEMPTY, NULL, &event_names},
+    {"status", DBW_T_ENUM, 0, NULL, &status_names},
+    {"http_url_spec", DBW_T_OBJECT, 0, http_url_spec_fields, NULL},
+    {"job_spec", DBW_T_OBJECT, 0, job_spec_fields, NULL},
+    {NULL, DBW_T_STRING, 0, NULL, NULL},
 };
 
 static const dbw_field id_fields[] = {
-    {"id", DBW_T_ID, DBW_F_REQUIRED | DBW_F_NONEMPTY, NULL},
-    {NULL, DBW_T_STRING, 0, NULL},
+    {"id", DBW_T_ID, DBW_F_REQUIRED | DBW_F_NONEMPTY, NULL, NULL},
+    {NULL, DBW_T_STRING, 0, NULL, NULL},
 };
 
 static const dbw_field test_fields[] = {
-    {"id", DBW_T_ID, DBW_F_REQUIRED | DBW_F_NONEMPTY, NULL},
-    {"event", DBW_T_EVENT, 0, NULL},
-    {NULL, DBW_T_STRING, 0, NULL},
+    {"id", DBW_T_ID, DBW_F_REQUIRED | DBW_F_NONEMPTY, NULL, NULL},
+    {"event", DBW_T_ENUM, 0, NULL, &event_names},
+    {NULL, DBW_T_STRING, 0, NULL, NULL},
 };
 
 /* clang-format on */
@@ -89,6 +95,61 @@ int dbw_enum_index(const char *const *list, const char *name)
         if (strcmp(list[i], name) == 0)
             return i;
     return -1;
+}
+
+/* Levenshtein distance ignoring case, or (size_t)-1 for names too long to
+ * be worth comparing (nothing here is longer than 64 bytes). */
+static size_t distance(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b), i, j, row[65];
+    if (la > 64 || lb > 64)
+        return (size_t)-1;
+    for (j = 0; j <= lb; j++)
+        row[j] = j;
+    for (i = 1; i <= la; i++) {
+        size_t diag = row[0];
+        row[0] = i;
+        for (j = 1; j <= lb; j++) {
+            size_t up = row[j], cost = tolower((unsigned char)a[i - 1]) != tolower((unsigned char)b[j - 1]);
+            size_t best = diag + cost;
+            if (up + 1 < best)
+                best = up + 1;
+            if (row[j - 1] + 1 < best)
+                best = row[j - 1] + 1;
+            row[j] = best;
+            diag = up;
+        }
+    }
+    return row[lb];
+}
+
+/* Keeps cand in *best when it is nearer to s than what *best holds and near
+ * enough to be a typo of it: at most a third of the longer name apart. */
+static void consider(const char *cand, const char *s, const char **best, size_t *best_d)
+{
+    size_t d = distance(cand, s), lc = strlen(cand), ls = strlen(s);
+    if (d != (size_t)-1 && d * 3 <= (lc > ls ? lc : ls) && d < *best_d) {
+        *best = cand;
+        *best_d = d;
+    }
+}
+
+const char *dbw_closest(const char *const *list, const char *s)
+{
+    const char *best = NULL;
+    size_t best_d = (size_t)-1;
+    for (; *list; list++)
+        consider(*list, s, &best, &best_d);
+    return best;
+}
+
+static const char *closest_field(const dbw_field *fields, const char *s)
+{
+    const char *best = NULL;
+    size_t best_d = (size_t)-1;
+    for (; fields->name; fields++)
+        consider(fields->name, s, &best, &best_d);
+    return best;
 }
 
 /* The path of the field being checked, e.g. "http_url_spec.url". */
@@ -131,9 +192,17 @@ static int check_array(lua_State *L, int idx, size_t *n_out)
 static int check_table(lua_State *L, int idx, const dbw_field *fields, const char *op, const char *parent,
                        dbw_buf *msg);
 
-static int check_enum(lua_State *L, int idx, const char *const *list, const char *what, const where *w,
-                      dbw_buf *msg)
+/* "did you mean 'X'?" for a name close to one of list, else nothing. */
+static void suggest(dbw_buf *msg, const char *const *list, const char *s)
 {
+    const char *best = dbw_closest(list, s);
+    if (best)
+        dbw_buf_printf(msg, " (did you mean '%s'?)", best);
+}
+
+static int check_enum(lua_State *L, int idx, const dbw_enum *e, const where *w, dbw_buf *msg)
+{
+    const char *const *list = e->names;
     if (lua_type(L, idx) != LUA_TSTRING)
         return fail(msg, w, "expected string, got ", type_name(L, idx));
     /* "NAME\0junk" would compare equal to NAME below, and go out as is */
@@ -142,7 +211,11 @@ static int check_enum(lua_State *L, int idx, const char *const *list, const char
     if (dbw_enum_index(list, lua_tostring(L, idx)) < 0) {
         dbw_buf_reset(msg);
         dbw_buf_printf(msg, "%s: %s%s%s: '%s' is not a valid %s", w->op, w->parent ? w->parent : "",
-                       w->parent ? "." : "", w->name, lua_tostring(L, idx), what);
+                       w->parent ? "." : "", w->name, lua_tostring(L, idx), e->what);
+        suggest(msg, list, lua_tostring(L, idx));
+        dbw_buf_puts(msg, "; one of ");
+        for (; *list; list++)
+            dbw_buf_printf(msg, "%s%s", *list, list[1] ? ", " : "");
         return -1;
     }
     return 0;
@@ -178,21 +251,19 @@ static int check_value(lua_State *L, int idx, const dbw_field *f, const where *w
         if ((f->flags & DBW_F_NONEMPTY) && dbw_rawlen(L, idx) == 0)
             return fail(msg, w, "must not be empty", NULL);
         return 0;
-    case DBW_T_EVENT:
-        return check_enum(L, idx, dbw_events, "event", w, msg);
-    case DBW_T_STATUS:
-        return check_enum(L, idx, dbw_statuses, "status (ACTIVE, DISABLED or TEST_MODE)", w, msg);
-    case DBW_T_EVENT_LIST:
+    case DBW_T_ENUM:
+        return check_enum(L, idx, f->values, w, msg);
+    case DBW_T_ENUM_LIST:
         if (t != LUA_TTABLE)
-            return fail(msg, w, "expected array of event names, got ", type_name(L, idx));
+            return fail(msg, w, "expected an array of names, got ", type_name(L, idx));
         if (check_array(L, idx, &n) != 0)
             return fail(msg, w, "expected an array (keys 1..n)", NULL);
         if ((f->flags & DBW_F_NONEMPTY) && n == 0)
-            return fail(msg, w, "must name at least one event", NULL);
+            return fail(msg, w, "must not be empty", NULL);
         for (i = 1; i <= n; i++) {
             int rc;
             lua_rawgeti(L, idx, (int)i);
-            rc = check_enum(L, lua_gettop(L), dbw_events, "event", w, msg);
+            rc = check_enum(L, lua_gettop(L), f->values, w, msg);
             lua_pop(L, 1);
             if (rc != 0)
                 return rc;
@@ -233,12 +304,16 @@ static int check_table(lua_State *L, int idx, const dbw_field *fields, const cha
         if (lua_type(L, -1) != LUA_TSTRING ||
             find_field(fields, lua_tostring(L, -1), dbw_rawlen(L, -1)) == NULL) {
             dbw_buf_reset(msg);
-            if (lua_type(L, -1) == LUA_TSTRING)
+            if (lua_type(L, -1) == LUA_TSTRING) {
+                const char *near = closest_field(fields, lua_tostring(L, -1));
                 dbw_buf_printf(
                     msg, "%s: unknown field '%s%s%s'%s", op, parent ? parent : "", parent ? "." : "",
                     lua_tostring(L, -1),
                     strlen(lua_tostring(L, -1)) != dbw_rawlen(L, -1) ? " (with a NUL byte after it)" : "");
-            else
+                if (near)
+                    dbw_buf_printf(msg, " (did you mean '%s%s%s'?)", parent ? parent : "", parent ? "." : "",
+                                   near);
+            } else
                 dbw_buf_printf(msg, "%s: %s%sunexpected %s key", op, parent ? parent : "", parent ? ": " : "",
                                lua_typename(L, lua_type(L, -1)));
             lua_pop(L, 1);

@@ -12,22 +12,29 @@
 typedef enum {
     DBW_T_STRING,
     DBW_T_BOOLEAN,
-    DBW_T_POSINT,     /* integer from 1 to 2^31 - 1 */
-    DBW_T_ID,         /* a webhook id: a string, or an integer from 0 to 2^53 sent as its digits */
-    DBW_T_EVENT,      /* one RegistryWebhookEvent name */
-    DBW_T_EVENT_LIST, /* array of event names */
-    DBW_T_STATUS,     /* RegistryWebhookStatus name */
-    DBW_T_OBJECT      /* nested table described by .fields */
+    DBW_T_POSINT,    /* integer from 1 to 2^31 - 1 */
+    DBW_T_ID,        /* a webhook id: a string, or an integer from 0 to 2^53 sent as its digits */
+    DBW_T_ENUM,      /* one name of .values */
+    DBW_T_ENUM_LIST, /* array of names of .values */
+    DBW_T_OBJECT     /* nested table described by .fields */
 } dbw_type;
 
 #define DBW_F_REQUIRED 1u
 #define DBW_F_NONEMPTY 2u /* strings and lists: at least one character / element */
+
+/* The names an enum field takes: what one is called in messages ("event")
+ * and the names, NULL-terminated. */
+typedef struct dbw_enum {
+    const char *what;
+    const char *const *names;
+} dbw_enum;
 
 typedef struct dbw_field {
     const char *name;
     dbw_type type;
     unsigned flags;
     const struct dbw_field *fields; /* DBW_T_OBJECT only; NULL-name terminated */
+    const dbw_enum *values;         /* DBW_T_ENUM and DBW_T_ENUM_LIST only */
 } dbw_field;
 
 /* Cross-field rules, checked after the fields themselves. */
@@ -52,5 +59,9 @@ int dbw_schema_check(lua_State *L, int idx, const dbw_schema *s, const char *op,
 
 /* Index of name in a NULL-terminated list, or -1. */
 int dbw_enum_index(const char *const *list, const char *name);
+
+/* The name of a NULL-terminated list closest to s (a typo's likely intent:
+ * at most a third of its letters apart, ignoring case), or NULL. */
+const char *dbw_closest(const char *const *list, const char *s);
 
 #endif

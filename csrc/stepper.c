@@ -4,10 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/crypto.h>
-
 #include "call.h"
 #include "exchange.h"
+#include "request.h"
 #include "retry.h"
 #include "transport.h"
 
@@ -18,16 +17,13 @@ typedef enum {
 } dbw_step_state;
 
 typedef struct dbw_stepper {
-    dbw_exchange ex;    /* points into the copies below, never into the client */
+    dbw_exchange ex;    /* points into req, never into the client */
+    dbw_req req;        /* owned (request.h) */
     dbw_client *client; /* kept alive by client_ref */
     int client_ref;
-    dbw_shape shape;
     dbw_step_state state;
-    char *method, *path, *url, *body;
-    size_t body_len;
-    char *update_id;         /* update echoes the id when the server sends no webhook */
     const char *last_method; /* of the request handed out last, for the debug line: */
-    const char *last_path;   /* static strings or the copies above */
+    const char *last_path;   /* static strings, req's, or the token source's */
     double sent_at;
     char request_id[96]; /* of the last response: rs points here, not at the transport's */
     char location[256];
@@ -35,27 +31,9 @@ typedef struct dbw_stepper {
 
 /* ---- lifetime ------------------------------------------------------------- */
 
-static char *dup_bytes(const char *s, size_t n)
-{
-    char *p = malloc(n + 1);
-    if (p) {
-        memcpy(p, s, n);
-        p[n] = '\0';
-    }
-    return p;
-}
-
 static void release(lua_State *L, dbw_stepper *s)
 {
-    if (s->body) {
-        OPENSSL_cleanse(s->body, s->body_len); /* webhook secrets, job access tokens */
-        free(s->body);
-    }
-    free(s->method);
-    free(s->path);
-    free(s->url);
-    free(s->update_id);
-    s->method = s->path = s->url = s->body = s->update_id = NULL;
+    dbw_req_free(&s->req); /* the body wiped: webhook secrets, job access tokens */
     s->client = NULL;
     luaL_unref(L, LUA_REGISTRYINDEX, s->client_ref);
     s->client_ref = LUA_NOREF;
@@ -65,60 +43,42 @@ static void release(lua_State *L, dbw_stepper *s)
 /* __gc: frees the copies and lets the client go. Idempotent. */
 static int ex_gc(lua_State *L)
 {
-    release(L, luaL_checkudata(L, 1, DBW_EXCHANGE_MT));
+    release(L, luaL_checkudata(L, 1, DBW_STEPPER_MT));
     return 0;
 }
 
 static int ex_tostring(lua_State *L)
 {
-    dbw_stepper *s = luaL_checkudata(L, 1, DBW_EXCHANGE_MT);
-    lua_pushfstring(L, "databricks.webhooks.Exchange (%s %s, %s): %p", s->method ? s->method : "-",
-                    s->path ? s->path : "-", s->state == ST_DONE ? "done" : "running", (void *)s);
+    dbw_stepper *s = luaL_checkudata(L, 1, DBW_STEPPER_MT);
+    lua_pushfstring(L, "databricks.webhooks.Stepper (%s %s, %s): %p", s->req.method ? s->req.method : "-",
+                    s->req.path ? s->req.path : "-", s->state == ST_DONE ? "done" : "running", (void *)s);
     return 1;
 }
 
 int dbw_stepper_begin(lua_State *L, dbw_client *c, const dbw_op *op)
 {
-    dbw_prepared p;
     dbw_stepper *s;
-    int n;
+    int rc;
 
-    n = op ? dbw_call_prepare_op(L, c, op, 2, &p) : dbw_call_prepare_raw(L, c, &p);
-    if (n)
-        return n; /* nil, err: nothing was sent */
-
+    if (op == NULL)
+        lua_settop(L, 5); /* client:request's method, path, body, query at 2..5 */
     /* Zeroed and tagged before anything is allocated, so __gc is always safe. */
     s = lua_newuserdata(L, sizeof *s);
     memset(s, 0, sizeof *s);
     s->client_ref = LUA_NOREF;
     s->state = ST_DONE;
-    luaL_getmetatable(L, DBW_EXCHANGE_MT);
+    luaL_getmetatable(L, DBW_STEPPER_MT);
     lua_setmetatable(L, -2);
 
-    /* Copies: p points into c->url and the Lua stack, both gone after this call. */
-    s->method = dup_bytes(p.method, strlen(p.method));
-    s->path = dup_bytes(p.path, strlen(p.path));
-    s->url = dup_bytes(p.url, p.url_len);
-    if (p.body) {
-        s->body = dup_bytes(p.body, p.body_len);
-        s->body_len = p.body_len;
-    }
-    if (op != NULL && op->shape == DBW_SHAPE_UPDATE) {
-        lua_getfield(L, 2, "id"); /* a non-empty string: the schema said so */
-        if (lua_type(L, -1) == LUA_TSTRING)
-            s->update_id = dup_bytes(lua_tostring(L, -1), dbw_rawlen(L, -1));
-        lua_pop(L, 1);
-    }
-    if (!s->method || !s->path || !s->url || (p.body && !s->body) ||
-        (op != NULL && op->shape == DBW_SHAPE_UPDATE && !s->update_id))
-        return luaL_error(L, "databricks.webhooks: out of memory"); /* __gc frees what was copied */
+    rc = op ? dbw_req_prepare_op(L, c, op, 2, &s->req) : dbw_req_prepare_raw(L, c, 2, &s->req);
+    if (rc != 0)
+        return dbw_req_push_invalid(L, &s->req); /* nil, err: nothing was sent */
 
     lua_pushvalue(L, 1);
     s->client_ref = luaL_ref(L, LUA_REGISTRYINDEX);
     s->client = c;
-    s->shape = p.shape;
     s->state = ST_IDLE;
-    dbw_exchange_begin(&s->ex, c, s->method, s->path, s->url, s->body, s->body_len, p.replay_safe);
+    dbw_exchange_begin(&s->ex, c, &s->req);
     return 1;
 }
 
@@ -263,7 +223,7 @@ static int step_impl(lua_State *L)
     dbw_response rs;
     dbw_request rq;
     double delay;
-    int have = 0, req = 0;
+    int have = 0;
     dbw_ex_action act;
 
     memset(&rs, 0, sizeof rs);
@@ -278,8 +238,8 @@ static int step_impl(lua_State *L)
     switch (act) {
     case DBW_EX_SEND:
         s->state = ST_SENT;
-        s->last_method = rq.method; /* static, or s->method */
-        s->last_path = rq.path;     /* static, or s->path */
+        s->last_method = rq.method;
+        s->last_path = rq.path;
         s->sent_at = dbw_now();
         lua_pushliteral(L, "send");
         push_request(L, c, &rq);
@@ -293,15 +253,8 @@ static int step_impl(lua_State *L)
         break;
     }
     s->state = ST_DONE;
-    if (s->shape == DBW_SHAPE_UPDATE && s->update_id) {
-        /* dbw_response_push reads the id from the request table it is given. */
-        lua_createtable(L, 0, 1);
-        lua_pushstring(L, s->update_id);
-        lua_setfield(L, -2, "id");
-        req = lua_gettop(L);
-    }
     lua_pushliteral(L, "done");
-    return 1 + dbw_call_finish(L, c, &s->ex, &rs, s->shape, req);
+    return 1 + dbw_call_finish(L, c, &s->ex, &rs, &s->req);
 }
 
 /***
@@ -314,7 +267,7 @@ static int step_impl(lua_State *L)
  */
 static int ex_step(lua_State *L)
 {
-    dbw_stepper *s = luaL_checkudata(L, 1, DBW_EXCHANGE_MT);
+    dbw_stepper *s = luaL_checkudata(L, 1, DBW_STEPPER_MT);
     dbw_client *c = s->client;
     int rc;
     if (s->state == ST_DONE)
@@ -351,6 +304,6 @@ int dbw_stepper_sleep(lua_State *L)
 void dbw_stepper_init(lua_State *L)
 {
     static const luaL_Reg methods[] = {{"step", ex_step}, {NULL, NULL}};
-    dbw_newclass(L, DBW_EXCHANGE_MT, methods, ex_gc, 1, ex_tostring);
+    dbw_newclass(L, DBW_STEPPER_MT, methods, ex_gc, 1, ex_tostring);
     lua_pop(L, 1);
 }

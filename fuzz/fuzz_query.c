@@ -2,7 +2,7 @@
  * fuzz_query - URLs built from user strings: percent-encoding
  * (dbw_urlenc_append), query pairs from Lua values (dbw_query_append), the
  * list and delete query strings (dbw_schema_check + dbw_op_build), and
- * client:request's method/path/query checks and URL (dbw_call_prepare_raw).
+ * client:request's method/path/query checks and URL (dbw_req_prepare_raw).
  *
  * Invariants: the encoding uses only unreserved bytes and %XX and decodes
  * back to the input; a URL never holds a byte that could end the request
@@ -18,12 +18,13 @@
 #include "../csrc/client.h"
 #include "../csrc/errors.h"
 #include "../csrc/ops.h"
+#include "../csrc/request.h"
 #include "../csrc/schema.h"
 #include "../csrc/urlenc.h"
 
 #define HOST "https://fuzz.example"
 
-static dbw_client fake; /* host, url and msg are all a build touches */
+static dbw_client fake; /* the host is all a build reads */
 
 static int unhex(int c)
 {
@@ -195,13 +196,15 @@ static void query_one(lua_State *L, fz_in *in)
 /* Under lua_pcall: stack (nil, method, path, body, query) as the method has it. */
 static int prepare_raw(lua_State *L)
 {
-    dbw_prepared p;
-    int n = dbw_call_prepare_raw(L, &fake, &p);
-    if (n)
-        return n;
-    check_url_bytes(p.url, p.url_len, "request");
-    FZ_ASSERT(strncmp(p.url + sizeof HOST - 1, p.path, strlen(p.path)) == 0,
+    dbw_req *r;
+    lua_settop(L, 5);
+    r = dbw_req_push(L);
+    if (dbw_req_prepare_raw(L, &fake, 2, r) != 0)
+        return dbw_req_push_invalid(L, r);
+    check_url_bytes(r->url.data, r->url.len, "request");
+    FZ_ASSERT(strncmp(r->url.data + sizeof HOST - 1, r->path, strlen(r->path)) == 0,
               "request: path not kept verbatim");
+    dbw_req_free(r);
     lua_pushboolean(L, 1);
     return 1;
 }
@@ -254,17 +257,19 @@ static void raw_one(lua_State *L, fz_in *in)
 static int build_op(lua_State *L)
 {
     const dbw_op *op = lua_touserdata(L, 1);
-    int rc;
-    if (dbw_schema_check(L, 2, op->schema, op->name, &fake.msg) != 0) {
-        FZ_ASSERT(fake.msg.len > strlen(op->name) && strncmp(fake.msg.data, op->name, strlen(op->name)) == 0,
+    dbw_req *r = dbw_req_push(L); /* freed by its __gc if an assertion unwinds */
+    if (dbw_schema_check(L, 2, op->schema, op->name, &r->msg) != 0) {
+        FZ_ASSERT(r->msg.len > strlen(op->name) && strncmp(r->msg.data, op->name, strlen(op->name)) == 0,
                   "%s: refusal without a message", op->name);
+        dbw_req_free(r);
         return 0;
     }
-    rc = dbw_op_build(L, &fake, op, 2);
-    FZ_ASSERT(rc == 0, "%s: query operation built a body or failed (%d)", op->name, rc);
-    check_url_bytes(fake.url.data, fake.url.len, op->name);
-    FZ_ASSERT(strncmp(fake.url.data + sizeof HOST - 1, op->path, strlen(op->path)) == 0, "%s: wrong path",
+    FZ_ASSERT(dbw_op_build(L, fake.host, op, 2, r) == 0 && !r->has_body,
+              "%s: query operation built a body or failed", op->name);
+    check_url_bytes(r->url.data, r->url.len, op->name);
+    FZ_ASSERT(strncmp(r->url.data + sizeof HOST - 1, op->path, strlen(op->path)) == 0, "%s: wrong path",
               op->name);
+    dbw_req_free(r);
     return 0;
 }
 

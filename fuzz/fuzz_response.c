@@ -27,6 +27,7 @@
 #include "../csrc/exchange.h"
 #include "../csrc/json.h"
 #include "../csrc/ops.h"
+#include "../csrc/request.h"
 #include "../csrc/response.h"
 #include "../csrc/retry.h"
 
@@ -127,7 +128,7 @@ static void check_result(lua_State *L, int n, dbw_shape shape, int ok_allowed, c
 
 /* ---- direct: dbw_response_push --------------------------------------------- */
 
-static dbw_client fake; /* only c->msg is used; reused like a real client's */
+static dbw_client fake; /* only max_values is read */
 
 static void direct(lua_State *L, dbw_shape shape, fz_in *in)
 {
@@ -140,7 +141,9 @@ static void direct(lua_State *L, dbw_shape shape, fz_in *in)
     const char *s;
     unsigned flags;
     int top = lua_gettop(L), reqidx, got, first;
+    dbw_req *r;
 
+    fake.max_values = DBW_JSON_MAX_VALUES;
     memset(&ex, 0, sizeof ex);
     memset(&rs, 0, sizeof rs);
     ex.method = "PATCH";
@@ -175,13 +178,13 @@ static void direct(lua_State *L, dbw_shape shape, fz_in *in)
         lua_pop(L, 1);
     }
 
-    /* the request table update echoes the id from */
-    lua_createtable(L, 0, 1);
-    lua_pushliteral(L, "0123456789abcdef0123456789abcdef");
-    lua_setfield(L, -2, "id");
+    /* the request, with the id an update echoes */
+    r = dbw_req_push(L);
+    r->shape = shape;
+    r->update_id = strdup("0123456789abcdef0123456789abcdef");
     reqidx = lua_gettop(L);
 
-    got = dbw_response_push(L, &fake, shape, &ex, &rs, reqidx);
+    got = dbw_response_push(L, &fake, r, &ex, &rs);
     FZ_ASSERT(lua_gettop(L) == reqidx + got, "direct: stack unbalanced (%d values, top %d)", got,
               lua_gettop(L) - reqidx);
     first = first_byte(rs.body, rs.body_len);

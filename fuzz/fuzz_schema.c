@@ -19,6 +19,7 @@
 #include "../csrc/client.h"
 #include "../csrc/json.h"
 #include "../csrc/ops.h"
+#include "../csrc/request.h"
 #include "../csrc/schema.h"
 
 #define HOST "https://fuzz.example"
@@ -72,21 +73,19 @@ static void recheck_value(lua_State *L, int v, const dbw_field *f, const char *o
         if (f->flags & DBW_F_NONEMPTY)
             FZ_ASSERT(lua_rawlen(L, v) > 0, "%s.%s accepted an empty string", op, f->name);
         break;
-    case DBW_T_EVENT:
-        FZ_ASSERT(exact_enum(L, v, dbw_events), "%s.%s accepted a name that is not an event", op, f->name);
+    case DBW_T_ENUM:
+        FZ_ASSERT(exact_enum(L, v, f->values->names), "%s.%s accepted a name that is not a %s", op, f->name,
+                  f->values->what);
         break;
-    case DBW_T_STATUS:
-        FZ_ASSERT(exact_enum(L, v, dbw_statuses), "%s.%s accepted a name that is not a status", op, f->name);
-        break;
-    case DBW_T_EVENT_LIST:
+    case DBW_T_ENUM_LIST:
         FZ_ASSERT(fz_is_array(L, v), "%s.%s accepted a table that is not an array", op, f->name);
         n = lua_rawlen(L, v);
         if (f->flags & DBW_F_NONEMPTY)
             FZ_ASSERT(n > 0, "%s.%s accepted an empty list", op, f->name);
         for (i = 1; i <= n; i++) {
             lua_rawgeti(L, v, (lua_Integer)i);
-            FZ_ASSERT(exact_enum(L, -1, dbw_events), "%s.%s[%zu] accepted a name that is not an event", op,
-                      f->name, i);
+            FZ_ASSERT(exact_enum(L, -1, f->values->names), "%s.%s[%zu] accepted a name that is not a %s", op,
+                      f->name, i, f->values->what);
             lua_pop(L, 1);
         }
         break;
@@ -155,33 +154,35 @@ static void recheck_rules(lua_State *L, int t, const dbw_op *op)
 static int check_one(lua_State *L)
 {
     const dbw_op *op = lua_touserdata(L, 1);
+    dbw_req *r = dbw_req_push(L); /* freed by its __gc */
     int top = lua_gettop(L), rc;
     size_t keys = 0;
-    if (dbw_schema_check(L, 2, op->schema, op->name, &fake.msg) != 0) {
+    if (dbw_schema_check(L, 2, op->schema, op->name, &r->msg) != 0) {
         FZ_ASSERT(lua_gettop(L) == top, "%s: validation left the stack unbalanced", op->name);
-        FZ_ASSERT(
-            fake.msg.len > strlen(op->name) + 2 && strncmp(fake.msg.data, op->name, strlen(op->name)) == 0 &&
-                fake.msg.data[strlen(op->name)] == ':',
-            "%s: refusal without a proper message: %s", op->name, fake.msg.data ? fake.msg.data : "(null)");
+        FZ_ASSERT(r->msg.len > strlen(op->name) + 2 &&
+                      strncmp(r->msg.data, op->name, strlen(op->name)) == 0 &&
+                      r->msg.data[strlen(op->name)] == ':',
+                  "%s: refusal without a proper message: %s", op->name, r->msg.data ? r->msg.data : "(null)");
         return 0;
     }
     FZ_ASSERT(lua_gettop(L) == top, "%s: validation left the stack unbalanced", op->name);
     recheck(L, 2, op->schema->fields, op->name);
     recheck_rules(L, 2, op);
 
-    rc = dbw_op_build(L, &fake, op, 2);
-    FZ_ASSERT(fake.url.len > 0 && strncmp(fake.url.data, HOST, strlen(HOST)) == 0, "%s: URL lost the host",
+    rc = dbw_op_build(L, HOST, op, 2, r);
+    FZ_ASSERT(r->url.len > 0 && strncmp(r->url.data, HOST, strlen(HOST)) == 0, "%s: URL lost the host",
               op->name);
     if (op->in_query) {
         size_t i;
-        FZ_ASSERT(rc == 0, "%s: query operation returned %d", op->name, rc);
-        for (i = 0; i < fake.url.len; i++)
-            FZ_ASSERT((unsigned char)fake.url.data[i] > ' ' && fake.url.data[i] != '#', "%s: unsafe URL byte",
+        FZ_ASSERT(rc == 0 && !r->has_body, "%s: query operation returned %d", op->name, rc);
+        for (i = 0; i < r->url.len; i++)
+            FZ_ASSERT((unsigned char)r->url.data[i] > ' ' && r->url.data[i] != '#', "%s: unsafe URL byte",
                       op->name);
         return 0;
     }
-    FZ_ASSERT(rc == 1 && lua_type(L, -1) == LUA_TSTRING, "%s: no JSON body (%d: %s)", op->name, rc,
-              fake.msg.data ? fake.msg.data : "");
+    FZ_ASSERT(rc == 0 && r->has_body, "%s: no JSON body (%d: %s)", op->name, rc,
+              r->msg.data ? r->msg.data : "");
+    lua_pushlstring(L, r->body.data, r->body.len);
     /* The body is a JSON object with exactly the request's fields. */
     FZ_ASSERT(dbw_json_decode(L, lua_tostring(L, -1), lua_rawlen(L, -1)) && lua_type(L, -1) == LUA_TTABLE,
               "%s: body is not a JSON object", op->name);

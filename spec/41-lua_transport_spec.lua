@@ -1,4 +1,4 @@
--- A Lua transport (opts.transport) outside nginx: the step-by-step Exchange of
+-- A Lua transport (opts.transport) outside nginx: the step-by-step Stepper of
 -- csrc/stepper.c driven by the Lua loop of databricks.webhooks, the same loop
 -- the cosocket transport runs on inside nginx (spec/40-openresty_spec.lua).
 -- The transports here speak HTTP with LuaSocket to the local workspace.
@@ -259,11 +259,11 @@ describe("a Lua transport", function()
     c:close()
   end)
 
-  describe("the Exchange (client:_begin / ex:step)", function()
+  describe("the Stepper (client:_begin / st:step)", function()
     it("steps: send, then done with the method's result; a finished one raises", function()
       local c = new({})
       local ex = assert(c:_begin("list", { model_name = "m" }))
-      assert.matches("^databricks%.webhooks%.Exchange %(GET " .. BASE_PAT .. "list, running%)", tostring(ex))
+      assert.matches("^databricks%.webhooks%.Stepper %(GET " .. BASE_PAT .. "list, running%)", tostring(ex))
       local action, req = ex:step()
       assert.equals("send", action)
       assert.equals(srv.url .. BASE .. "list?model_name=m", req.url)
@@ -319,7 +319,7 @@ describe("a Lua transport", function()
       local ex = assert(new({}):_begin("update", { id = "x", description = "y" }))
       collectgarbage()
       collectgarbage()
-      local _, req = ex:step() -- the client was only referenced by the Exchange
+      local _, req = ex:step() -- the client was only referenced by the Stepper
       local done, res = ex:step({ status = 200, headers = {}, body = "{}" })
       assert.equals("done", done)
       assert.same({ id = "x", events = nil }, res) -- an empty answer still gives the id

@@ -77,7 +77,7 @@ describe("misuse", function()
       raises(nil, mt.__tostring)
     end)
 
-    it("an Exchange's step with the wrong self, twice after done, or with a non-table answer", function()
+    it("a Stepper's step with the wrong self, twice after done, or with a non-table answer", function()
       local ex = assert(client:_begin("list", { max_results = 1 }))
       raises(nil, ex.step, {})
       raises(nil, ex.step, client)
@@ -439,6 +439,39 @@ describe("misuse", function()
         assert.is_nil(c)
         assert.matches("control characters", err.message)
       end
+    end)
+  end)
+
+  describe("messages that say how to fix it", function()
+    local c
+    before_each(function() c = new() end)
+    after_each(function() c:close() end)
+
+    it("names the method and the argument of a non-table request", function()
+      for _, case in ipairs{ { "create", "x", "string" }, { "update", nil, "no value" },
+        { "delete", true, "boolean" } } do
+        local ok, err = pcall(c[case[1]], c, case[2])
+        assert.is_false(ok)
+        assert.equals(("bad argument #1 to '%s' (table expected, got %s)"):format(case[1], case[3]),
+          tostring(err))
+      end
+    end)
+
+    it("suggests the field meant by a typo", function()
+      local _, err = c:create{ event = { "MODEL_VERSION_CREATED" }, http_url_spec = { url = "https://x" } }
+      assert.matches("unknown field 'event' (did you mean 'events'?)", err.message, 1, true)
+      _, err = c:create{ events = { "COMMENT_CREATED" }, http_url_spec = { url = "https://x", secrt = "s" } }
+      assert.matches("(did you mean 'http_url_spec.secret'?)", err.message, 1, true)
+      _, err = c:list{ bogus = 1 }
+      assert.is_nil(err.message:find("did you mean", 1, true))
+    end)
+
+    it("lists the valid names of an enum, and suggests the nearest", function()
+      local _, err = c:create{ events = { "MODEL_VERSION_CREATD" }, http_url_spec = { url = "https://x" } }
+      assert.matches("(did you mean 'MODEL_VERSION_CREATED'?)", err.message, 1, true)
+      for _, name in ipairs(webhooks.EVENTS) do assert.truthy(err.message:find(name, 1, true)) end
+      _, err = c:update{ id = "1", status = "actve" }
+      assert.matches("(did you mean 'ACTIVE'?); one of ACTIVE, DISABLED, TEST_MODE", err.message, 1, true)
     end)
   end)
 end)

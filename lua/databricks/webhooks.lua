@@ -104,12 +104,12 @@ end
 --- Runs one call through a Lua transport: the loop the C core runs for libcurl,
 -- written in Lua so that `send` and `sleep` may yield.
 local function run_lua(self, t, op, ...)
-  local ex, err = self:_begin(op, ...)
-  if not ex then return nil, err end
+  local st, err = self:_begin(op, ...)
+  if not st then return nil, err end
   local send, sleep = t.send, t.sleep or default_sleep
   local resp
   while true do
-    local action, a, b = ex:step(resp)
+    local action, a, b = st:step(resp)
     if action == "send" then
       resp = send(a)
     elseif action == "sleep" then
