@@ -590,3 +590,185 @@ static int core_file_mode(lua_State *L)
     lua_pushinteger(L, (lua_Integer)(st.st_mode & 07777));
     return 1;
 }
+
+/* ---- reference documentation (LDoc reads csrc/: see config.ld) ------------ */
+
+/***
+ * The functions and client methods of `databricks.webhooks` implemented in C (the
+ * methods of the operation table are registered by add_op_methods, above).
+ * @module databricks.webhooks
+ */
+
+/***
+ * Deliveries
+ * @section deliveries
+ */
+
+/***
+ * Verify the signature of a webhook delivery.
+ *
+ * Computes the lowercase hex HMAC-SHA256 of the exact body bytes keyed with
+ * the webhook's secret, as Databricks does, and compares it with the
+ * `X-Databricks-Signature` header in constant time. Verify before decoding.
+ * @function verify_signature
+ * @tparam string secret the webhook's `http_url_spec.secret`
+ * @tparam string raw_body the request body, byte for byte
+ * @tparam string header the value of the `X-Databricks-Signature` header
+ * @treturn boolean `true` when the signature matches
+ * @return[2] `false`
+ * @treturn[2] string the reason
+ * @usage
+ * local ok, why = webhooks.verify_signature(secret, body, headers["x-databricks-signature"])
+ * if not ok then return reply(401, why) end
+ */
+
+/***
+ * Decode the JSON payload of a delivery.
+ * @function parse_delivery
+ * @tparam string raw_body the request body
+ * @treturn table the payload: `event`, `webhook_id`, `event_timestamp`,
+ * `model_name`, `version`, `to_stage`, `from_stage`, ... (plain Lua values)
+ * @return[2] nil
+ * @treturn[2] Error why the body is not a delivery
+ */
+
+/***
+ * The signature of a body, as `verify_signature` expects it.
+ * For tests and relays.
+ * @function sign
+ * @tparam string secret the webhook's secret
+ * @tparam string body the body to sign
+ * @treturn string 64 lowercase hex digits
+ */
+
+/***
+ * Client
+ * @section client
+ */
+
+/***
+ * A client, made by `new`.
+ *
+ * A client holds one connection and reuses it (keep-alive) across calls; it
+ * belongs to one Lua state and runs one call at a time. Every method takes a
+ * Lua table shaped like the REST request and returns plain Lua tables: absent
+ * fields are absent (never `cjson.null`), timestamps are integers on Lua 5.3+,
+ * `events` is always an array. Unknown fields, wrong types and unknown event
+ * or status names return `nil, err` with `err.error_code ==
+ * "INVALID_PARAMETER_VALUE"` and nothing is sent. A method called on a closed
+ * client raises `"databricks.webhooks: client is closed"`.
+ * @type client
+ */
+
+/***
+ * Create a webhook.
+ *
+ * `create` is never retried after the request may have reached the server,
+ * so a webhook is never created twice.
+ * @function client:create
+ * @tparam table req `events` (array of event names, required), `model_name`,
+ * `description`, `status`, and exactly one of `http_url_spec = { url, secret,
+ * authorization, enable_ssl_verification }` and `job_spec = { job_id,
+ * access_token, workspace_url }`
+ * @treturn table the webhook
+ * @return[2] nil
+ * @treturn[2] Error the error
+ * @usage
+ * local wh, err = client:create{
+ *   model_name = "churn-model",
+ *   events = { "MODEL_VERSION_TRANSITIONED_STAGE" },
+ *   http_url_spec = { url = "https://hooks.example.com/databricks", secret = secret },
+ * }
+ */
+
+/***
+ * List one page of webhooks.
+ * @function client:list
+ * @tparam[opt] table req `model_name`, `events`, `max_results`, `page_token`
+ * @treturn table `{ webhooks = { ... }, next_page_token = "..." or nil }`;
+ * `webhooks` is always an array
+ * @return[2] nil
+ * @treturn[2] Error the error
+ */
+
+/***
+ * Update a webhook; only the fields given change.
+ * @function client:update
+ * @tparam table req `id` (required), `description`, `events`, `status`,
+ * `http_url_spec`, `job_spec`
+ * @treturn table the webhook as the server sends it back (at least `id`)
+ * @return[2] nil
+ * @treturn[2] Error the error
+ */
+
+/***
+ * Delete a webhook.
+ * @function client:delete
+ * @tparam table|string|number req `{ id = ... }`, or the id itself (an integer
+ * id is sent as its digits)
+ * @treturn boolean `true`
+ * @return[2] nil
+ * @treturn[2] Error the error
+ */
+
+/***
+ * Have the workspace send a test delivery to a webhook.
+ * @function client:test
+ * @tparam table|string|number req `{ id = ..., event = ... }` (`event` optional),
+ * or the id itself
+ * @treturn table `{ status_code = 200, body = "..." }`: the receiver's answer
+ * @return[2] nil
+ * @treturn[2] Error the error
+ */
+
+/***
+ * Run many calls of one operation side by side.
+ *
+ * The requests are validated one by one (an invalid one gets its error at
+ * once) and sent over up to `parallel` connections with libcurl's multi
+ * interface, each with the retry policy of a single call. One failure never
+ * stops the others. Misuse (an unknown operation, a request that is not a
+ * table, a bad `parallel`) raises before anything is sent.
+ * @function client:bulk
+ * @tparam string op `"create"`, `"update"`, `"delete"` or `"test"`
+ * @tparam table requests an array of requests, each what the single method
+ * takes (for `delete` and `test`, a plain id works too)
+ * @tparam[opt] table opts `parallel`: transfers in flight at once, 1 to 64
+ * (default 8)
+ * @treturn table `results[i] = { ok = <what the single method returns> }` or
+ * `{ err = <Error> }`, in the order of `requests`
+ * @usage
+ * local results = client:bulk("delete", { id1, id2, id3 }, { parallel = 8 })
+ * for i, r in ipairs(results) do print(i, r.ok and "deleted" or tostring(r.err)) end
+ */
+
+/***
+ * Call any other REST endpoint with the same authentication, retries and
+ * error handling.
+ * @function client:request
+ * @tparam string method `"GET"`, `"POST"`, `"PATCH"`, `"DELETE"`, ...
+ * @tparam string path the path, e.g. `"/api/2.0/mlflow/registered-models/get"`
+ * @tparam[opt] table body sent as JSON
+ * @tparam[opt] table query sent as the query string
+ * @return the decoded JSON answer
+ * @return[2] nil
+ * @treturn[2] Error the error
+ */
+
+/***
+ * Close the client's connections. Idempotent; `__gc` and `__close` (Lua 5.4
+ * `local client <close>`) do the same.
+ * @function client:close
+ */
+
+/***
+ * Whether `close` was called.
+ * @function client:is_closed
+ * @treturn boolean
+ */
+
+/***
+ * Counters, for checking connection reuse.
+ * @function client:stats
+ * @treturn table `{ connections = n, ... }`: TCP connections opened so far
+ */

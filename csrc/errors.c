@@ -134,3 +134,37 @@ const char *dbw_error_code_for_status(long status)
         return DBW_E_BAD_RESPONSE; /* redirects are never followed */
     return "UNKNOWN";
 }
+
+/* ---- reference documentation (LDoc reads csrc/: see config.ld) ------------ */
+
+/***
+ * The error objects of `databricks.webhooks`.
+ * @module databricks.webhooks
+ */
+
+/***
+ * Errors
+ * @section errors
+ */
+
+/***
+ * The error objects returned as the second result of a failed call.
+ *
+ * Everything that depends on data, the network or the server returns
+ * `nil, err`; misuse (a non-table request, a closed client) raises instead.
+ * `Error` is the metatable shared by every error object, so
+ * `getmetatable(err) == webhooks.Error` tells them apart. `tostring(err)` is
+ * one line, `"RESOURCE_DOES_NOT_EXIST (HTTP 404): <message>"`. No error,
+ * message or `tostring` ever contains a token, a client secret or a webhook
+ * secret.
+ * @table Error
+ * @field error_code the server's `error_code` (`RESOURCE_DOES_NOT_EXIST`,
+ * `PERMISSION_DENIED`, ...) or a local one: `INVALID_PARAMETER_VALUE`
+ * (validation: nothing was sent, `status` is nil), `TIMEOUT`,
+ * `CONNECTION_ERROR`, `TLS_ERROR`, `UNAUTHENTICATED`, `BAD_RESPONSE`
+ * @field message human text
+ * @field status the HTTP status, or nil when no response was received
+ * @field retry_after seconds, when the server sent `Retry-After`
+ * @field request `"METHOD /path"` of the failed call
+ * @field request_id the server's `x-request-id`, when it sent one
+ */

@@ -391,3 +391,33 @@ int dbw_schema_check(lua_State *L, int idx, const dbw_schema *s, const char *op,
     }
     return 0;
 }
+
+/* ---- reference documentation (LDoc reads csrc/: see config.ld) ------------ */
+
+/***
+ * The constants of `databricks.webhooks` that the schema defines.
+ * @module databricks.webhooks
+ */
+
+/***
+ * Constants
+ * @section constants
+ */
+
+/***
+ * The 12 event names a webhook can listen to, in the order of the API
+ * reference: `MODEL_VERSION_CREATED`, `MODEL_VERSION_TRANSITIONED_STAGE`,
+ * `TRANSITION_REQUEST_CREATED`, `COMMENT_CREATED`, `REGISTERED_MODEL_CREATED`,
+ * `MODEL_VERSION_TAG_SET`, `MODEL_VERSION_TRANSITIONED_TO_STAGING`,
+ * `MODEL_VERSION_TRANSITIONED_TO_PRODUCTION`,
+ * `MODEL_VERSION_TRANSITIONED_TO_ARCHIVED`,
+ * `TRANSITION_REQUEST_TO_STAGING_CREATED`,
+ * `TRANSITION_REQUEST_TO_PRODUCTION_CREATED`,
+ * `TRANSITION_REQUEST_TO_ARCHIVED_CREATED`.
+ * @field EVENTS
+ */
+
+/***
+ * The webhook statuses: `{ "ACTIVE", "DISABLED", "TEST_MODE" }`.
+ * @field STATUSES
+ */

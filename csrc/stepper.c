@@ -257,14 +257,9 @@ static int step_impl(lua_State *L)
     return 1 + dbw_call_finish(L, c, &s->ex, &rs, &s->req);
 }
 
-/***
- * Takes one step of the exchange.
- * @function step
- * @tparam[opt] table resp the transport's answer to the last "send", else nil
- * @treturn string "send", "sleep" or "done"
- * @return the request table, the seconds to sleep, or the method's result
- * @return[opt] the error object (with "done")
- */
+/* st:step(resp): takes one step of the exchange. resp is the transport's
+ * answer to the last "send" (else nil); returns "send" and the request table,
+ * "sleep" and the seconds, or "done" and what the method returns. */
 static int ex_step(lua_State *L)
 {
     dbw_stepper *s = luaL_checkudata(L, 1, DBW_STEPPER_MT);

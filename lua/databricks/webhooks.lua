@@ -271,6 +271,10 @@ end
 -- @tparam[opt] string opts.user_agent extra `name/version` tokens appended to the User-Agent
 -- @tparam[opt=false] boolean|function opts.debug `true` (lines on stderr) or
 --   `function(line)`: one line per attempt, secrets redacted
+-- @tparam[opt=8388608] number opts.max_response_bytes the most bytes one answer may have
+--   (after decompression); past it the call fails with `BAD_RESPONSE`
+-- @tparam[opt=1000000] number opts.max_response_values the most JSON values one answer may
+--   decode to; past it the call fails with `BAD_RESPONSE`
 -- @tparam[opt] function|table opts.transport a custom transport: `function(req)`, or a
 --   table with `request(self, req)` and optionally `sleep(self, seconds)` (see the README,
 --   "Custom transports")
@@ -354,5 +358,47 @@ end
 M.verify_signature = core.verify_signature
 M.parse_delivery = core.parse_delivery
 M.sign = core.sign
+
+-- Reference documentation of what is defined above without an LDoc comment of
+-- its own (the methods are installed on the C class, not declared here).
+
+--- Client methods written in Lua
+-- @section client_lua
+
+--- Iterate over every webhook matching `req`, following every page
+-- (on top of `client:list`).
+-- Raises the error object when a page fails; `pcall` gets it intact.
+-- @function client:each
+-- @tparam[opt] table req `model_name`, `events`, `max_results`, `page_token`
+-- @return an iterator of webhooks
+-- @usage
+-- for wh in client:each{ model_name = "churn-model" } do print(wh.id, wh.status) end
+
+--- Compare a desired list of webhooks (the tables `create` takes; secrets may be
+-- `{ env = NAME }` or `{ file = PATH }` references) with what the workspace
+-- holds (implemented in Lua, `databricks.webhooks.plan`; README, "Webhooks as
+-- code"). Nothing is sent but `list` calls.
+-- @function client:plan
+-- @tparam table desired array of webhook specifications
+-- @tparam[opt] table opts `model_names` (the scope; default the whole
+-- registry), `prune` (delete what is not desired), `rotate_secrets`
+-- @treturn table the plan: `actions` (ordered `create` / `update` / `delete`,
+-- with `id` and, for updates, the field `changes`), `unchanged`, `counts`
+-- @return[2] nil
+-- @treturn[2] Error the error (`INVALID_PARAMETER_VALUE` for a bad or
+-- duplicated specification)
+
+--- Carry out a plan made by `client:plan` through `client:bulk`; one failure
+-- never stops the other actions.
+-- @function client:apply
+-- @tparam table plan what `client:plan` returned
+-- @tparam[opt] table opts `parallel` (for `bulk`), `progress` (`function(kind, n[, failed])`, called before and after each kind)
+-- @treturn table one result per action: `{ action, id, ok | err }`
+
+--- Constants
+-- @section constants_lua
+
+--- The rock's version, `"MAJOR.MINOR.PATCH"`.
+-- @field VERSION
 
 return M
