@@ -314,7 +314,7 @@ function M.new(opts)
 end
 
 -- Iterates over every webhook matching `req`, following every page; raises the
--- error object when a page fails. (Its LDoc entry is `client:each` in core.luadoc.)
+-- error object when a page fails. (Its LDoc entry is at the end of this file.)
 function methods:each(req)
   if req ~= nil and type(req) ~= "table" then
     error("bad argument #1 to 'each' (table expected, got " .. type(req) .. ")", 2)
@@ -345,12 +345,12 @@ function methods:each(req)
 end
 
 -- Compare a desired list of webhooks with the workspace: see
--- `databricks.webhooks.plan` (its LDoc entry is `client:plan` in core.luadoc).
+-- `databricks.webhooks.plan` (LDoc entry at the end of this file).
 function methods:plan(desired, opts)
   return require("databricks.webhooks.plan").plan(self, desired, opts)
 end
 
--- Carry out a plan made by `client:plan`, through `client:bulk` (LDoc: core.luadoc).
+-- Carry out a plan made by `client:plan`, through `client:bulk` (LDoc entry at the end).
 function methods:apply(plan, opts)
   return require("databricks.webhooks.plan").apply(self, plan, opts)
 end
@@ -392,7 +392,8 @@ M.sign = core.sign
 -- never stops the other actions.
 -- @function client:apply
 -- @tparam table plan what `client:plan` returned
--- @tparam[opt] table opts `parallel` (for `bulk`), `progress` (`function(kind, n[, failed])`, called before and after each kind)
+-- @tparam[opt] table opts `parallel` (for `bulk`), `progress`
+-- (`function(kind, n[, failed])`, called before and after each kind)
 -- @treturn table one result per action: `{ action, id, ok | err }`
 
 --- Constants
