@@ -23,13 +23,23 @@
 --
 -- @module databricks.webhooks.config
 
-local type, pairs, ipairs, next = type, pairs, ipairs, next
+local type, pairs, ipairs = type, pairs, ipairs
 local tostring, tonumber, error = tostring, tonumber, error
-local io_open, os_getenv = io.open, os.getenv
+local os_getenv = os.getenv
 local table_concat, table_sort = table.concat, table.sort
 local math_floor, math_huge = math.floor, math.huge
 
+local host_url = require("databricks.webhooks.host")
+local profile_file = require("databricks.webhooks.profile")
+
 local M = {}
+
+--- Normalise a workspace host the way the SDKs do (see `databricks.webhooks.host`).
+M.normalize_host = host_url.normalize
+--- Whether a host name is a loopback address (see `databricks.webhooks.host`).
+M.is_loopback = host_url.is_loopback
+--- Parse the text of a `.databrickscfg` file (see `databricks.webhooks.profile`).
+M.parse_file = profile_file.parse
 
 --- Defaults applied when no source gives a value (seconds). 60 s and 300 s
 -- are the SDKs' `http_timeout_seconds` and `retry_timeout_seconds` defaults;
@@ -50,9 +60,6 @@ local AUTH_DOC_URL =
 -- Suffix of the generated host for `deployment_name` (AWS workspaces). No SDK
 -- has this shorthand; it is this library's own extension.
 local DEPLOYMENT_DOMAIN = ".cloud.databricks.com"
-
--- The section name the SDKs reserve for settings such as `default_profile`.
-local SETTINGS_SECTION = "__settings__"
 
 -- Environment variables, in the order of the Python SDK's attribute list (it
 -- is also the order of the "Env:" part of diagnostic messages).
@@ -105,21 +112,9 @@ local AUTH_TYPES = { ["pat"] = true, ["oauth-m2m"] = true }
 -- Small helpers
 -- ----------------------------------------------------------------------------
 
--- Linear in #s: the pattern "%s+$" retries every blank of a run, so it takes
--- seconds on a long run of blanks inside a value.
-local function trim(s)
-  local from = s:find("%S")
-  if not from then return "" end
-  local to = #s
-  while s:find("^%s", to) do to = to - 1 end
-  return s:sub(from, to)
-end
+local trim = host_url.trim
 
--- CR and LF would split an HTTP header, NUL would truncate it in C. The value
--- itself is never echoed: it may be a secret.
-local function has_control_chars(s)
-  return s:find("[\r\n]") ~= nil or s:find("\0", 1, true) ~= nil
-end
+local has_control_chars = host_url.has_control_chars
 
 local function is_finite_number(v)
   -- v ~= v only for NaN; a timeout of math.huge would overflow in C.
@@ -325,285 +320,6 @@ local function from_text(option, text)
 end
 
 -- ----------------------------------------------------------------------------
--- Host normalisation
--- ----------------------------------------------------------------------------
-
--- Splits and checks a host URL. Returns a table { scheme, hostname, port,
--- path, workspace_id } or nil and a reason.
-local function parse_host(s)
-  if type(s) ~= "string" then
-    return nil, "string expected, got " .. type(s)
-  end
-  if has_control_chars(s) then
-    return nil, "must not contain control characters"
-  end
-  s = trim(s)
-  -- Inside the URL, any control byte (a tab, ESC, DEL...): libcurl refuses it.
-  if s:find("%c") then
-    return nil, "must not contain control characters"
-  end
-  if s == "" then
-    return nil, "must not be empty"
-  end
-  -- Python SDK `_fix_host_if_needed`: a value without "://" gets "https://".
-  if not s:find("://", 1, true) then
-    s = "https://" .. s
-  end
-  local scheme, rest = s:match("^([A-Za-z][0-9A-Za-z+.%-]*)://(.*)$")
-  if not scheme then
-    return nil, "is not a valid URL"
-  end
-  scheme = scheme:lower()
-  if scheme ~= "https" and scheme ~= "http" then
-    return nil, "unsupported scheme '" .. scheme .. "://' (use https://)"
-  end
-  -- A workspace URL copied from the browser often ends in "?o=<id>#...".
-  -- Like the Go SDK (`fixHostIfNeeded`), drop the query and fragment and keep
-  -- `o` / `workspace_id` as the workspace ID; the request paths are appended
-  -- to the host, so a query left in it would corrupt every URL.
-  local query
-  local cut = rest:find("#", 1, true)
-  if cut then rest = rest:sub(1, cut - 1) end
-  cut = rest:find("?", 1, true)
-  if cut then
-    query = rest:sub(cut + 1)
-    rest = rest:sub(1, cut - 1)
-  end
-  local authority, path = rest:match("^([^/]*)(.*)$")
-  if authority:find("@", 1, true) then
-    -- Not echoed: the user-info part is probably a password.
-    return nil, "must not contain user information (use token or client_id/client_secret)"
-  end
-  local hostname, port
-  if authority:sub(1, 1) == "[" then
-    hostname, port = authority:match("^(%[[0-9A-Fa-f:.]+%])(.*)$")
-    if not hostname then
-      return nil, "has an invalid IPv6 address"
-    end
-  else
-    hostname, port = authority:match("^([^:]*)(.*)$")
-    if hostname == "" then
-      return nil, "has no host name"
-    end
-    if not hostname:find("^[0-9A-Za-z_.%-]+$") then
-      return nil, "has an invalid host name"
-    end
-  end
-  if port ~= "" then
-    local digits = port:match("^:(%d+)$")
-    local number = digits and tonumber(digits)
-    if not number or number < 1 or number > 65535 then
-      return nil, "has an invalid port"
-    end
-    -- Python SDK: an explicit default port is dropped, so
-    -- "https://x:443" and "https://x" are the same workspace.
-    if scheme == "https" and number == 443 then
-      port = ""
-    else
-      port = ":" .. tostring(number)
-    end
-  end
-  -- Python SDK: trailing slashes go, any other path is kept (a workspace
-  -- behind a path-routing proxy needs it). Go would drop the path.
-  local last = #path
-  while path:byte(last) == 47 do last = last - 1 end -- "/"; not "/+$", quadratic in the run
-  path = path:sub(1, last)
-  if path:find("%s") then
-    return nil, "has an invalid path"
-  end
-  local workspace_id
-  if query then
-    -- What gmatch("([^&=]+)=([^&]*)") finds, pair by pair: that pattern is
-    -- quadratic in a long run without '='.
-    for pair in query:gmatch("[^&]+") do
-      local from = pair:find("[^=]")
-      local eq = from and pair:find("=", from, true)
-      if eq then
-        local k, v = pair:sub(from, eq - 1), pair:sub(eq + 1)
-        if (k == "o" or k == "workspace_id") and v:find("^%d+$") then
-          workspace_id = v
-        end
-      end
-    end
-  end
-  return {
-    scheme = scheme,
-    hostname = hostname,
-    port = port,
-    path = path,
-    workspace_id = workspace_id,
-  }
-end
-
---- Normalise a workspace host the way the SDKs do.
---
--- Trims whitespace, adds `https://` when there is no `://`, drops trailing
--- `/`s, an explicit `:443` on https, and any `?query`/`#fragment`; keeps any
--- other path. Rejects schemes other than http and https, empty hosts, and
--- user information. Does not apply the http policy (see `resolve`).
--- @tparam string s the host as given
--- @treturn[1] string the normalised URL, e.g. `https://dbc-x.cloud.databricks.com`
--- @treturn[1] string|nil the workspace ID found in `?o=` or `?workspace_id=`
--- @treturn[2] nil
--- @treturn[2] string the reason (no option name prefixed)
-function M.normalize_host(s)
-  local parts, why = parse_host(s)
-  if not parts then return nil, why end
-  return parts.scheme .. "://" .. parts.hostname .. parts.port .. parts.path, parts.workspace_id
-end
-
---- Whether a host name (as in a URL, IPv6 in brackets) is a loopback address:
--- `localhost`, `127.0.0.0/8`, or `[::1]`.
--- @tparam string hostname
--- @treturn boolean
-function M.is_loopback(hostname)
-  if type(hostname) ~= "string" then return false end
-  local h = hostname:lower()
-  if h == "localhost" or h == "[::1]" then return true end
-  local a, b, c, d = h:match("^(%d+)%.(%d+)%.(%d+)%.(%d+)$")
-  if not a then return false end
-  for _, octet in ipairs({ a, b, c, d }) do
-    if #octet > 3 or tonumber(octet) > 255 then return false end
-  end
-  return tonumber(a) == 127
-end
-
--- ----------------------------------------------------------------------------
--- Config file
--- ----------------------------------------------------------------------------
-
--- Go `hasSurroundedQuote` (gopkg.in/ini.v1): the value is wrapped in one kind
--- of quote that appears nowhere else in it.
-local function unquote(v)
-  local n = #v
-  if n >= 2 then
-    local q = v:sub(1, 1)
-    if (q == '"' or q == "'") and v:sub(n, n) == q and not v:sub(2, n - 1):find(q, 1, true) then
-      return v:sub(2, n - 1)
-    end
-  end
-  return v
-end
-
---- Parse the text of a `.databrickscfg` file.
---
--- The format is the INI dialect the SDKs read (Go: gopkg.in/ini.v1 with
--- `SpaceBeforeInlineComment`; Python: configparser):
---
--- * `[name]` starts a section; the name is everything up to the last `]`,
---   kept verbatim (dots and spaces allowed); repeated sections are merged;
--- * `key = value` or `key: value` (the first `=` or `:` splits); keys are
---   trimmed and lower-cased (configparser), values trimmed;
--- * blank lines and lines starting with `#` or `;` are ignored;
--- * an inline comment starts only at a `#` or `;` preceded by whitespace, so
---   `token = abc#def` keeps its `#` ("Passwords may contain '#'", go#594);
--- * a value wrapped in matching `"` or `'` is unwrapped (Go);
--- * lines before the first section belong to `DEFAULT`; later duplicate keys
---   win; a UTF-8 byte order mark and CRLF line ends are accepted.
---
--- Continuation lines and `"""` multi-line values are not supported. Sections
--- with no keys are present as empty tables.
--- @tparam string text
--- @treturn[1] table `{ [section] = { [key] = value } }`
--- @treturn[2] nil
--- @treturn[2] string `"line N: <what is wrong>"`; never the line's content,
---   which may hold a secret
-function M.parse_file(text)
-  if type(text) ~= "string" then
-    error("bad argument #1 to 'parse_file' (string expected, got " .. type(text) .. ")", 2)
-  end
-  if text:sub(1, 3) == "\239\187\191" then
-    text = text:sub(4)
-  end
-  local sections = {}
-  local current = "DEFAULT"
-  local lineno = 0
-  for raw in (text .. "\n"):gmatch("([^\n]*)\n") do
-    lineno = lineno + 1
-    local line = trim(raw)
-    local first = line:sub(1, 1)
-    -- Blank lines and full-line comments carry nothing.
-    local ignored = line == "" or first == "#" or first == ";"
-    if first == "[" then
-      -- Go reads the name up to the last "]" and ignores what follows it.
-      local close = line:reverse():find("]", 1, true) -- the last "]" (".*()%]" is quadratic)
-      if close then close = #line - close + 1 end
-      if not close then
-        return nil, "line " .. lineno .. ": unclosed section header"
-      end
-      local name = line:sub(2, close - 1)
-      if name == "" then
-        return nil, "line " .. lineno .. ": empty section name"
-      end
-      current = name
-      sections[name] = sections[name] or {}
-    elseif not ignored then
-      local at = line:find("[=:]")
-      if not at then
-        return nil, "line " .. lineno .. ": expected 'key = value', 'key: value' or '[section]'"
-      end
-      local key = trim(line:sub(1, at - 1)):lower()
-      if key == "" then
-        return nil, "line " .. lineno .. ": missing key name"
-      end
-      local value = trim(line:sub(at + 1))
-      local comment = value:find("%s[#;]")
-      if comment then
-        value = trim(value:sub(1, comment - 1))
-      end
-      local section = sections[current]
-      if not section then
-        section = {}
-        sections[current] = section
-      end
-      section[key] = unquote(value)
-    end
-  end
-  return sections
-end
-
--- `~` and `~/...` become the home directory (Go `KnownConfigLoader`, Python
--- `expanduser`). `~user` is left alone. Returns nil when HOME is unknown.
-local function expand_home(path, getenv)
-  if path == "~" or path:find("^~[/\\]") then
-    local home = getenv("HOME")
-    if home == nil or home == "" then
-      home = getenv("USERPROFILE") -- Windows, as Go's os.UserHomeDir
-    end
-    if home == nil or home == "" then
-      return nil
-    end
-    return home .. path:sub(2)
-  end
-  return path
-end
-
-local ENOENT = 2 -- the same value on Linux, the BSDs, macOS and Windows
-
--- Returns text, or nil and a reason, or nil, nil, true when the file does not
--- exist. A directory opens fine on POSIX and fails on read, hence both checks.
-local function read_file(path)
-  local f, msg, code = io_open(path, "rb")
-  if not f then
-    if code == ENOENT or (code == nil and tostring(msg):find("No such file", 1, true)) then
-      return nil, nil, true
-    end
-    -- io.open says "<path>: <reason>"; the caller names the path itself.
-    msg = tostring(msg)
-    if msg:sub(1, #path + 2) == path .. ": " then
-      msg = msg:sub(#path + 3)
-    end
-    return nil, msg
-  end
-  local text, rmsg = f:read("*a")
-  f:close()
-  if not text then
-    return nil, tostring(rmsg)
-  end
-  return text
-end
-
--- ----------------------------------------------------------------------------
 -- Resolution
 -- ----------------------------------------------------------------------------
 
@@ -662,6 +378,51 @@ local function warn_if_readable(path, debug)
   else
     io.stderr:write(line, "\n")
   end
+end
+
+-- Python `_known_file_config_loader` and Go `configFileLoader`: "skip
+-- loading configuration file if there's any auth configured directly", so a
+-- token meant for one workspace is never paired with another workspace's host
+-- (go#304).
+local function any_auth_configured(vals)
+  return vals.host ~= nil or vals.token ~= nil or vals.client_id ~= nil or vals.client_secret ~= nil
+end
+
+-- Reads the config file and picks the profile. Returns the path read (false
+-- when there was no file), the profile name and its keys (nil: nothing to
+-- take, e.g. no DEFAULT), or nil and the message.
+local function read_profile(named, config_file, getenv)
+  local given = config_file or "~/.databrickscfg"
+  local path = profile_file.expand_home(given, getenv)
+  if path == nil then
+    -- No home directory: there is no default file to read.
+    if named then
+      return nil, "resolve: cannot load the " .. named .. " profile: cannot expand ~ in "
+        .. given .. " (HOME is not set)"
+    end
+    return false
+  end
+  local text, why, missing = profile_file.read(path)
+  if missing then
+    -- The SDKs ignore a missing file even then, and fail later with "no
+    -- credentials"; naming the file is the more useful error here.
+    if named then
+      return nil, "resolve: cannot load the " .. named .. " profile: " .. path .. " does not exist"
+    end
+    return false
+  end
+  if text == nil then
+    return nil, "resolve: cannot read config file " .. path .. ": " .. why
+  end
+  local sections, perr = profile_file.parse(text)
+  if not sections then
+    return nil, "resolve: cannot parse config file " .. path .. ": " .. perr
+  end
+  local profile, section = profile_file.choose(sections, named)
+  if profile == nil then
+    return nil, "resolve: " .. path .. " " .. section
+  end
+  return path, profile, section
 end
 
 local function normalize_getenv(getenv)
@@ -775,86 +536,35 @@ function M.resolve(opts, getenv)
   -- never paired with another workspace's host (go#304).
   local profile_used, file_read
   local named = vals.profile
-  local skip = named == nil
-    and (vals.host ~= nil or vals.token ~= nil or vals.client_id ~= nil or vals.client_secret ~= nil)
-  if not skip then
-    local given = vals.config_file or "~/.databrickscfg"
-    local path = expand_home(given, getenv)
-    local text, why, missing
-    if path == nil then
-      -- No home directory: there is no default file to read.
-      if named then
-        return invalid("resolve: cannot load the " .. named .. " profile: cannot expand ~ in "
-          .. given .. " (HOME is not set)")
+  if named ~= nil or not any_auth_configured(vals) then
+    local path, profile, section = read_profile(named, vals.config_file, getenv)
+    if path == nil then return invalid(profile) end
+    file_read = path or nil
+    -- A profile's credentials belong to its own host: a named profile whose
+    -- host differs from the one given is refused (the Databricks CLI's
+    -- "host mismatch"), so its token never goes to another workspace.
+    if named and section and vals.host and section.host and section.host ~= "" then
+      local given_host = M.normalize_host(vals.host)
+      local file_host = M.normalize_host(section.host)
+      if given_host and file_host and given_host:lower() ~= file_host:lower() then
+        return invalid("resolve: host mismatch: " .. label("host") .. " is " .. given_host .. " but the "
+          .. profile .. " profile of " .. path .. " is for " .. file_host)
       end
-      missing = true
-    else
-      text, why, missing = read_file(path)
     end
-    if missing then
-      -- The SDKs ignore a missing file even then, and fail later with "no
-      -- credentials"; naming the file is the more useful error here.
-      if named then
-        return invalid("resolve: cannot load the " .. named .. " profile: " .. path .. " does not exist")
-      end
-    elseif text == nil then
-      return invalid("resolve: cannot read config file " .. path .. ": " .. why)
-    else
-      local sections, perr = M.parse_file(text)
-      if not sections then
-        return invalid("resolve: cannot parse config file " .. path .. ": " .. perr)
-      end
-      file_read = path
-      -- Profile choice (Python `_known_file_config_loader`, Go
-      -- `resolveProfile`): the named profile, else
-      -- `[__settings__] default_profile`, else DEFAULT as a fallback.
-      local profile, fallback = named, false
-      if not profile then
-        local st = sections[SETTINGS_SECTION]
-        local dp = st and st.default_profile and trim(st.default_profile) or ""
-        if dp ~= "" then
-          profile = dp
-        else
-          profile, fallback = "DEFAULT", true
-        end
-      end
-      -- `__settings__` is reserved, not a profile. A section with no keys
-      -- counts as absent (Go: `len(profileValues.Keys()) == 0`). DEFAULT's
-      -- keys are never merged into another profile (Python reads
-      -- `_sections`: "In Go SDK, we skip merging the profile with DEFAULT").
-      local section = profile ~= SETTINGS_SECTION and sections[profile] or nil
-      local absent = section == nil or next(section) == nil
-      if absent and not fallback then
-        return invalid("resolve: " .. path .. " has no " .. profile .. " profile configured")
-      end
-      -- A profile's credentials belong to its own host: a named profile whose
-      -- host differs from the one given is refused (the Databricks CLI's
-      -- "host mismatch"), so its token never goes to another workspace.
-      if named and not absent and vals.host and section.host and section.host ~= "" then
-        local given_host = M.normalize_host(vals.host)
-        local file_host = M.normalize_host(section.host)
-        if given_host and file_host and given_host:lower() ~= file_host:lower() then
-          return invalid("resolve: host mismatch: " .. label("host") .. " is " .. given_host .. " but the "
-            .. profile .. " profile of " .. path .. " is for " .. file_host)
-        end
-      end
-      if not absent then
-        warn_if_readable(path, vals.debug)
-      end
-      -- A missing DEFAULT is not an error: nothing is taken from the file.
-      if not absent then
-        profile_used = profile
-        file_label = path .. " " .. profile .. " profile"
-        for _, fk in ipairs(FILE_KEYS) do
-          local v = section[fk.key]
-          if vals[fk.option] == nil and v ~= nil and v ~= "" then
-            local ok, why2 = from_text(fk.option, v)
-            if ok == nil then
-              -- Go: "<path> <profile> profile: <error>".
-              return invalid(file_label .. ": " .. fk.key .. ": " .. why2)
-            end
-            vals[fk.option], source[fk.option] = ok, "file"
+    -- A missing DEFAULT is not an error: nothing is taken from the file.
+    if section then
+      warn_if_readable(path, vals.debug)
+      profile_used = profile
+      file_label = path .. " " .. profile .. " profile"
+      for _, fk in ipairs(FILE_KEYS) do
+        local v = section[fk.key]
+        if vals[fk.option] == nil and v ~= nil and v ~= "" then
+          local ok, why2 = from_text(fk.option, v)
+          if ok == nil then
+            -- Go: "<path> <profile> profile: <error>".
+            return invalid(file_label .. ": " .. fk.key .. ": " .. why2)
           end
+          vals[fk.option], source[fk.option] = ok, "file"
         end
       end
     end
@@ -865,7 +575,7 @@ function M.resolve(opts, getenv)
   -- 4. Host (Python `_fix_host_if_needed` runs after all the loaders).
   local host_is_http = false
   if vals.host then
-    local parts, why = parse_host(vals.host)
+    local parts, why = host_url.parse(vals.host)
     if not parts then
       return invalid(label("host") .. ": " .. why)
     end
