@@ -19,12 +19,12 @@
 
 #define DBW_CLIENT_MT "databricks.webhooks.Client"
 
-typedef enum { DBW_AUTH_PAT, DBW_AUTH_OAUTH_M2M } dbw_auth_kind;
-
 typedef struct dbw_oauth {
     char *token_endpoint; /* discovered or fallback; NULL until known */
     int discovery_done;
-    double expiry; /* monotonic seconds; 0 = no token */
+    int step;       /* the request of a refresh in flight (auth_oauth.c) */
+    char *id_token; /* github-oidc: the identity token of the exchange in flight */
+    double expiry;  /* monotonic seconds; 0 = no token */
 } dbw_oauth;
 
 /* What client:stats() reports; every handle of a client counts into one. */
@@ -75,7 +75,10 @@ typedef struct dbw_client {
     char *client_id;
     char *client_secret;
     char *workspace_id;
-    dbw_auth_kind auth_kind;
+    const struct dbw_auth_source *auth_src; /* auth.h */
+    char auth_name[32];                     /* its auth_type, for messages */
+    char *auth_set[16];                     /* the sources' settings (auth.h dbw_auth_setting) */
+    int auth_fn_ref;                        /* LUA_NOREF, or a Lua token source */
     double timeout, connect_timeout, retry_timeout;
     size_t max_values; /* decoded JSON values per response (max_response_values) */
 
@@ -87,7 +90,7 @@ typedef struct dbw_client {
 
     /* per-call scratch, reused */
     dbw_buf url, msg, scratch;
-    dbw_buf aux_url, aux_header; /* token traffic, so it never clobbers the API request */
+    dbw_buf aux_url, aux_header, aux_body; /* token traffic, so it never clobbers the API request */
     uint64_t rng;
     dbw_counters counters;
 } dbw_client;
