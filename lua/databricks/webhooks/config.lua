@@ -23,7 +23,7 @@
 --
 -- @module databricks.webhooks.config
 
-local type, pairs, ipairs = type, pairs, ipairs
+local type, pairs, ipairs, select = type, pairs, ipairs, select
 local tostring, tonumber, error = tostring, tonumber, error
 local os_getenv = os.getenv
 local table_concat, table_sort = table.concat, table.sort
@@ -72,6 +72,17 @@ local ENV_VARS = {
   { option = "profile", env = "DATABRICKS_CONFIG_PROFILE" },
   { option = "config_file", env = "DATABRICKS_CONFIG_FILE" },
   { option = "auth_type", env = "DATABRICKS_AUTH_TYPE" },
+  { option = "token_audience", env = "DATABRICKS_TOKEN_AUDIENCE" },
+  { option = "oidc_token_env", env = "DATABRICKS_OIDC_TOKEN_ENV" },
+  { option = "oidc_token_filepath", env = "DATABRICKS_OIDC_TOKEN_FILEPATH" },
+  { option = "oidc_token_filepath", env = "DATABRICKS_OIDC_TOKEN_FILE" }, -- the SDK's alias
+  { option = "username", env = "DATABRICKS_USERNAME" },
+  { option = "password", env = "DATABRICKS_PASSWORD" },
+  { option = "azure_client_secret", env = "ARM_CLIENT_SECRET" },
+  { option = "azure_client_id", env = "ARM_CLIENT_ID" },
+  { option = "azure_tenant_id", env = "ARM_TENANT_ID" },
+  { option = "databricks_cli_path", env = "DATABRICKS_CLI_PATH" },
+  { option = "metadata_service_url", env = "DATABRICKS_METADATA_SERVICE_URL" },
 }
 
 -- Keys read from a config-file profile, and the option each one fills. The
@@ -89,6 +100,17 @@ local FILE_KEYS = {
   { key = "client_id", option = "client_id" },
   { key = "client_secret", option = "client_secret" },
   { key = "auth_type", option = "auth_type" },
+  { key = "token_audience", option = "token_audience" },
+  { key = "oidc_token_env", option = "oidc_token_env" },
+  { key = "oidc_token_filepath", option = "oidc_token_filepath" },
+  { key = "username", option = "username" },
+  { key = "password", option = "password" },
+  { key = "azure_client_secret", option = "azure_client_secret" },
+  { key = "azure_client_id", option = "azure_client_id" },
+  { key = "azure_tenant_id", option = "azure_tenant_id" },
+  { key = "databricks_cli_path", option = "databricks_cli_path" },
+  { key = "metadata_service_url", option = "metadata_service_url" },
+  { key = "scopes", option = "scopes" },
   { key = "http_timeout_seconds", option = "timeout" },
   { key = "retry_timeout_seconds", option = "retry_timeout" },
 }
@@ -104,9 +126,22 @@ local DESCRIBED = {
   { name = "profile" },
   { name = "config_file" },
   { name = "auth_type" },
+  { name = "username" },
+  { name = "password", sensitive = true },
+  { name = "azure_client_secret", sensitive = true },
+  { name = "azure_client_id" },
+  { name = "azure_tenant_id" },
+  { name = "metadata_service_url", sensitive = true },
+  { name = "oidc_token_filepath" },
 }
 
-local AUTH_TYPES = { ["pat"] = true, ["oauth-m2m"] = true }
+-- The kinds this client supports, in the order of the SDKs' default chain
+-- (Python credentials_provider.py DefaultCredentials._auth_providers).
+local AUTH_ORDER = { "pat", "basic", "metadata-service", "oauth-m2m", "env-oidc", "file-oidc", "github-oidc",
+  "azure-client-secret", "databricks-cli" }
+M.AUTH_ORDER = AUTH_ORDER
+local AUTH_TYPES = {}
+for _, name in ipairs(AUTH_ORDER) do AUTH_TYPES[name] = true end
 
 -- ----------------------------------------------------------------------------
 -- Small helpers
@@ -191,7 +226,7 @@ local function check_auth_type(v)
   if not AUTH_TYPES[s] then
     -- auth_type is not a secret, and naming the rejected value helps with
     -- profiles written by `databricks auth login` (auth_type = databricks-cli).
-    return nil, "unsupported value '" .. s .. "' (this client supports \"pat\" and \"oauth-m2m\")"
+    return nil, "unsupported value '" .. s .. "' (this client supports " .. table_concat(AUTH_ORDER, ", ") .. ")"
   end
   return s
 end
@@ -273,6 +308,33 @@ local function check_nonempty_string(v) return check_string(v, false) end
 -- An empty proxy string keeps libcurl's meaning: "use no proxy at all".
 local function check_proxy(v) return check_string(v, true) end
 
+-- Python config.py _parse_scopes: split on commas and blanks, de-duplicated,
+-- sorted; sent space-separated. A table of strings is accepted too.
+local function check_scopes(v)
+  local list = {}
+  if type(v) == "table" then
+    for _, x in ipairs(v) do
+      if type(x) ~= "string" then return nil, "must be a string or a list of strings" end
+      list[#list + 1] = x
+    end
+  elseif type(v) == "string" then
+    for x in v:gmatch("[^, ]+") do list[#list + 1] = x end
+  else
+    return nil, "must be a string or a list of strings"
+  end
+  local seen, out = {}, {}
+  for _, x in ipairs(list) do
+    if x ~= "" and not seen[x] then
+      if x:find("[%c%s]") then return nil, "must not contain control characters" end
+      seen[x] = true
+      out[#out + 1] = x
+    end
+  end
+  if #out == 0 then return nil, "must name at least one scope" end
+  table_sort(out)
+  return table_concat(out, " ")
+end
+
 -- Every option, in the order they are checked (so the first error reported
 -- does not depend on `pairs` order).
 local OPTIONS = {
@@ -282,6 +344,18 @@ local OPTIONS = {
   { "client_id", check_nonempty_string },
   { "client_secret", check_nonempty_string },
   { "auth_type", check_auth_type },
+  { "username", check_nonempty_string },
+  { "password", check_nonempty_string },
+  { "azure_client_id", check_nonempty_string },
+  { "azure_client_secret", check_nonempty_string },
+  { "azure_tenant_id", check_nonempty_string },
+  { "azure_login_host", check_nonempty_string },
+  { "metadata_service_url", check_nonempty_string },
+  { "oidc_token_env", check_nonempty_string },
+  { "oidc_token_filepath", check_nonempty_string },
+  { "token_audience", check_nonempty_string },
+  { "databricks_cli_path", check_nonempty_string },
+  { "scopes", check_scopes },
   { "profile", check_nonempty_string },
   { "config_file", check_nonempty_string },
   { "timeout", check_positive },
@@ -384,8 +458,13 @@ end
 -- loading configuration file if there's any auth configured directly", so a
 -- token meant for one workspace is never paired with another workspace's host
 -- (go#304).
+local AUTH_KEYS = { "host", "token", "client_id", "client_secret", "username", "password", "azure_client_id",
+  "azure_client_secret", "azure_tenant_id", "metadata_service_url", "oidc_token_filepath", "oidc_token_env" }
 local function any_auth_configured(vals)
-  return vals.host ~= nil or vals.token ~= nil or vals.client_id ~= nil or vals.client_secret ~= nil
+  for _, k in ipairs(AUTH_KEYS) do
+    if vals[k] ~= nil then return true end
+  end
+  return false
 end
 
 -- Reads the config file and picks the profile. Returns the path read (false
@@ -423,6 +502,86 @@ local function read_profile(named, config_file, getenv)
     return nil, "resolve: " .. path .. " " .. section
   end
   return path, profile, section
+end
+
+-- The credentials each kind needs, in the SDKs' default-chain order (Python
+-- credentials_provider.py DefaultCredentials). Each returns its credentials
+-- when configured, or nil and (when forced by auth_type) what is missing.
+local KINDS = {
+  pat = function(v)
+    if v.token then return { token = v.token } end
+    return nil, "auth_type is pat but no token is configured"
+  end,
+  basic = function(v)
+    if v.username and v.password then return { username = v.username, password = v.password } end
+    return nil, "basic needs both username and password"
+  end,
+  ["metadata-service"] = function(v)
+    if v.metadata_service_url then return { metadata_service_url = v.metadata_service_url } end
+    return nil, "metadata-service needs metadata_service_url (DATABRICKS_METADATA_SERVICE_URL)"
+  end,
+  ["oauth-m2m"] = function(v)
+    if v.client_id and v.client_secret then return { client_id = v.client_id, client_secret = v.client_secret } end
+    return nil, "oauth-m2m needs both client_id and client_secret, but "
+      .. (v.client_id == nil and "client_id" or "client_secret") .. " is not configured"
+  end,
+  -- Python env_oidc: DATABRICKS_OIDC_TOKEN, or the variable oidc_token_env names.
+  ["env-oidc"] = function(v, getenv)
+    local name = v.oidc_token_env or "DATABRICKS_OIDC_TOKEN"
+    local t = getenv(name)
+    if type(t) == "string" and t ~= "" then
+      return { oidc_token = t, client_id = v.client_id }
+    end
+    return nil, "env-oidc needs an identity token in " .. name
+  end,
+  ["file-oidc"] = function(v)
+    if v.oidc_token_filepath then return { oidc_token_filepath = v.oidc_token_filepath, client_id = v.client_id } end
+    return nil, "file-oidc needs oidc_token_filepath (DATABRICKS_OIDC_TOKEN_FILEPATH)"
+  end,
+  -- Python github_oidc (["host", "client_id"]) with GitHubOIDCTokenSupplier's variables.
+  ["github-oidc"] = function(v, getenv)
+    local url, tok = getenv("ACTIONS_ID_TOKEN_REQUEST_URL"), getenv("ACTIONS_ID_TOKEN_REQUEST_TOKEN")
+    if v.client_id and url and url ~= "" and tok and tok ~= "" then
+      return { client_id = v.client_id, id_token_request_url = url, id_token_request_token = tok,
+        token_audience = v.token_audience }
+    end
+    return nil, "github-oidc needs client_id and GitHub Actions' ACTIONS_ID_TOKEN_REQUEST_URL and"
+      .. " ACTIONS_ID_TOKEN_REQUEST_TOKEN"
+  end,
+  -- Python azure_service_principal (["azure_client_id", "azure_client_secret"]); the
+  -- tenant is required here (no lookup through the workspace's /aad/auth).
+  ["azure-client-secret"] = function(v)
+    if v.azure_client_id and v.azure_client_secret and v.azure_tenant_id then
+      return { azure_client_id = v.azure_client_id, azure_client_secret = v.azure_client_secret,
+        azure_tenant_id = v.azure_tenant_id, azure_login_host = v.azure_login_host }
+    end
+    return nil, "azure-client-secret needs azure_client_id, azure_client_secret and azure_tenant_id"
+      .. " (ARM_CLIENT_ID, ARM_CLIENT_SECRET, ARM_TENANT_ID)"
+  end,
+  -- Only when asked for: the default chain does not run a process here.
+  ["databricks-cli"] = function(v)
+    return { databricks_cli_path = v.databricks_cli_path or "databricks" }
+  end,
+}
+
+-- auth_type forces one kind; else the first configured one in the SDKs'
+-- order. Returns the kind and its credentials, or nil and why.
+local function choose_auth(vals, getenv)
+  if vals.auth_type then
+    local creds, why = KINDS[vals.auth_type](vals, getenv)
+    if creds then return vals.auth_type, nil, creds end
+    return nil, why
+  end
+  for _, name in ipairs(AUTH_ORDER) do
+    if name ~= "databricks-cli" then
+      local creds = KINDS[name](vals, getenv)
+      if creds then return name, nil, creds end
+    end
+  end
+  if vals.client_id or vals.client_secret then
+    return nil, select(2, KINDS["oauth-m2m"](vals))
+  end
+  return nil
 end
 
 local function normalize_getenv(getenv)
@@ -594,9 +753,7 @@ function M.resolve(opts, getenv)
   -- methods) before `init_auth` (host, credentials).
   local has_pat = vals.token ~= nil
   local has_oauth = vals.client_id ~= nil or vals.client_secret ~= nil
-  local auth_type = vals.auth_type
-
-  if auth_type == nil and has_pat and has_oauth then
+  if vals.auth_type == nil and has_pat and has_oauth then
     -- Go `attributes.Validate`: method names sorted, joined with " and ".
     return invalid(with_debug("validate: more than one authorization method configured: oauth and pat",
       describe(vals, source)))
@@ -606,24 +763,8 @@ function M.resolve(opts, getenv)
       describe(vals, source)))
   end
 
-  local missing_why
-  if auth_type == nil then
-    if has_pat then
-      auth_type = "pat"
-    elseif has_oauth then
-      auth_type = "oauth-m2m"
-    end
-  end
-  if auth_type == "pat" then
-    if not has_pat then
-      missing_why = "auth_type is pat but no token is configured"
-    end
-  elseif auth_type == "oauth-m2m" then
-    if vals.client_id == nil or vals.client_secret == nil then
-      missing_why = "oauth-m2m needs both client_id and client_secret, but "
-        .. (vals.client_id == nil and "client_id" or "client_secret") .. " is not configured"
-    end
-  else
+  local auth_type, missing_why, creds = choose_auth(vals, getenv)
+  if auth_type == nil and missing_why == nil then
     missing_why = "cannot configure default credentials, please check " .. AUTH_DOC_URL
       .. " to configure credentials for your preferred authentication method"
   end
@@ -643,9 +784,23 @@ function M.resolve(opts, getenv)
     auth_type = auth_type,
     -- Only the chosen method's credentials go on, so nothing downstream can
     -- send the other kind by mistake.
-    token = auth_type == "pat" and vals.token or nil,
-    client_id = auth_type == "oauth-m2m" and vals.client_id or nil,
-    client_secret = auth_type == "oauth-m2m" and vals.client_secret or nil,
+    token = creds.token,
+    client_id = creds.client_id,
+    client_secret = creds.client_secret,
+    username = creds.username,
+    password = creds.password,
+    metadata_service_url = creds.metadata_service_url,
+    oidc_token = creds.oidc_token,
+    oidc_token_filepath = creds.oidc_token_filepath,
+    id_token_request_url = creds.id_token_request_url,
+    id_token_request_token = creds.id_token_request_token,
+    token_audience = creds.token_audience,
+    azure_client_id = creds.azure_client_id,
+    azure_client_secret = creds.azure_client_secret,
+    azure_tenant_id = creds.azure_tenant_id,
+    azure_login_host = creds.azure_login_host,
+    databricks_cli_path = creds.databricks_cli_path,
+    scopes = vals.scopes,
     timeout = pick("timeout"),
     connect_timeout = pick("connect_timeout"),
     retry_timeout = pick("retry_timeout"),
