@@ -1,8 +1,10 @@
 #include "auth.h"
 
 #include <ctype.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <openssl/evp.h>
 
@@ -10,85 +12,247 @@
 #include "json.h"
 #include "urlenc.h"
 
-#define DISCOVERY_PATH "/oidc/.well-known/oauth-authorization-server"
-#define TOKEN_FORM "grant_type=client_credentials&scope=all-apis"
 /* Refresh this long before expiry at most; Azure rejects tokens with < 30 s left. */
 #define REFRESH_MARGIN 40.0
+
+static const dbw_auth_source *const SOURCES[] = {
+    &dbw_auth_pat,      &dbw_auth_basic,     &dbw_auth_metadata_service, &dbw_auth_oauth_m2m,
+    &dbw_auth_env_oidc, &dbw_auth_file_oidc, &dbw_auth_github_oidc,      &dbw_auth_azure_client_secret,
+    &dbw_auth_callback,
+};
+
+static const char *const SETTING_NAMES[DBW_AS_COUNT] = {
+    "username",
+    "password",
+    "azure_tenant_id",
+    "azure_client_id",
+    "azure_client_secret",
+    "azure_login_host",
+    "metadata_service_url",
+    "oidc_token",
+    "oidc_token_filepath",
+    "id_token_request_url",
+    "id_token_request_token",
+    "token_audience",
+    "scopes",
+};
+
+static const char *take_string(lua_State *L, int idx, const char *field, char **dst)
+{
+    size_t n;
+    const char *s;
+    lua_getfield(L, idx, field);
+    if (lua_isnil(L, -1)) {
+        lua_pop(L, 1);
+        return NULL;
+    }
+    if (lua_type(L, -1) != LUA_TSTRING) {
+        lua_pop(L, 1);
+        return "must be a string";
+    }
+    s = lua_tolstring(L, -1, &n);
+    if (n == 0 || strlen(s) != n || strpbrk(s, "\r\n")) {
+        lua_pop(L, 1);
+        return "must be a non-empty string without control characters";
+    }
+    *dst = malloc(n + 1);
+    if (*dst)
+        memcpy(*dst, s, n + 1);
+    lua_pop(L, 1);
+    return *dst ? NULL : "out of memory";
+}
+
+const char *dbw_auth_configure(lua_State *L, dbw_client *c, int idx, char *why, size_t size)
+{
+    const char *name = NULL, *err;
+    size_t i;
+    for (i = 0; i < DBW_AS_COUNT; i++)
+        if ((err = take_string(L, idx, SETTING_NAMES[i], &c->auth_set[i])) != NULL) {
+            snprintf(why, size, "%s: %s", SETTING_NAMES[i], err);
+            return why;
+        }
+    lua_getfield(L, idx, "token_source");
+    if (lua_type(L, -1) == LUA_TFUNCTION) {
+        c->auth_fn_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    } else {
+        lua_pop(L, 1);
+    }
+    lua_getfield(L, idx, "auth_type");
+    name = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "pat";
+    c->auth_src = NULL;
+    for (i = 0; i < sizeof SOURCES / sizeof *SOURCES; i++)
+        if (strcmp(SOURCES[i]->name, name) == 0)
+            c->auth_src = SOURCES[i];
+    /* a Lua token source runs under the auth_type the front chose for it */
+    if (c->auth_src == NULL && c->auth_fn_ref != LUA_NOREF)
+        c->auth_src = &dbw_auth_callback;
+    if (c->auth_src == NULL) {
+        snprintf(why, size, "auth_type: unsupported value '%.64s'", name);
+        lua_pop(L, 1);
+        return why;
+    }
+    snprintf(c->auth_name, sizeof c->auth_name, "%s", name);
+    lua_pop(L, 1);
+    if ((err = c->auth_src->check(c)) != NULL) {
+        snprintf(why, size, "%s", err);
+        return why;
+    }
+    return NULL;
+}
+
+void dbw_auth_release(lua_State *L, dbw_client *c)
+{
+    int i;
+    for (i = 0; i < DBW_AS_COUNT; i++)
+        if (c->auth_set[i]) {
+            memset(c->auth_set[i], 0, strlen(c->auth_set[i]));
+            free(c->auth_set[i]);
+            c->auth_set[i] = NULL;
+        }
+    if (L && c->auth_fn_ref != LUA_NOREF)
+        luaL_unref(L, LUA_REGISTRYINDEX, c->auth_fn_ref);
+    c->auth_fn_ref = LUA_NOREF;
+    dbw_buf_free(&c->aux_body);
+}
 
 int dbw_auth_init(dbw_client *c)
 {
     dbw_buf_wipe(&c->auth_header);
     c->oauth.expiry = 0;
-    if (c->auth_kind == DBW_AUTH_PAT)
-        return dbw_buf_printf(&c->auth_header, "Authorization: Bearer %s", c->token);
-    return 0;
+    return c->auth_src && c->auth_src->init ? c->auth_src->init(c) : 0;
 }
 
 int dbw_auth_ready(const dbw_client *c, double now)
 {
-    if (c->auth_kind == DBW_AUTH_PAT)
+    if (c->auth_src == NULL || c->auth_src->next == NULL)
         return 1;
     return c->auth_header.len > 0 && now < c->oauth.expiry;
 }
 
 int dbw_auth_invalidate(dbw_client *c)
 {
-    if (c->auth_kind == DBW_AUTH_PAT)
+    if (c->auth_src == NULL || c->auth_src->next == NULL)
         return 0;
     dbw_buf_wipe(&c->auth_header);
     c->oauth.expiry = 0;
     return 1;
 }
 
-void dbw_auth_next_request(dbw_client *c, dbw_request *rq, int *is_discovery)
+const char *dbw_auth_next_request(lua_State *L, dbw_client *c, dbw_request *rq)
 {
     memset(rq, 0, sizeof *rq);
     dbw_buf_reset(&c->aux_url);
-    if (!c->oauth.discovery_done) {
-        *is_discovery = 1;
-        dbw_buf_printf(&c->aux_url, "%s%s", c->host, DISCOVERY_PATH);
-        rq->method = "GET";
-        rq->path = c->aux_url.data; /* logs name the whole URL of token traffic */
-        rq->headers[rq->nheaders++] = "Accept: application/json";
-        rq->url = c->aux_url.data;
-        return;
-    }
-    *is_discovery = 0;
-    dbw_buf_puts(&c->aux_url, c->oauth.token_endpoint);
-    rq->method = "POST";
-    rq->path = c->aux_url.data;
-    rq->url = c->aux_url.data;
-    rq->body = TOKEN_FORM;
-    rq->body_len = sizeof TOKEN_FORM - 1;
-    rq->headers[rq->nheaders++] = "Accept: application/json";
-    rq->headers[rq->nheaders++] = "Content-Type: application/x-www-form-urlencoded";
-    {
-        /* Basic auth over the URL-encoded id and secret (the Go and JS SDKs'
-         * convention; identical to plain for the usual alphanumeric values). */
-        dbw_buf raw = {0}, *h = &c->aux_header;
-        dbw_buf_wipe(h);
-        dbw_urlenc_append(&raw, c->client_id, strlen(c->client_id));
-        dbw_buf_puts(&raw, ":");
-        dbw_urlenc_append(&raw, c->client_secret, strlen(c->client_secret));
-        dbw_buf_puts(h, "Authorization: Basic ");
-        if (raw.data && dbw_buf_reserve(h, 4 * (raw.len / 3 + 1)) == 0) {
-            int n = EVP_EncodeBlock((unsigned char *)h->data + h->len, (const unsigned char *)raw.data,
-                                    (int)raw.len);
-            h->len += (size_t)n;
-            h->data[h->len] = '\0';
-        }
-        dbw_buf_free(&raw); /* wipes */
-        rq->headers[rq->nheaders++] = h->data;
-    }
+    dbw_buf_wipe(&c->aux_body);
+    dbw_buf_wipe(&c->aux_header);
+    return c->auth_src->next(L, c, rq);
 }
 
-static char *dup_string(const char *s)
+const char *dbw_auth_on_response(lua_State *L, dbw_client *c, const dbw_response *rs, double now)
 {
-    size_t n = strlen(s) + 1;
-    char *p = malloc(n);
-    if (p)
-        memcpy(p, s, n);
-    return p;
+    const char *code = c->auth_src->on_response(L, c, rs, now);
+    dbw_buf_wipe(&c->aux_body); /* the secrets of the request are no longer needed */
+    dbw_buf_wipe(&c->aux_header);
+    return code;
+}
+
+const char *dbw_auth_set_token(dbw_client *c, const char *type, size_t type_len, const char *tok,
+                               size_t tok_len, double ttl, double now, const char *who)
+{
+    /* Bytes that would end or split the header line, or a NUL that would cut the token short. */
+    if (tok == NULL || tok_len == 0 || strlen(tok) != tok_len || strpbrk(tok, "\r\n") ||
+        strpbrk(type, "\r\n") || strlen(type) != type_len) {
+        dbw_buf_reset(&c->msg);
+        dbw_buf_printf(&c->msg, "%s sent no usable access_token", who);
+        return DBW_E_BAD_RESPONSE;
+    }
+    if (!(ttl > 0))
+        ttl = 3600;
+    dbw_buf_wipe(&c->auth_header);
+    dbw_buf_printf(&c->auth_header, "Authorization: %s %s", type_len ? type : "Bearer", tok);
+    c->oauth.expiry = now + ttl - (ttl / 2 < REFRESH_MARGIN ? ttl / 2 : REFRESH_MARGIN);
+    return NULL;
+}
+
+/* A number, or a string of digits (Entra ID v1 sends "3599"); else -1. */
+static double number_at(lua_State *L, int idx)
+{
+    if (lua_type(L, idx) == LUA_TNUMBER)
+        return lua_tonumber(L, idx);
+    if (lua_type(L, idx) == LUA_TSTRING) {
+        const char *s = lua_tostring(L, idx);
+        if (*s && strspn(s, "0123456789") == strlen(s) && strlen(s) < 16)
+            return strtod(s, NULL);
+    }
+    return -1;
+}
+
+const char *dbw_auth_take_json(lua_State *L, dbw_client *c, const dbw_response *rs, double now,
+                               const char *who)
+{
+    int top = lua_gettop(L);
+    const char *code;
+    size_t tok_len = 0, type_len = 0;
+    const char *tok = NULL, *type = "";
+    double ttl = -1, on;
+    if (dbw_json_decode_max(L, rs->body, rs->body_len, c->max_values) != DBW_JSON_OK ||
+        lua_type(L, -1) != LUA_TTABLE) {
+        lua_settop(L, top);
+        dbw_buf_reset(&c->msg);
+        dbw_buf_printf(&c->msg, "%s sent a body that is not a JSON object", who);
+        return DBW_E_BAD_RESPONSE;
+    }
+    lua_getfield(L, top + 1, "access_token");
+    lua_getfield(L, top + 1, "token_type");
+    lua_getfield(L, top + 1, "expires_in");
+    lua_getfield(L, top + 1, "expires_on");
+    if (lua_type(L, top + 2) == LUA_TSTRING)
+        tok = lua_tolstring(L, top + 2, &tok_len);
+    if (lua_type(L, top + 3) == LUA_TSTRING)
+        type = lua_tolstring(L, top + 3, &type_len);
+    ttl = number_at(L, top + 4);
+    if (ttl <= 0 && (on = number_at(L, top + 5)) > 0)
+        ttl = on - (double)time(NULL);
+    if (ttl <= 0 && lua_isnil(L, top + 4) && lua_isnil(L, top + 5))
+        ttl = 3600;
+    code = ttl > 0 ? dbw_auth_set_token(c, type, type_len, tok, tok_len, ttl, now, who) : NULL;
+    if (ttl <= 0) {
+        dbw_buf_reset(&c->msg);
+        dbw_buf_printf(&c->msg, "%s sent a token that has already expired", who);
+        code = DBW_E_BAD_RESPONSE;
+    }
+    lua_settop(L, top);
+    return code;
+}
+
+const char *dbw_auth_failure(lua_State *L, dbw_client *c, const dbw_response *rs, const char *who)
+{
+    const char *what = NULL, *desc = NULL;
+    int top = lua_gettop(L);
+    dbw_buf_reset(&c->msg);
+    if (rs->net != DBW_NET_OK) {
+        dbw_buf_printf(&c->msg, "%s: request failed: %s", who, rs->net_msg ? rs->net_msg : "network error");
+        return rs->net == DBW_NET_TIMEOUT ? DBW_E_TIMEOUT
+               : rs->net == DBW_NET_TLS   ? DBW_E_TLS
+                                          : DBW_E_CONNECTION;
+    }
+    /* The OAuth error shape ({error, error_description}) or Databricks' own. */
+    if (dbw_json_decode_max(L, rs->body, rs->body_len, c->max_values) == DBW_JSON_OK &&
+        lua_type(L, -1) == LUA_TTABLE) {
+        lua_getfield(L, top + 1, "error");
+        lua_getfield(L, top + 1, "error_description");
+        lua_getfield(L, top + 1, "error_code");
+        lua_getfield(L, top + 1, "message");
+        what = lua_type(L, top + 2) == LUA_TSTRING   ? lua_tostring(L, top + 2)
+               : lua_type(L, top + 4) == LUA_TSTRING ? lua_tostring(L, top + 4)
+                                                     : NULL;
+        desc = lua_type(L, top + 3) == LUA_TSTRING   ? lua_tostring(L, top + 3)
+               : lua_type(L, top + 5) == LUA_TSTRING ? lua_tostring(L, top + 5)
+                                                     : NULL;
+    }
+    dbw_buf_printf(&c->msg, "%s answered HTTP %ld%s%s%s%s", who, rs->status, what ? ": " : "",
+                   what ? what : "", desc ? ": " : "", desc ? desc : "");
+    lua_settop(L, top);
+    return DBW_E_UNAUTHENTICATED;
 }
 
 /* scheme://host[:port] of a URL, lower-cased, with the scheme's default port
@@ -134,148 +298,41 @@ static int origin_of(const char *url, char *out, size_t size)
     return 1;
 }
 
-/* The client secret goes only to its own origin: the token endpoint must
- * share scheme, host and port with the workspace (so no other server, and no
- * clear-text http:// next to an https:// workspace, ever sees it). */
-static int same_origin(const dbw_client *c, const char *url)
+int dbw_auth_same_origin(const char *a, const char *b)
 {
-    char a[300], b[300];
-    return origin_of(c->host, a, sizeof a) && origin_of(url, b, sizeof b) && strcmp(a, b) == 0;
+    char x[300], y[300];
+    return origin_of(a, x, sizeof x) && origin_of(b, y, sizeof y) && strcmp(x, y) == 0;
 }
 
-/* The URL named in an error: as sent, cut short, control bytes shown as '?'. */
-static void name_url(dbw_buf *msg, const char *url, size_t n)
+void dbw_auth_form(dbw_buf *b, const char *key, const char *value)
 {
-    size_t i;
-    for (i = 0; i < n && i < 200; i++)
-        dbw_buf_append(msg, (unsigned char)url[i] < 0x20 || url[i] == 0x7f ? "?" : url + i, 1);
-    if (n > 200)
-        dbw_buf_puts(msg, "...");
+    if (b->len > 0)
+        dbw_buf_puts(b, "&");
+    dbw_buf_puts(b, key);
+    dbw_buf_puts(b, "=");
+    dbw_urlenc_append(b, value, strlen(value));
 }
 
-static const char *discovery_failure(dbw_client *c, const dbw_response *rs, const char *why)
+int dbw_auth_basic_header(dbw_buf *h, const char *user, const char *pass, int urlenc)
 {
-    dbw_buf_reset(&c->msg);
-    dbw_buf_printf(&c->msg, "oauth-m2m: token endpoint discovery at %s%s %s", c->host, DISCOVERY_PATH, why);
-    if (rs->net != DBW_NET_OK) {
-        dbw_buf_printf(&c->msg, ": %s", rs->net_msg ? rs->net_msg : "network error");
-        return rs->net == DBW_NET_TIMEOUT ? DBW_E_TIMEOUT
-               : rs->net == DBW_NET_TLS   ? DBW_E_TLS
-                                          : DBW_E_CONNECTION;
-    }
-    if (rs->status != 200)
-        dbw_buf_printf(&c->msg, " (HTTP %ld)", rs->status);
-    return DBW_E_UNAUTHENTICATED;
-}
-
-const char *dbw_auth_on_discovery(lua_State *L, dbw_client *c, const dbw_response *rs)
-{
-    const char *code = NULL;
-    c->oauth.discovery_done = 1;
-    free(c->oauth.token_endpoint);
-    c->oauth.token_endpoint = NULL;
-    if (rs->net != DBW_NET_OK || rs->status != 200)
-        return discovery_failure(c, rs, "failed");
-    if (dbw_json_decode_max(L, rs->body, rs->body_len, c->max_values) != DBW_JSON_OK)
-        return discovery_failure(c, rs, "sent a body that is not JSON");
-    if (lua_type(L, -1) != LUA_TTABLE) {
-        lua_pop(L, 1);
-        return discovery_failure(c, rs, "sent no JSON object");
-    }
-    lua_getfield(L, -1, "token_endpoint");
-    if (lua_type(L, -1) != LUA_TSTRING) {
-        code = discovery_failure(c, rs, "named no token_endpoint");
-    } else if (strlen(lua_tostring(L, -1)) != dbw_rawlen(L, -1) || !same_origin(c, lua_tostring(L, -1))) {
-        dbw_buf_reset(&c->msg);
-        dbw_buf_puts(&c->msg, "oauth-m2m: refused token endpoint ");
-        name_url(&c->msg, lua_tostring(L, -1), dbw_rawlen(L, -1));
-        dbw_buf_printf(&c->msg,
-                       ": not on the workspace's own origin %s; the client secret is sent nowhere else",
-                       c->host);
-        code = DBW_E_UNAUTHENTICATED;
+    dbw_buf raw = {0};
+    int rc = -1;
+    dbw_buf_wipe(h);
+    if (urlenc) {
+        dbw_urlenc_append(&raw, user, strlen(user));
+        dbw_buf_puts(&raw, ":");
+        dbw_urlenc_append(&raw, pass, strlen(pass));
     } else {
-        c->oauth.token_endpoint = dup_string(lua_tostring(L, -1));
-        if (c->oauth.token_endpoint == NULL) {
-            dbw_buf_reset(&c->msg);
-            dbw_buf_puts(&c->msg, "oauth-m2m: out of memory");
-            code = DBW_E_UNAUTHENTICATED;
-        }
+        dbw_buf_printf(&raw, "%s:%s", user, pass);
     }
-    lua_pop(L, 2);
-    if (code)
-        c->oauth.discovery_done = 0; /* the next call asks again */
-    return code;
-}
-
-static const char *token_failure(lua_State *L, dbw_client *c, const dbw_response *rs)
-{
-    const char *what = NULL, *desc = NULL;
-    int top = lua_gettop(L);
-    dbw_buf_reset(&c->msg);
-    if (rs->net != DBW_NET_OK) {
-        dbw_buf_printf(&c->msg, "oauth-m2m: token request to %s failed: %s", c->oauth.token_endpoint,
-                       rs->net_msg ? rs->net_msg : "network error");
-        return rs->net == DBW_NET_TIMEOUT ? DBW_E_TIMEOUT
-               : rs->net == DBW_NET_TLS   ? DBW_E_TLS
-                                          : DBW_E_CONNECTION;
+    dbw_buf_puts(h, "Authorization: Basic ");
+    if (raw.data && dbw_buf_reserve(h, 4 * (raw.len / 3 + 1)) == 0) {
+        int n =
+            EVP_EncodeBlock((unsigned char *)h->data + h->len, (const unsigned char *)raw.data, (int)raw.len);
+        h->len += (size_t)n;
+        h->data[h->len] = '\0';
+        rc = 0;
     }
-    /* The OAuth error shape ({error, error_description}) or Databricks' own. */
-    if (dbw_json_decode_max(L, rs->body, rs->body_len, c->max_values) == DBW_JSON_OK &&
-        lua_type(L, -1) == LUA_TTABLE) {
-        lua_getfield(L, top + 1, "error");
-        lua_getfield(L, top + 1, "error_description");
-        lua_getfield(L, top + 1, "error_code");
-        lua_getfield(L, top + 1, "message");
-        what = lua_type(L, top + 2) == LUA_TSTRING   ? lua_tostring(L, top + 2)
-               : lua_type(L, top + 4) == LUA_TSTRING ? lua_tostring(L, top + 4)
-                                                     : NULL;
-        desc = lua_type(L, top + 3) == LUA_TSTRING   ? lua_tostring(L, top + 3)
-               : lua_type(L, top + 5) == LUA_TSTRING ? lua_tostring(L, top + 5)
-                                                     : NULL;
-    }
-    dbw_buf_printf(&c->msg, "oauth-m2m: token endpoint %s answered HTTP %ld%s%s%s%s", c->oauth.token_endpoint,
-                   rs->status, what ? ": " : "", what ? what : "", desc ? ": " : "", desc ? desc : "");
-    lua_settop(L, top);
-    return DBW_E_UNAUTHENTICATED;
-}
-
-const char *dbw_auth_on_token(lua_State *L, dbw_client *c, const dbw_response *rs, double now)
-{
-    static const char default_type[] = "Bearer";
-    const char *tok, *type = default_type;
-    double ttl = 3600;
-    int top = lua_gettop(L);
-    dbw_buf_wipe(&c->aux_header); /* the Basic credentials are no longer needed */
-    if (rs->net != DBW_NET_OK || rs->status != 200)
-        return token_failure(L, c, rs);
-    if (dbw_json_decode_max(L, rs->body, rs->body_len, c->max_values) != DBW_JSON_OK ||
-        lua_type(L, -1) != LUA_TTABLE) {
-        lua_settop(L, top);
-        dbw_buf_reset(&c->msg);
-        dbw_buf_printf(&c->msg, "oauth-m2m: token endpoint %s sent a body that is not JSON",
-                       c->oauth.token_endpoint);
-        return DBW_E_BAD_RESPONSE;
-    }
-    lua_getfield(L, top + 1, "access_token");
-    lua_getfield(L, top + 1, "token_type");
-    lua_getfield(L, top + 1, "expires_in");
-    tok = lua_type(L, top + 2) == LUA_TSTRING ? lua_tostring(L, top + 2) : NULL;
-    if (lua_type(L, top + 3) == LUA_TSTRING && dbw_rawlen(L, top + 3) > 0)
-        type = lua_tostring(L, top + 3);
-    if (lua_type(L, top + 4) == LUA_TNUMBER && lua_tonumber(L, top + 4) > 0)
-        ttl = lua_tonumber(L, top + 4);
-    /* Bytes that would end or split the header line, or a NUL that would cut the token short. */
-    if (tok == NULL || *tok == '\0' || strlen(tok) != dbw_rawlen(L, top + 2) || strpbrk(tok, "\r\n") ||
-        strpbrk(type, "\r\n") || (type != default_type && strlen(type) != dbw_rawlen(L, top + 3))) {
-        lua_settop(L, top);
-        dbw_buf_reset(&c->msg);
-        dbw_buf_printf(&c->msg, "oauth-m2m: token endpoint %s sent no usable access_token",
-                       c->oauth.token_endpoint);
-        return DBW_E_BAD_RESPONSE;
-    }
-    dbw_buf_wipe(&c->auth_header);
-    dbw_buf_printf(&c->auth_header, "Authorization: %s %s", type, tok);
-    c->oauth.expiry = now + ttl - (ttl / 2 < REFRESH_MARGIN ? ttl / 2 : REFRESH_MARGIN);
-    lua_settop(L, top);
-    return NULL;
+    dbw_buf_free(&raw); /* wipes */
+    return rc;
 }

@@ -1,4 +1,6 @@
 #include "client.h"
+
+#include "auth.h"
 #include "http.h"
 
 #include <stdlib.h>
@@ -22,6 +24,7 @@ dbw_client *dbw_client_new(lua_State *L)
     memset(c, 0, sizeof *c);
     c->closed = 1;
     c->debug_ref = LUA_NOREF;
+    c->auth_fn_ref = LUA_NOREF;
     luaL_getmetatable(L, DBW_CLIENT_MT);
     lua_setmetatable(L, -2);
     lua_newtable(L); /* its box: see dbw_set_box */
@@ -62,6 +65,8 @@ void dbw_client_release(lua_State *L, dbw_client *c)
     c->host = c->user_agent = c->workspace_header = c->client_id = c->oauth.token_endpoint = NULL;
     free_secret(&c->token);
     free_secret(&c->client_secret);
+    free_secret(&c->oauth.id_token);
+    dbw_auth_release(L, c);
     dbw_buf_free(&c->auth_header);
     dbw_buf_free(&c->aux_header);
     dbw_buf_free(&c->aux_url);

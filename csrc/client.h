@@ -19,12 +19,12 @@
 
 #define DBW_CLIENT_MT "databricks.webhooks.Client"
 
-typedef enum { DBW_AUTH_PAT, DBW_AUTH_OAUTH_M2M } dbw_auth_kind;
-
 typedef struct dbw_oauth {
     char *token_endpoint; /* discovered or fallback; NULL until known */
     int discovery_done;
-    double expiry; /* monotonic seconds; 0 = no token */
+    int step;       /* the request of a refresh in flight (auth_oauth.c) */
+    char *id_token; /* github-oidc: the identity token of the exchange in flight */
+    double expiry;  /* monotonic seconds; 0 = no token */
 } dbw_oauth;
 
 /* What client:stats() reports; every handle of a client counts into one. */
@@ -74,8 +74,11 @@ typedef struct dbw_client {
     char *token; /* PAT */
     char *client_id;
     char *client_secret;
-    char *workspace_header; /* "X-Databricks-Workspace-Id: <id>", when configured */
-    dbw_auth_kind auth_kind;
+    char *workspace_header;                 /* "X-Databricks-Workspace-Id: <id>", when configured */
+    const struct dbw_auth_source *auth_src; /* auth.h */
+    char auth_name[32];                     /* its auth_type, for messages */
+    char *auth_set[16];                     /* the sources' settings (auth.h dbw_auth_setting) */
+    int auth_fn_ref;                        /* LUA_NOREF, or a Lua token source */
     double timeout, connect_timeout, retry_timeout;
     size_t max_values; /* decoded JSON values per response (max_response_values) */
 
@@ -85,10 +88,10 @@ typedef struct dbw_client {
     dbw_oauth oauth;
     dbw_buf auth_header; /* "Authorization: <type> <credential>" */
 
-    /* token traffic (auth.c): its request's URL and header, and why getting a
-     * token failed (the message of the exchange's error then). API requests
-     * own their memory (request.h). */
-    dbw_buf aux_url, aux_header, msg;
+    /* token traffic (auth*.c): its request's URL, header and body, and why
+     * getting a token failed (the message of the exchange's error then). API
+     * requests own their memory (request.h). */
+    dbw_buf aux_url, aux_header, aux_body, msg;
     uint64_t rng;
     dbw_counters counters;
 } dbw_client;

@@ -162,7 +162,7 @@ static int fail_new(lua_State *L, dbw_client *c, const char *field, const char *
 static int core_new(lua_State *L)
 {
     dbw_client *c;
-    char *auth_type = NULL, *ca_file = NULL, *proxy = NULL;
+    char *ca_file = NULL, *proxy = NULL;
     const char *why;
     size_t max_bytes;
     luaL_checktype(L, 1, LUA_TTABLE);
@@ -180,16 +180,15 @@ static int core_new(lua_State *L)
         return fail_new(L, c, "host", "is required");
     if (c->user_agent == NULL)
         return fail_new(L, c, "user_agent", "is required");
-    why = opt_string(L, 1, "auth_type", &auth_type, 0);
-    if (why)
-        return fail_new(L, c, "auth_type", why);
-    if (auth_type && strcmp(auth_type, "oauth-m2m") == 0)
-        c->auth_kind = DBW_AUTH_OAUTH_M2M;
-    free(auth_type);
-    if (c->auth_kind == DBW_AUTH_PAT && c->token == NULL)
-        return fail_new(L, c, "token", "is required");
-    if (c->auth_kind == DBW_AUTH_OAUTH_M2M && (c->client_id == NULL || c->client_secret == NULL))
-        return fail_new(L, c, "client_id", "client_id and client_secret are required for oauth-m2m");
+    {
+        char msg[200];
+        if (dbw_auth_configure(L, c, 1, msg, sizeof msg) != NULL) {
+            dbw_client_release(L, c);
+            lua_pushnil(L);
+            dbw_error_push_local(L, DBW_E_INVALID, msg, NULL, NULL);
+            return 2;
+        }
+    }
 
     if ((why = opt_number(L, 1, "timeout", 60, &c->timeout)) != NULL)
         return fail_new(L, c, "timeout", why);
@@ -345,8 +344,7 @@ static int m_tostring(lua_State *L)
     if (c->closed)
         lua_pushfstring(L, "databricks.webhooks.Client (closed): %p", (void *)c);
     else
-        lua_pushfstring(L, "databricks.webhooks.Client (%s, %s): %p", c->host,
-                        c->auth_kind == DBW_AUTH_PAT ? "pat" : "oauth-m2m", (void *)c);
+        lua_pushfstring(L, "databricks.webhooks.Client (%s, %s): %p", c->host, c->auth_name, (void *)c);
     return 1;
 }
 

@@ -39,14 +39,23 @@ static void api_request(dbw_client *c, dbw_exchange *ex, dbw_request *rq)
     rq->headers[rq->nheaders++] = "Expect:";
 }
 
+static dbw_ex_action done_with(dbw_exchange *ex, const char *code, long status)
+{
+    ex->err_code = code;
+    ex->err_status = status;
+    return DBW_EX_DONE;
+}
+
 static dbw_ex_action next_send(lua_State *L, dbw_client *c, dbw_exchange *ex, dbw_request *rq)
 {
-    int discovery;
-    (void)L;
     if (!dbw_auth_ready(c, dbw_now())) {
-        dbw_auth_next_request(c, rq, &discovery);
-        ex->sent = discovery ? DBW_SENT_DISCOVERY : DBW_SENT_TOKEN;
-        return DBW_EX_SEND;
+        const char *code = dbw_auth_next_request(L, c, rq);
+        if (code)
+            return done_with(ex, code, 0);
+        if (rq->url) {
+            ex->sent = DBW_SENT_TOKEN;
+            return DBW_EX_SEND;
+        }
     }
     api_request(c, ex, rq);
     ex->sent = DBW_SENT_API;
@@ -81,13 +90,6 @@ static void log_retry(lua_State *L, dbw_client *c, const dbw_exchange *ex, const
     lua_call(L, 1, 0);
 }
 
-static dbw_ex_action done_with(dbw_exchange *ex, const char *code, long status)
-{
-    ex->err_code = code;
-    ex->err_status = status;
-    return DBW_EX_DONE;
-}
-
 dbw_ex_action dbw_exchange_step(lua_State *L, dbw_client *c, dbw_exchange *ex, const dbw_response *last,
                                 dbw_request *rq, double *delay)
 {
@@ -100,12 +102,8 @@ dbw_ex_action dbw_exchange_step(lua_State *L, dbw_client *c, dbw_exchange *ex, c
 
     switch (ex->sent) {
     case DBW_SENT_DISCOVERY:
-        code = dbw_auth_on_discovery(L, c, last);
-        if (code)
-            return done_with(ex, code, last->net == DBW_NET_OK ? last->status : 0);
-        return next_send(L, c, ex, rq);
     case DBW_SENT_TOKEN:
-        code = dbw_auth_on_token(L, c, last, dbw_now());
+        code = dbw_auth_on_response(L, c, last, dbw_now());
         if (code)
             return done_with(ex, code, last->net == DBW_NET_OK ? last->status : 0);
         return next_send(L, c, ex, rq);

@@ -130,7 +130,9 @@ describe("config.resolve: the opts argument", function()
       "host", "deployment_name", "token", "client_id", "client_secret", "auth_type", "profile",
       "config_file", "timeout", "connect_timeout", "retry_timeout", "verify_tls", "ca_file",
       "proxy", "user_agent", "debug", "allow_insecure_http", "workspace_id", "transport",
-      "max_response_bytes", "max_response_values",
+      "max_response_bytes", "max_response_values", "username", "password", "azure_client_id",
+      "azure_client_secret", "azure_tenant_id", "azure_login_host", "metadata_service_url", "oidc_token_env",
+      "oidc_token_filepath", "token_audience", "databricks_cli_path", "scopes",
     }
     local n = 0
     for k, v in pairs(config.KNOWN_OPTIONS) do
@@ -161,8 +163,8 @@ describe("config.resolve: option types and values", function()
     { "client_id", true, "client_id: string expected, got boolean" },
     { "client_secret", 5, "client_secret: string expected, got number" },
     { "auth_type", 1, "auth_type: string expected, got number" },
-    { "auth_type", "basic", "auth_type: unsupported value 'basic'" },
-    { "auth_type", "databricks-cli", "auth_type: unsupported value 'databricks-cli'" },
+    { "auth_type", "external-browser", "auth_type: unsupported value 'external-browser'" },
+    { "auth_type", "azure-cli", "auth_type: unsupported value 'azure-cli'" },
     { "profile", 1, "profile: string expected, got number" },
     { "config_file", false, "config_file: string expected, got boolean" },
     { "timeout", "60", "timeout: number expected, got string" },
@@ -325,8 +327,8 @@ describe("config.resolve: precedence", function()
   it("validates environment values and names the variable", function()
     local _, err = resolve(nil, { DATABRICKS_HOST = "h", DATABRICKS_TOKEN = ENV_TOKEN .. "\r\nX: y" })
     assert.equal("token (from DATABRICKS_TOKEN): must not contain control characters", err.message)
-    _, err = resolve(nil, { DATABRICKS_HOST = "h", DATABRICKS_TOKEN = ENV_TOKEN, DATABRICKS_AUTH_TYPE = "basic" })
-    assert.matches("^auth_type %(from DATABRICKS_AUTH_TYPE%): unsupported value 'basic'", err.message)
+    _, err = resolve(nil, { DATABRICKS_HOST = "h", DATABRICKS_TOKEN = ENV_TOKEN, DATABRICKS_AUTH_TYPE = "azure-cli" })
+    assert.matches("^auth_type %(from DATABRICKS_AUTH_TYPE%): unsupported value 'azure%-cli'", err.message)
     _, err = resolve(nil, { DATABRICKS_HOST = "ftp://h", DATABRICKS_TOKEN = ENV_TOKEN })
     assert.equal("host (from DATABRICKS_HOST): unsupported scheme 'ftp://' (use https://)", err.message)
   end)
@@ -373,11 +375,12 @@ describe("config.resolve: precedence", function()
   end)
 
   it("rejects an auth_type from the file that this client cannot do", function()
-    local path = write_file("[u2m]\nhost = h\nauth_type = databricks-cli\n")
+    local path = write_file("[u2m]\nhost = h\nauth_type = external-browser\n")
     local _, err = resolve({ profile = "u2m", config_file = path })
     assert.equal("INVALID_PARAMETER_VALUE", err.error_code)
-    assert.equal(path .. " u2m profile: auth_type: unsupported value 'databricks-cli'"
-      .. " (this client supports \"pat\" and \"oauth-m2m\")", err.message)
+    assert.equal(path .. " u2m profile: auth_type: unsupported value 'external-browser'"
+      .. " (this client supports pat, basic, metadata-service, oauth-m2m, env-oidc, file-oidc, github-oidc,"
+      .. " azure-client-secret, databricks-cli)", err.message)
   end)
 
   it("rejects control characters in file values without echoing them", function()

@@ -295,6 +295,13 @@ function M.new(opts)
     return nil, core.error("INVALID_PARAMETER_VALUE", "ca_file has no effect inside nginx: "
       .. "name the CA file with nginx's lua_ssl_trusted_certificate directive instead")
   end
+  if settings.auth_type == "databricks-cli" then
+    if ngx_api() ~= nil then
+      return nil, core.error("INVALID_PARAMETER_VALUE", "databricks-cli: runs the databricks executable, which"
+        .. " nginx workers must not do; inside nginx use pat, oauth-m2m or another kind that needs no process")
+    end
+    settings.token_source = require("databricks.webhooks.cli_token").new(settings)
+  end
   local client, cerr = core.new(settings)
   if not client then return nil, cerr end
   if transport ~= nil then

@@ -23,13 +23,23 @@
 --
 -- @module databricks.webhooks.config
 
-local type, pairs, ipairs, next = type, pairs, ipairs, next
+local type, pairs, ipairs, select = type, pairs, ipairs, select
 local tostring, tonumber, error = tostring, tonumber, error
-local io_open, os_getenv = io.open, os.getenv
+local os_getenv = os.getenv
 local table_concat, table_sort = table.concat, table.sort
 local math_floor, math_huge = math.floor, math.huge
 
+local host_url = require("databricks.webhooks.host")
+local profile_file = require("databricks.webhooks.profile")
+
 local M = {}
+
+--- Normalise a workspace host the way the SDKs do (see `databricks.webhooks.host`).
+M.normalize_host = host_url.normalize
+--- Whether a host name is a loopback address (see `databricks.webhooks.host`).
+M.is_loopback = host_url.is_loopback
+--- Parse the text of a `.databrickscfg` file (see `databricks.webhooks.profile`).
+M.parse_file = profile_file.parse
 
 --- Defaults applied when no source gives a value (seconds). 60 s and 300 s
 -- are the SDKs' `http_timeout_seconds` and `retry_timeout_seconds` defaults;
@@ -51,9 +61,6 @@ local AUTH_DOC_URL =
 -- has this shorthand; it is this library's own extension.
 local DEPLOYMENT_DOMAIN = ".cloud.databricks.com"
 
--- The section name the SDKs reserve for settings such as `default_profile`.
-local SETTINGS_SECTION = "__settings__"
-
 -- Environment variables, in the order of the Python SDK's attribute list (it
 -- is also the order of the "Env:" part of diagnostic messages).
 local ENV_VARS = {
@@ -65,6 +72,17 @@ local ENV_VARS = {
   { option = "profile", env = "DATABRICKS_CONFIG_PROFILE" },
   { option = "config_file", env = "DATABRICKS_CONFIG_FILE" },
   { option = "auth_type", env = "DATABRICKS_AUTH_TYPE" },
+  { option = "token_audience", env = "DATABRICKS_TOKEN_AUDIENCE" },
+  { option = "oidc_token_env", env = "DATABRICKS_OIDC_TOKEN_ENV" },
+  { option = "oidc_token_filepath", env = "DATABRICKS_OIDC_TOKEN_FILEPATH" },
+  { option = "oidc_token_filepath", env = "DATABRICKS_OIDC_TOKEN_FILE" }, -- the SDK's alias
+  { option = "username", env = "DATABRICKS_USERNAME" },
+  { option = "password", env = "DATABRICKS_PASSWORD" },
+  { option = "azure_client_secret", env = "ARM_CLIENT_SECRET" },
+  { option = "azure_client_id", env = "ARM_CLIENT_ID" },
+  { option = "azure_tenant_id", env = "ARM_TENANT_ID" },
+  { option = "databricks_cli_path", env = "DATABRICKS_CLI_PATH" },
+  { option = "metadata_service_url", env = "DATABRICKS_METADATA_SERVICE_URL" },
 }
 
 -- Keys read from a config-file profile, and the option each one fills. The
@@ -82,6 +100,17 @@ local FILE_KEYS = {
   { key = "client_id", option = "client_id" },
   { key = "client_secret", option = "client_secret" },
   { key = "auth_type", option = "auth_type" },
+  { key = "token_audience", option = "token_audience" },
+  { key = "oidc_token_env", option = "oidc_token_env" },
+  { key = "oidc_token_filepath", option = "oidc_token_filepath" },
+  { key = "username", option = "username" },
+  { key = "password", option = "password" },
+  { key = "azure_client_secret", option = "azure_client_secret" },
+  { key = "azure_client_id", option = "azure_client_id" },
+  { key = "azure_tenant_id", option = "azure_tenant_id" },
+  { key = "databricks_cli_path", option = "databricks_cli_path" },
+  { key = "metadata_service_url", option = "metadata_service_url" },
+  { key = "scopes", option = "scopes" },
   { key = "http_timeout_seconds", option = "timeout" },
   { key = "retry_timeout_seconds", option = "retry_timeout" },
 }
@@ -97,29 +126,30 @@ local DESCRIBED = {
   { name = "profile" },
   { name = "config_file" },
   { name = "auth_type" },
+  { name = "username" },
+  { name = "password", sensitive = true },
+  { name = "azure_client_secret", sensitive = true },
+  { name = "azure_client_id" },
+  { name = "azure_tenant_id" },
+  { name = "metadata_service_url", sensitive = true },
+  { name = "oidc_token_filepath" },
 }
 
-local AUTH_TYPES = { ["pat"] = true, ["oauth-m2m"] = true }
+-- The kinds this client supports, in the order of the SDKs' default chain
+-- (Python credentials_provider.py DefaultCredentials._auth_providers).
+local AUTH_ORDER = { "pat", "basic", "metadata-service", "oauth-m2m", "env-oidc", "file-oidc", "github-oidc",
+  "azure-client-secret", "databricks-cli" }
+M.AUTH_ORDER = AUTH_ORDER
+local AUTH_TYPES = {}
+for _, name in ipairs(AUTH_ORDER) do AUTH_TYPES[name] = true end
 
 -- ----------------------------------------------------------------------------
 -- Small helpers
 -- ----------------------------------------------------------------------------
 
--- Linear in #s: the pattern "%s+$" retries every blank of a run, so it takes
--- seconds on a long run of blanks inside a value.
-local function trim(s)
-  local from = s:find("%S")
-  if not from then return "" end
-  local to = #s
-  while s:find("^%s", to) do to = to - 1 end
-  return s:sub(from, to)
-end
+local trim = host_url.trim
 
--- CR and LF would split an HTTP header, NUL would truncate it in C. The value
--- itself is never echoed: it may be a secret.
-local function has_control_chars(s)
-  return s:find("[\r\n]") ~= nil or s:find("\0", 1, true) ~= nil
-end
+local has_control_chars = host_url.has_control_chars
 
 local function is_finite_number(v)
   -- v ~= v only for NaN; a timeout of math.huge would overflow in C.
@@ -196,7 +226,7 @@ local function check_auth_type(v)
   if not AUTH_TYPES[s] then
     -- auth_type is not a secret, and naming the rejected value helps with
     -- profiles written by `databricks auth login` (auth_type = databricks-cli).
-    return nil, "unsupported value '" .. s .. "' (this client supports \"pat\" and \"oauth-m2m\")"
+    return nil, "unsupported value '" .. s .. "' (this client supports " .. table_concat(AUTH_ORDER, ", ") .. ")"
   end
   return s
 end
@@ -278,6 +308,33 @@ local function check_nonempty_string(v) return check_string(v, false) end
 -- An empty proxy string keeps libcurl's meaning: "use no proxy at all".
 local function check_proxy(v) return check_string(v, true) end
 
+-- Python config.py _parse_scopes: split on commas and blanks, de-duplicated,
+-- sorted; sent space-separated. A table of strings is accepted too.
+local function check_scopes(v)
+  local list = {}
+  if type(v) == "table" then
+    for _, x in ipairs(v) do
+      if type(x) ~= "string" then return nil, "must be a string or a list of strings" end
+      list[#list + 1] = x
+    end
+  elseif type(v) == "string" then
+    for x in v:gmatch("[^, ]+") do list[#list + 1] = x end
+  else
+    return nil, "must be a string or a list of strings"
+  end
+  local seen, out = {}, {}
+  for _, x in ipairs(list) do
+    if x ~= "" and not seen[x] then
+      if x:find("[%c%s]") then return nil, "must not contain control characters" end
+      seen[x] = true
+      out[#out + 1] = x
+    end
+  end
+  if #out == 0 then return nil, "must name at least one scope" end
+  table_sort(out)
+  return table_concat(out, " ")
+end
+
 -- Every option, in the order they are checked (so the first error reported
 -- does not depend on `pairs` order).
 local OPTIONS = {
@@ -287,6 +344,18 @@ local OPTIONS = {
   { "client_id", check_nonempty_string },
   { "client_secret", check_nonempty_string },
   { "auth_type", check_auth_type },
+  { "username", check_nonempty_string },
+  { "password", check_nonempty_string },
+  { "azure_client_id", check_nonempty_string },
+  { "azure_client_secret", check_nonempty_string },
+  { "azure_tenant_id", check_nonempty_string },
+  { "azure_login_host", check_nonempty_string },
+  { "metadata_service_url", check_nonempty_string },
+  { "oidc_token_env", check_nonempty_string },
+  { "oidc_token_filepath", check_nonempty_string },
+  { "token_audience", check_nonempty_string },
+  { "databricks_cli_path", check_nonempty_string },
+  { "scopes", check_scopes },
   { "profile", check_nonempty_string },
   { "config_file", check_nonempty_string },
   { "timeout", check_positive },
@@ -322,285 +391,6 @@ local function from_text(option, text)
     return CHECKERS[option](n)
   end
   return CHECKERS[option](text)
-end
-
--- ----------------------------------------------------------------------------
--- Host normalisation
--- ----------------------------------------------------------------------------
-
--- Splits and checks a host URL. Returns a table { scheme, hostname, port,
--- path, workspace_id } or nil and a reason.
-local function parse_host(s)
-  if type(s) ~= "string" then
-    return nil, "string expected, got " .. type(s)
-  end
-  if has_control_chars(s) then
-    return nil, "must not contain control characters"
-  end
-  s = trim(s)
-  -- Inside the URL, any control byte (a tab, ESC, DEL...): libcurl refuses it.
-  if s:find("%c") then
-    return nil, "must not contain control characters"
-  end
-  if s == "" then
-    return nil, "must not be empty"
-  end
-  -- Python SDK `_fix_host_if_needed`: a value without "://" gets "https://".
-  if not s:find("://", 1, true) then
-    s = "https://" .. s
-  end
-  local scheme, rest = s:match("^([A-Za-z][0-9A-Za-z+.%-]*)://(.*)$")
-  if not scheme then
-    return nil, "is not a valid URL"
-  end
-  scheme = scheme:lower()
-  if scheme ~= "https" and scheme ~= "http" then
-    return nil, "unsupported scheme '" .. scheme .. "://' (use https://)"
-  end
-  -- A workspace URL copied from the browser often ends in "?o=<id>#...".
-  -- Like the Go SDK (`fixHostIfNeeded`), drop the query and fragment and keep
-  -- `o` / `workspace_id` as the workspace ID; the request paths are appended
-  -- to the host, so a query left in it would corrupt every URL.
-  local query
-  local cut = rest:find("#", 1, true)
-  if cut then rest = rest:sub(1, cut - 1) end
-  cut = rest:find("?", 1, true)
-  if cut then
-    query = rest:sub(cut + 1)
-    rest = rest:sub(1, cut - 1)
-  end
-  local authority, path = rest:match("^([^/]*)(.*)$")
-  if authority:find("@", 1, true) then
-    -- Not echoed: the user-info part is probably a password.
-    return nil, "must not contain user information (use token or client_id/client_secret)"
-  end
-  local hostname, port
-  if authority:sub(1, 1) == "[" then
-    hostname, port = authority:match("^(%[[0-9A-Fa-f:.]+%])(.*)$")
-    if not hostname then
-      return nil, "has an invalid IPv6 address"
-    end
-  else
-    hostname, port = authority:match("^([^:]*)(.*)$")
-    if hostname == "" then
-      return nil, "has no host name"
-    end
-    if not hostname:find("^[0-9A-Za-z_.%-]+$") then
-      return nil, "has an invalid host name"
-    end
-  end
-  if port ~= "" then
-    local digits = port:match("^:(%d+)$")
-    local number = digits and tonumber(digits)
-    if not number or number < 1 or number > 65535 then
-      return nil, "has an invalid port"
-    end
-    -- Python SDK: an explicit default port is dropped, so
-    -- "https://x:443" and "https://x" are the same workspace.
-    if scheme == "https" and number == 443 then
-      port = ""
-    else
-      port = ":" .. tostring(number)
-    end
-  end
-  -- Python SDK: trailing slashes go, any other path is kept (a workspace
-  -- behind a path-routing proxy needs it). Go would drop the path.
-  local last = #path
-  while path:byte(last) == 47 do last = last - 1 end -- "/"; not "/+$", quadratic in the run
-  path = path:sub(1, last)
-  if path:find("%s") then
-    return nil, "has an invalid path"
-  end
-  local workspace_id
-  if query then
-    -- What gmatch("([^&=]+)=([^&]*)") finds, pair by pair: that pattern is
-    -- quadratic in a long run without '='.
-    for pair in query:gmatch("[^&]+") do
-      local from = pair:find("[^=]")
-      local eq = from and pair:find("=", from, true)
-      if eq then
-        local k, v = pair:sub(from, eq - 1), pair:sub(eq + 1)
-        if (k == "o" or k == "workspace_id") and v:find("^%d+$") then
-          workspace_id = v
-        end
-      end
-    end
-  end
-  return {
-    scheme = scheme,
-    hostname = hostname,
-    port = port,
-    path = path,
-    workspace_id = workspace_id,
-  }
-end
-
---- Normalise a workspace host the way the SDKs do.
---
--- Trims whitespace, adds `https://` when there is no `://`, drops trailing
--- `/`s, an explicit `:443` on https, and any `?query`/`#fragment`; keeps any
--- other path. Rejects schemes other than http and https, empty hosts, and
--- user information. Does not apply the http policy (see `resolve`).
--- @tparam string s the host as given
--- @treturn[1] string the normalised URL, e.g. `https://dbc-x.cloud.databricks.com`
--- @treturn[1] string|nil the workspace ID found in `?o=` or `?workspace_id=`
--- @treturn[2] nil
--- @treturn[2] string the reason (no option name prefixed)
-function M.normalize_host(s)
-  local parts, why = parse_host(s)
-  if not parts then return nil, why end
-  return parts.scheme .. "://" .. parts.hostname .. parts.port .. parts.path, parts.workspace_id
-end
-
---- Whether a host name (as in a URL, IPv6 in brackets) is a loopback address:
--- `localhost`, `127.0.0.0/8`, or `[::1]`.
--- @tparam string hostname
--- @treturn boolean
-function M.is_loopback(hostname)
-  if type(hostname) ~= "string" then return false end
-  local h = hostname:lower()
-  if h == "localhost" or h == "[::1]" then return true end
-  local a, b, c, d = h:match("^(%d+)%.(%d+)%.(%d+)%.(%d+)$")
-  if not a then return false end
-  for _, octet in ipairs({ a, b, c, d }) do
-    if #octet > 3 or tonumber(octet) > 255 then return false end
-  end
-  return tonumber(a) == 127
-end
-
--- ----------------------------------------------------------------------------
--- Config file
--- ----------------------------------------------------------------------------
-
--- Go `hasSurroundedQuote` (gopkg.in/ini.v1): the value is wrapped in one kind
--- of quote that appears nowhere else in it.
-local function unquote(v)
-  local n = #v
-  if n >= 2 then
-    local q = v:sub(1, 1)
-    if (q == '"' or q == "'") and v:sub(n, n) == q and not v:sub(2, n - 1):find(q, 1, true) then
-      return v:sub(2, n - 1)
-    end
-  end
-  return v
-end
-
---- Parse the text of a `.databrickscfg` file.
---
--- The format is the INI dialect the SDKs read (Go: gopkg.in/ini.v1 with
--- `SpaceBeforeInlineComment`; Python: configparser):
---
--- * `[name]` starts a section; the name is everything up to the last `]`,
---   kept verbatim (dots and spaces allowed); repeated sections are merged;
--- * `key = value` or `key: value` (the first `=` or `:` splits); keys are
---   trimmed and lower-cased (configparser), values trimmed;
--- * blank lines and lines starting with `#` or `;` are ignored;
--- * an inline comment starts only at a `#` or `;` preceded by whitespace, so
---   `token = abc#def` keeps its `#` ("Passwords may contain '#'", go#594);
--- * a value wrapped in matching `"` or `'` is unwrapped (Go);
--- * lines before the first section belong to `DEFAULT`; later duplicate keys
---   win; a UTF-8 byte order mark and CRLF line ends are accepted.
---
--- Continuation lines and `"""` multi-line values are not supported. Sections
--- with no keys are present as empty tables.
--- @tparam string text
--- @treturn[1] table `{ [section] = { [key] = value } }`
--- @treturn[2] nil
--- @treturn[2] string `"line N: <what is wrong>"`; never the line's content,
---   which may hold a secret
-function M.parse_file(text)
-  if type(text) ~= "string" then
-    error("bad argument #1 to 'parse_file' (string expected, got " .. type(text) .. ")", 2)
-  end
-  if text:sub(1, 3) == "\239\187\191" then
-    text = text:sub(4)
-  end
-  local sections = {}
-  local current = "DEFAULT"
-  local lineno = 0
-  for raw in (text .. "\n"):gmatch("([^\n]*)\n") do
-    lineno = lineno + 1
-    local line = trim(raw)
-    local first = line:sub(1, 1)
-    -- Blank lines and full-line comments carry nothing.
-    local ignored = line == "" or first == "#" or first == ";"
-    if first == "[" then
-      -- Go reads the name up to the last "]" and ignores what follows it.
-      local close = line:reverse():find("]", 1, true) -- the last "]" (".*()%]" is quadratic)
-      if close then close = #line - close + 1 end
-      if not close then
-        return nil, "line " .. lineno .. ": unclosed section header"
-      end
-      local name = line:sub(2, close - 1)
-      if name == "" then
-        return nil, "line " .. lineno .. ": empty section name"
-      end
-      current = name
-      sections[name] = sections[name] or {}
-    elseif not ignored then
-      local at = line:find("[=:]")
-      if not at then
-        return nil, "line " .. lineno .. ": expected 'key = value', 'key: value' or '[section]'"
-      end
-      local key = trim(line:sub(1, at - 1)):lower()
-      if key == "" then
-        return nil, "line " .. lineno .. ": missing key name"
-      end
-      local value = trim(line:sub(at + 1))
-      local comment = value:find("%s[#;]")
-      if comment then
-        value = trim(value:sub(1, comment - 1))
-      end
-      local section = sections[current]
-      if not section then
-        section = {}
-        sections[current] = section
-      end
-      section[key] = unquote(value)
-    end
-  end
-  return sections
-end
-
--- `~` and `~/...` become the home directory (Go `KnownConfigLoader`, Python
--- `expanduser`). `~user` is left alone. Returns nil when HOME is unknown.
-local function expand_home(path, getenv)
-  if path == "~" or path:find("^~[/\\]") then
-    local home = getenv("HOME")
-    if home == nil or home == "" then
-      home = getenv("USERPROFILE") -- Windows, as Go's os.UserHomeDir
-    end
-    if home == nil or home == "" then
-      return nil
-    end
-    return home .. path:sub(2)
-  end
-  return path
-end
-
-local ENOENT = 2 -- the same value on Linux, the BSDs, macOS and Windows
-
--- Returns text, or nil and a reason, or nil, nil, true when the file does not
--- exist. A directory opens fine on POSIX and fails on read, hence both checks.
-local function read_file(path)
-  local f, msg, code = io_open(path, "rb")
-  if not f then
-    if code == ENOENT or (code == nil and tostring(msg):find("No such file", 1, true)) then
-      return nil, nil, true
-    end
-    -- io.open says "<path>: <reason>"; the caller names the path itself.
-    msg = tostring(msg)
-    if msg:sub(1, #path + 2) == path .. ": " then
-      msg = msg:sub(#path + 3)
-    end
-    return nil, msg
-  end
-  local text, rmsg = f:read("*a")
-  f:close()
-  if not text then
-    return nil, tostring(rmsg)
-  end
-  return text
 end
 
 -- ----------------------------------------------------------------------------
@@ -662,6 +452,136 @@ local function warn_if_readable(path, debug)
   else
     io.stderr:write(line, "\n")
   end
+end
+
+-- Python `_known_file_config_loader` and Go `configFileLoader`: "skip
+-- loading configuration file if there's any auth configured directly", so a
+-- token meant for one workspace is never paired with another workspace's host
+-- (go#304).
+local AUTH_KEYS = { "host", "token", "client_id", "client_secret", "username", "password", "azure_client_id",
+  "azure_client_secret", "azure_tenant_id", "metadata_service_url", "oidc_token_filepath", "oidc_token_env" }
+local function any_auth_configured(vals)
+  for _, k in ipairs(AUTH_KEYS) do
+    if vals[k] ~= nil then return true end
+  end
+  return false
+end
+
+-- Reads the config file and picks the profile. Returns the path read (false
+-- when there was no file), the profile name and its keys (nil: nothing to
+-- take, e.g. no DEFAULT), or nil and the message.
+local function read_profile(named, config_file, getenv)
+  local given = config_file or "~/.databrickscfg"
+  local path = profile_file.expand_home(given, getenv)
+  if path == nil then
+    -- No home directory: there is no default file to read.
+    if named then
+      return nil, "resolve: cannot load the " .. named .. " profile: cannot expand ~ in "
+        .. given .. " (HOME is not set)"
+    end
+    return false
+  end
+  local text, why, missing = profile_file.read(path)
+  if missing then
+    -- The SDKs ignore a missing file even then, and fail later with "no
+    -- credentials"; naming the file is the more useful error here.
+    if named then
+      return nil, "resolve: cannot load the " .. named .. " profile: " .. path .. " does not exist"
+    end
+    return false
+  end
+  if text == nil then
+    return nil, "resolve: cannot read config file " .. path .. ": " .. why
+  end
+  local sections, perr = profile_file.parse(text)
+  if not sections then
+    return nil, "resolve: cannot parse config file " .. path .. ": " .. perr
+  end
+  local profile, section = profile_file.choose(sections, named)
+  if profile == nil then
+    return nil, "resolve: " .. path .. " " .. section
+  end
+  return path, profile, section
+end
+
+-- The credentials each kind needs, in the SDKs' default-chain order (Python
+-- credentials_provider.py DefaultCredentials). Each returns its credentials
+-- when configured, or nil and (when forced by auth_type) what is missing.
+local KINDS = {
+  pat = function(v)
+    if v.token then return { token = v.token } end
+    return nil, "auth_type is pat but no token is configured"
+  end,
+  basic = function(v)
+    if v.username and v.password then return { username = v.username, password = v.password } end
+    return nil, "basic needs both username and password"
+  end,
+  ["metadata-service"] = function(v)
+    if v.metadata_service_url then return { metadata_service_url = v.metadata_service_url } end
+    return nil, "metadata-service needs metadata_service_url (DATABRICKS_METADATA_SERVICE_URL)"
+  end,
+  ["oauth-m2m"] = function(v)
+    if v.client_id and v.client_secret then return { client_id = v.client_id, client_secret = v.client_secret } end
+    return nil, "oauth-m2m needs both client_id and client_secret, but "
+      .. (v.client_id == nil and "client_id" or "client_secret") .. " is not configured"
+  end,
+  -- Python env_oidc: DATABRICKS_OIDC_TOKEN, or the variable oidc_token_env names.
+  ["env-oidc"] = function(v, getenv)
+    local name = v.oidc_token_env or "DATABRICKS_OIDC_TOKEN"
+    local t = getenv(name)
+    if type(t) == "string" and t ~= "" then
+      return { oidc_token = t, client_id = v.client_id }
+    end
+    return nil, "env-oidc needs an identity token in " .. name
+  end,
+  ["file-oidc"] = function(v)
+    if v.oidc_token_filepath then return { oidc_token_filepath = v.oidc_token_filepath, client_id = v.client_id } end
+    return nil, "file-oidc needs oidc_token_filepath (DATABRICKS_OIDC_TOKEN_FILEPATH)"
+  end,
+  -- Python github_oidc (["host", "client_id"]) with GitHubOIDCTokenSupplier's variables.
+  ["github-oidc"] = function(v, getenv)
+    local url, tok = getenv("ACTIONS_ID_TOKEN_REQUEST_URL"), getenv("ACTIONS_ID_TOKEN_REQUEST_TOKEN")
+    if v.client_id and url and url ~= "" and tok and tok ~= "" then
+      return { client_id = v.client_id, id_token_request_url = url, id_token_request_token = tok,
+        token_audience = v.token_audience }
+    end
+    return nil, "github-oidc needs client_id and GitHub Actions' ACTIONS_ID_TOKEN_REQUEST_URL and"
+      .. " ACTIONS_ID_TOKEN_REQUEST_TOKEN"
+  end,
+  -- Python azure_service_principal (["azure_client_id", "azure_client_secret"]); the
+  -- tenant is required here (no lookup through the workspace's /aad/auth).
+  ["azure-client-secret"] = function(v)
+    if v.azure_client_id and v.azure_client_secret and v.azure_tenant_id then
+      return { azure_client_id = v.azure_client_id, azure_client_secret = v.azure_client_secret,
+        azure_tenant_id = v.azure_tenant_id, azure_login_host = v.azure_login_host }
+    end
+    return nil, "azure-client-secret needs azure_client_id, azure_client_secret and azure_tenant_id"
+      .. " (ARM_CLIENT_ID, ARM_CLIENT_SECRET, ARM_TENANT_ID)"
+  end,
+  -- Only when asked for: the default chain does not run a process here.
+  ["databricks-cli"] = function(v)
+    return { databricks_cli_path = v.databricks_cli_path or "databricks" }
+  end,
+}
+
+-- auth_type forces one kind; else the first configured one in the SDKs'
+-- order. Returns the kind and its credentials, or nil and why.
+local function choose_auth(vals, getenv)
+  if vals.auth_type then
+    local creds, why = KINDS[vals.auth_type](vals, getenv)
+    if creds then return vals.auth_type, nil, creds end
+    return nil, why
+  end
+  for _, name in ipairs(AUTH_ORDER) do
+    if name ~= "databricks-cli" then
+      local creds = KINDS[name](vals, getenv)
+      if creds then return name, nil, creds end
+    end
+  end
+  if vals.client_id or vals.client_secret then
+    return nil, select(2, KINDS["oauth-m2m"](vals))
+  end
+  return nil
 end
 
 local function normalize_getenv(getenv)
@@ -775,86 +695,35 @@ function M.resolve(opts, getenv)
   -- never paired with another workspace's host (go#304).
   local profile_used, file_read
   local named = vals.profile
-  local skip = named == nil
-    and (vals.host ~= nil or vals.token ~= nil or vals.client_id ~= nil or vals.client_secret ~= nil)
-  if not skip then
-    local given = vals.config_file or "~/.databrickscfg"
-    local path = expand_home(given, getenv)
-    local text, why, missing
-    if path == nil then
-      -- No home directory: there is no default file to read.
-      if named then
-        return invalid("resolve: cannot load the " .. named .. " profile: cannot expand ~ in "
-          .. given .. " (HOME is not set)")
+  if named ~= nil or not any_auth_configured(vals) then
+    local path, profile, section = read_profile(named, vals.config_file, getenv)
+    if path == nil then return invalid(profile) end
+    file_read = path or nil
+    -- A profile's credentials belong to its own host: a named profile whose
+    -- host differs from the one given is refused (the Databricks CLI's
+    -- "host mismatch"), so its token never goes to another workspace.
+    if named and section and vals.host and section.host and section.host ~= "" then
+      local given_host = M.normalize_host(vals.host)
+      local file_host = M.normalize_host(section.host)
+      if given_host and file_host and given_host:lower() ~= file_host:lower() then
+        return invalid("resolve: host mismatch: " .. label("host") .. " is " .. given_host .. " but the "
+          .. profile .. " profile of " .. path .. " is for " .. file_host)
       end
-      missing = true
-    else
-      text, why, missing = read_file(path)
     end
-    if missing then
-      -- The SDKs ignore a missing file even then, and fail later with "no
-      -- credentials"; naming the file is the more useful error here.
-      if named then
-        return invalid("resolve: cannot load the " .. named .. " profile: " .. path .. " does not exist")
-      end
-    elseif text == nil then
-      return invalid("resolve: cannot read config file " .. path .. ": " .. why)
-    else
-      local sections, perr = M.parse_file(text)
-      if not sections then
-        return invalid("resolve: cannot parse config file " .. path .. ": " .. perr)
-      end
-      file_read = path
-      -- Profile choice (Python `_known_file_config_loader`, Go
-      -- `resolveProfile`): the named profile, else
-      -- `[__settings__] default_profile`, else DEFAULT as a fallback.
-      local profile, fallback = named, false
-      if not profile then
-        local st = sections[SETTINGS_SECTION]
-        local dp = st and st.default_profile and trim(st.default_profile) or ""
-        if dp ~= "" then
-          profile = dp
-        else
-          profile, fallback = "DEFAULT", true
-        end
-      end
-      -- `__settings__` is reserved, not a profile. A section with no keys
-      -- counts as absent (Go: `len(profileValues.Keys()) == 0`). DEFAULT's
-      -- keys are never merged into another profile (Python reads
-      -- `_sections`: "In Go SDK, we skip merging the profile with DEFAULT").
-      local section = profile ~= SETTINGS_SECTION and sections[profile] or nil
-      local absent = section == nil or next(section) == nil
-      if absent and not fallback then
-        return invalid("resolve: " .. path .. " has no " .. profile .. " profile configured")
-      end
-      -- A profile's credentials belong to its own host: a named profile whose
-      -- host differs from the one given is refused (the Databricks CLI's
-      -- "host mismatch"), so its token never goes to another workspace.
-      if named and not absent and vals.host and section.host and section.host ~= "" then
-        local given_host = M.normalize_host(vals.host)
-        local file_host = M.normalize_host(section.host)
-        if given_host and file_host and given_host:lower() ~= file_host:lower() then
-          return invalid("resolve: host mismatch: " .. label("host") .. " is " .. given_host .. " but the "
-            .. profile .. " profile of " .. path .. " is for " .. file_host)
-        end
-      end
-      if not absent then
-        warn_if_readable(path, vals.debug)
-      end
-      -- A missing DEFAULT is not an error: nothing is taken from the file.
-      if not absent then
-        profile_used = profile
-        file_label = path .. " " .. profile .. " profile"
-        for _, fk in ipairs(FILE_KEYS) do
-          local v = section[fk.key]
-          if vals[fk.option] == nil and v ~= nil and v ~= "" then
-            local ok, why2 = from_text(fk.option, v)
-            if ok == nil then
-              -- Go: "<path> <profile> profile: <error>".
-              return invalid(file_label .. ": " .. fk.key .. ": " .. why2)
-            end
-            vals[fk.option], source[fk.option] = ok, "file"
+    -- A missing DEFAULT is not an error: nothing is taken from the file.
+    if section then
+      warn_if_readable(path, vals.debug)
+      profile_used = profile
+      file_label = path .. " " .. profile .. " profile"
+      for _, fk in ipairs(FILE_KEYS) do
+        local v = section[fk.key]
+        if vals[fk.option] == nil and v ~= nil and v ~= "" then
+          local ok, why2 = from_text(fk.option, v)
+          if ok == nil then
+            -- Go: "<path> <profile> profile: <error>".
+            return invalid(file_label .. ": " .. fk.key .. ": " .. why2)
           end
+          vals[fk.option], source[fk.option] = ok, "file"
         end
       end
     end
@@ -865,7 +734,7 @@ function M.resolve(opts, getenv)
   -- 4. Host (Python `_fix_host_if_needed` runs after all the loaders).
   local host_is_http = false
   if vals.host then
-    local parts, why = parse_host(vals.host)
+    local parts, why = host_url.parse(vals.host)
     if not parts then
       return invalid(label("host") .. ": " .. why)
     end
@@ -884,9 +753,7 @@ function M.resolve(opts, getenv)
   -- methods) before `init_auth` (host, credentials).
   local has_pat = vals.token ~= nil
   local has_oauth = vals.client_id ~= nil or vals.client_secret ~= nil
-  local auth_type = vals.auth_type
-
-  if auth_type == nil and has_pat and has_oauth then
+  if vals.auth_type == nil and has_pat and has_oauth then
     -- Go `attributes.Validate`: method names sorted, joined with " and ".
     return invalid(with_debug("validate: more than one authorization method configured: oauth and pat",
       describe(vals, source)))
@@ -896,24 +763,8 @@ function M.resolve(opts, getenv)
       describe(vals, source)))
   end
 
-  local missing_why
-  if auth_type == nil then
-    if has_pat then
-      auth_type = "pat"
-    elseif has_oauth then
-      auth_type = "oauth-m2m"
-    end
-  end
-  if auth_type == "pat" then
-    if not has_pat then
-      missing_why = "auth_type is pat but no token is configured"
-    end
-  elseif auth_type == "oauth-m2m" then
-    if vals.client_id == nil or vals.client_secret == nil then
-      missing_why = "oauth-m2m needs both client_id and client_secret, but "
-        .. (vals.client_id == nil and "client_id" or "client_secret") .. " is not configured"
-    end
-  else
+  local auth_type, missing_why, creds = choose_auth(vals, getenv)
+  if auth_type == nil and missing_why == nil then
     missing_why = "cannot configure default credentials, please check " .. AUTH_DOC_URL
       .. " to configure credentials for your preferred authentication method"
   end
@@ -933,9 +784,23 @@ function M.resolve(opts, getenv)
     auth_type = auth_type,
     -- Only the chosen method's credentials go on, so nothing downstream can
     -- send the other kind by mistake.
-    token = auth_type == "pat" and vals.token or nil,
-    client_id = auth_type == "oauth-m2m" and vals.client_id or nil,
-    client_secret = auth_type == "oauth-m2m" and vals.client_secret or nil,
+    token = creds.token,
+    client_id = creds.client_id,
+    client_secret = creds.client_secret,
+    username = creds.username,
+    password = creds.password,
+    metadata_service_url = creds.metadata_service_url,
+    oidc_token = creds.oidc_token,
+    oidc_token_filepath = creds.oidc_token_filepath,
+    id_token_request_url = creds.id_token_request_url,
+    id_token_request_token = creds.id_token_request_token,
+    token_audience = creds.token_audience,
+    azure_client_id = creds.azure_client_id,
+    azure_client_secret = creds.azure_client_secret,
+    azure_tenant_id = creds.azure_tenant_id,
+    azure_login_host = creds.azure_login_host,
+    databricks_cli_path = creds.databricks_cli_path,
+    scopes = vals.scopes,
     timeout = pick("timeout"),
     connect_timeout = pick("connect_timeout"),
     retry_timeout = pick("retry_timeout"),

@@ -101,25 +101,7 @@ function M.new(opts)
 end
 
 -- scheme, host (as written, brackets kept for IPv6), port, request target.
-local function parse_url(url)
-  local scheme, authority, target = str_match(url, "^(%a[%w+.-]*)://([^/?#]*)(.*)$")
-  if not scheme then return nil end
-  scheme = str_lower(scheme)
-  if scheme ~= "http" and scheme ~= "https" then return nil end
-  if str_find(authority, "@", 1, true) then return nil end -- no userinfo: it would leak into logs
-  local host, port = str_match(authority, "^(%[[%x:.]+%])(.*)$")
-  if not host then host, port = str_match(authority, "^([^:]+)(.*)$") end
-  if not host then return nil end
-  if port == "" then
-    port = scheme == "https" and 443 or 80
-  else
-    port = tonumber(str_match(port, "^:(%d+)$"))
-    if not port or port < 1 or port > 65535 then return nil end
-  end
-  target = target == "" and "/" or target
-  if str_find(target, "#", 1, true) then target = str_match(target, "^([^#]*)") end
-  return scheme, str_lower(host), port, target
-end
+local parse_url = require("databricks.webhooks.host").split_url
 M.parse_url = parse_url -- for tests
 
 local function is_ip_literal(host)
