@@ -479,6 +479,28 @@ describe("databricks-webhooks (command line)", function()
       assert.matches("^error: 0123: RESOURCE_DOES_NOT_EXIST %(HTTP 404%)", r.stderr)
     end)
 
+    it("on a terminal, delete --all asks first and shows its progress on stderr", function()
+      for _ = 1, 6 do create("tty") end
+      local function on_terminal(answer, args)
+        local cmd = string.format("cd %s && printf %s | env -i PATH=%s HOME=%s DATABRICKS_HOST=%s "
+          .. "DATABRICKS_TOKEN=%s script -qec %s /dev/null >%s 2>&1; echo $? >%s",
+          q(ROOT), q(answer .. "\n"), q(os.getenv("PATH")), q(tmp .. "/home"), q(srv.url), q(srv.token),
+          q(q(TOOL) .. " " .. args), q(tmp .. "/stdout"), q(tmp .. "/rc"))
+        os.execute(cmd)
+        return tonumber(read_file(tmp .. "/rc")), read_file(tmp .. "/stdout")
+      end
+      local code, out = on_terminal("no", "delete --model tty --all --parallel 2")
+      assert.equals(2, code, out)
+      assert.matches("Delete 6 webhooks of model 'tty'%? %[y/N%]:", out)
+      assert.matches("delete cancelled; nothing was deleted", out)
+      assert.equals(6, #srv:webhooks())
+      code, out = on_terminal("y", "delete --model tty --all --parallel 2")
+      assert.equals(0, code, out)
+      assert.matches("databricks%-webhooks: deleting webhooks: 4 of 6 done", out)
+      assert.matches("databricks%-webhooks: deleting webhooks: 6 of 6 done", out)
+      assert.equals(0, #srv:webhooks())
+    end)
+
     it("a network failure of one exits 3", function()
       local ids = { create("n"), create("n") }
       srv:faults({ { kind = "slow", path = "delete", delay_ms = 1000, count = 1 } })

@@ -172,6 +172,9 @@ function Context:connect(o)
   local mod = self:load_module()
   local profile, config_file = o.profile, nil
   if o.host and not profile then profile, config_file = self:profile_for_host(o.host) end
+  -- the same as the library's own reading, but through sys (in-process runs)
+  local env_file = self.sys.getenv("DATABRICKS_CONFIG_FILE")
+  if not config_file and env_file ~= nil and env_file ~= "" then config_file = env_file end
   local client, err = mod.new({
     host = o.host,
     profile = profile,
