@@ -1,4 +1,4 @@
---- Command-line parsing: which options exist, which command takes which,
+-- Command-line parsing: which options exist, which command takes which,
 -- and "did you mean" for misspelt names.
 local exit = require("databricks.webhooks.cli.exit")
 
@@ -45,7 +45,7 @@ local ACCEPTS = {
   apply = { "file", "prune", "rotate-secrets", "yes", "parallel" },
 }
 
---- The Databricks CLI's verbs, and the command each one is.
+-- The Databricks CLI's verbs, and the command each one is.
 M.VERBS = {
   ["create-webhook"] = "create", ["list-webhooks"] = "list", ["update-webhook"] = "update",
   ["delete-webhook"] = "delete", ["test-registry-webhook"] = "test",
@@ -57,10 +57,10 @@ local TAKES_BODY = { ["create-webhook"] = true, ["update-webhook"] = true }
 -- Commands whose positional arguments are webhook ids.
 local POSITIONAL_IDS = { update = true, delete = true, test = true }
 
---- Commands that take --model more than once.
+-- Commands that take --model more than once.
 M.MULTI_MODEL = { export = true }
 
---- Every command name, in the order help lists them.
+-- Every command name, in the order help lists them.
 M.COMMANDS = { "create", "list", "update", "delete", "test", "events", "export", "plan", "apply",
   "create-webhook", "list-webhooks", "update-webhook", "delete-webhook", "test-registry-webhook" }
 
@@ -84,7 +84,7 @@ local function distance(a, b)
   return prev[#b]
 end
 
---- " (did you mean 'X'?)" for the candidate nearest to `word`, when near
+-- " (did you mean 'X'?)" for the candidate nearest to `word`, when near
 -- enough to be a typo (a third of its letters, at least 2), else "".
 function M.did_you_mean(word, candidates, prefix)
   local best, best_d
@@ -105,7 +105,7 @@ local function option_names()
   return names
 end
 
---- Refuses an unknown command, suggesting the nearest.
+-- Refuses an unknown command, suggesting the nearest.
 function M.check_command(command)
   if not is_command(command) then
     usage_error("unknown command '" .. command .. "'" .. M.did_you_mean(command, M.COMMANDS))
@@ -183,7 +183,7 @@ local function read_option(argv, i, o, takes_body)
   return i + 1
 end
 
---- Parses argv into (command, options, verb). Options may come before or
+-- Parses argv into (command, options, verb). Options may come before or
 -- after the command; `--name=value` and `--name value` both work; `--` ends
 -- options. A Databricks CLI verb comes back as its command, the verb third.
 function M.parse(argv)
@@ -222,7 +222,7 @@ local function option_set(list, set)
   return set
 end
 
---- Refuses options the command does not take.
+-- Refuses options the command does not take.
 function M.check_accepted(command, o, verb)
   local ok = option_set(COMMON, option_set(ACCEPTS[command]))
   local shown = verb or command

@@ -1,4 +1,4 @@
---- What every command needs from the outside world: the process's streams
+-- What every command needs from the outside world: the process's streams
 -- and environment (`sys`, replaceable for in-process use), the module, a
 -- client, input checks, secrets from files, and talking to the person at the
 -- terminal (confirmation, progress).
@@ -26,13 +26,13 @@ local function is_terminal(fd)
   return ok == true or ok == 0
 end
 
---- The real process: io's streams, os.getenv, isatty through test(1).
+-- The real process: io's streams, os.getenv, isatty through test(1).
 function M.process()
   return { stdout = io.stdout, stderr = io.stderr, stdin = io.stdin, getenv = os.getenv,
     is_terminal = is_terminal }
 end
 
---- A context over `sys`: { stdout, stderr, stdin, getenv, is_terminal(fd),
+-- A context over `sys`: { stdout, stderr, stdin, getenv, is_terminal(fd),
 -- checkout = { root, lua, core, exists } when run from a checkout }.
 function M.new(sys)
   return setmetatable({ sys = sys, stdout = sys.stdout, stderr = sys.stderr }, Context)
@@ -87,7 +87,7 @@ function Context.parallel(_, o)
   return o.parallel and args.positive_integer("parallel", o.parallel, MAX_PARALLEL) or DEFAULT_PARALLEL
 end
 
---- The contents of PATH ('-': stdin, at most once), one trailing newline dropped.
+-- The contents of PATH ('-': stdin, at most once), one trailing newline dropped.
 function Context:read_input(option, path, keep_newline)
   local data
   if path == "-" then
@@ -189,7 +189,7 @@ function Context:connect(o)
   return client
 end
 
---- Every webhook of `filter` (a list request), following every page.
+-- Every webhook of `filter` (a list request), following every page.
 function Context.list_all(_, client, filter)
   local out = {}
   local ok, err = pcall(function()
@@ -221,7 +221,7 @@ function Context:bulk(client, op, requests, parallel)
   return results
 end
 
---- Asks on the terminal; true for "y" or "yes".
+-- Asks on the terminal; true for "y" or "yes".
 function Context:confirm(question)
   self.stderr:write(question, " [y/N]: ")
   if self.stderr.flush then self.stderr:flush() end

@@ -1,4 +1,4 @@
---- Exit statuses of the command-line tool, and failing with one.
+-- Exit statuses of the command-line tool, and failing with one.
 -- Every failure is raised as `{ exit = code, message = text }` (a `Failure`)
 -- and turned into a line on stderr and an exit status by `cli.main`.
 local M = {}
@@ -26,7 +26,7 @@ end
 -- Error codes of failures to reach the workspace.
 local NETWORK_CODES = { TIMEOUT = true, CONNECTION_ERROR = true, TLS_ERROR = true }
 
---- The exit status an error object of the module stands for.
+-- The exit status an error object of the module stands for.
 function M.code_for(err)
   if type(err) ~= "table" then return M.API end
   if NETWORK_CODES[err.error_code] then return M.NETWORK end
@@ -35,7 +35,7 @@ function M.code_for(err)
   return M.API
 end
 
---- The status of several results: 3 if any failed to reach the workspace,
+-- The status of several results: 3 if any failed to reach the workspace,
 -- else 1 if any failed, else 0. `code` is the status so far.
 function M.worst(code, err)
   if M.code_for(err) == M.NETWORK then return M.NETWORK end

@@ -1,4 +1,4 @@
---- The help texts of the command-line tool, one per command.
+-- The help texts of the command-line tool, one per command.
 local M = {}
 
 M.main = [[

@@ -58,8 +58,14 @@ local function run(ctx, argv)
   return COMMANDS[command](ctx, o, format_of(ctx, o), verb ~= command and verb or nil)
 end
 
---- Runs one command line. `argv` is the arguments without the program name.
--- @treturn integer the exit status (see `EXIT` and `--help`)
+--- Runs one command line, as `databricks-webhooks` does.
+-- @tparam {string,...} argv the arguments, without the program name
+-- @tparam[opt] table sys replaces the process: `stdout`, `stderr` (with `write`),
+--   `stdin` (with `read`), `getenv(name)`, `is_terminal(fd)` (0, 1 or 2)
+--   and `checkout` (set by the launcher when run from a checkout)
+-- @treturn integer the exit status: 0 success, 1 API error, 2 usage or
+--   configuration error, 3 network error, 4 changes pending (plan), 5 no
+--   webhook matched, 70 internal error
 function M.main(argv, sys)
   sys = sys or context.process()
   local ctx = context.new(sys)

@@ -1,4 +1,4 @@
---- What the command-line tool prints: terminal-safe cells, tsv lines or an
+-- What the command-line tool prints: terminal-safe cells, tsv lines or an
 -- aligned table, and JSON through lua-cjson. Every function takes the stream
 -- to write to (anything with `write`).
 local cjson = require("cjson")
@@ -7,14 +7,14 @@ local M = {}
 
 local ARRAY = {} -- metatable marking a table to encode as a JSON array
 
---- Marks `t` (default a new table) as a JSON array, even when empty.
+-- Marks `t` (default a new table) as a JSON array, even when empty.
 function M.array(t) return setmetatable(t or {}, ARRAY) end
 
 -- Control characters would break a tsv line or drive the terminal: escape
 -- them in every string a server may have written (C1 controls too, as UTF-8).
 local CELL_ESCAPES = { ["\\"] = "\\\\", ["\t"] = "\\t", ["\n"] = "\\n", ["\r"] = "\\r" }
 
---- A value as text safe for a tsv cell and for the terminal.
+-- A value as text safe for a tsv cell and for the terminal.
 function M.cell(v)
   if v == nil then return "" end
   return (tostring(v):gsub("[%c\\]", function(c)
@@ -24,7 +24,7 @@ function M.cell(v)
   end))
 end
 
---- "CODE: message" as the server wrote it (for cells, which escape it).
+-- "CODE: message" as the server wrote it (for cells, which escape it).
 function M.raw_error(err)
   if type(err) == "table" and getmetatable(err) == nil and err.error_code then
     return err.error_code .. ": " .. tostring(err.message)
@@ -32,10 +32,10 @@ function M.raw_error(err)
   return tostring(err)
 end
 
---- The same, safe for a terminal.
+-- The same, safe for a terminal.
 function M.describe_error(err) return M.cell(M.raw_error(err)) end
 
---- The fields of an error object worth a JSON document.
+-- The fields of an error object worth a JSON document.
 function M.error_table(err)
   if type(err) ~= "table" then return { error_code = "UNKNOWN", message = tostring(err) } end
   local out = {}
@@ -52,7 +52,7 @@ local function copy_without(t, secret_keys)
   return out
 end
 
---- A copy of a webhook without anything secret in it.
+-- A copy of a webhook without anything secret in it.
 function M.redact(wh)
   local out = copy_without(wh, {})
   if type(wh.http_url_spec) == "table" then
@@ -86,7 +86,7 @@ local function mark(v, prefix, lits)
   return out
 end
 
---- `v` as one line of JSON: `/` unescaped, empty ARRAY tables as `[]`.
+-- `v` as one line of JSON: `/` unescaped, empty ARRAY tables as `[]`.
 function M.encode(v)
   for attempt = 1, 100 do
     local prefix = "\1dbw-" .. attempt .. "-"
@@ -155,7 +155,7 @@ local function tsv_lines(header, rows)
   return out
 end
 
---- Prints rows (arrays of cells): tsv lines, or an aligned table with a header.
+-- Prints rows (arrays of cells): tsv lines, or an aligned table with a header.
 function M.rows(w, format, header, rows)
   local out = format == "table" and table_lines(header, rows) or tsv_lines(header, rows)
   if #out > 0 then w:write(table.concat(out, "\n"), "\n") end

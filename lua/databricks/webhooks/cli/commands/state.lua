@@ -1,4 +1,4 @@
---- Webhooks as code: export, plan, apply. The work is
+-- Webhooks as code: export, plan, apply. The work is
 -- databricks.webhooks.plan's; the file format and the plan's views are
 -- databricks.webhooks.plan_file's. Each takes (ctx, options, format) and
 -- returns the exit status.

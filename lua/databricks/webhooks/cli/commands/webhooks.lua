@@ -1,4 +1,4 @@
---- The commands on webhooks, one client call each (bulk: one list, then one
+-- The commands on webhooks, one client call each (bulk: one list, then one
 -- `client:bulk`): create, list, update, delete, test, events. Each takes
 -- (ctx, options, format, verb) and returns the exit status.
 local cjson = require("cjson.safe")
