@@ -221,13 +221,12 @@ function Context:bulk(client, op, requests, parallel)
   return results
 end
 
--- Asks on the terminal; true for "y" or "yes".
-function Context:confirm(question)
-  self.stderr:write(question, " [y/N]: ")
+-- Asks on the terminal (stderr, answered on stdin); the answer, trimmed, or "".
+function Context:ask(prompt)
+  self.stderr:write(prompt)
   if self.stderr.flush then self.stderr:flush() end
-  local answer = self.sys.stdin:read("*l")
-  answer = answer and answer:gsub("^%s+", ""):gsub("%s+$", ""):lower()
-  return answer == "y" or answer == "yes"
+  local answer = self.sys.stdin:read("*l") or ""
+  return (answer:gsub("^%s+", ""):gsub("%s+$", ""))
 end
 
 return M

@@ -14,6 +14,10 @@ local M = {}
 
 M.EXIT = exit
 
+--- The real process as `main`'s `sys`: io's streams, os.getenv, test(1) for terminals.
+-- @function process
+M.process = context.process
+
 local COMMANDS = {
   create = webhook_commands.create, list = webhook_commands.list, update = webhook_commands.update,
   delete = webhook_commands.delete, test = webhook_commands.test, events = webhook_commands.events,

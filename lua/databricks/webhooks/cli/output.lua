@@ -161,6 +161,11 @@ function M.rows(w, format, header, rows)
   if #out > 0 then w:write(table.concat(out, "\n"), "\n") end
 end
 
+-- The JSON document `doc`, or the rows under `header`, as `format` says.
+function M.rows_or_json(w, format, header, rows, doc)
+  if format == "json" then M.json(w, doc) else M.rows(w, format, header, rows) end
+end
+
 M.WEBHOOK_HEADER = { "ID", "MODEL", "STATUS", "EVENTS", "TARGET", "DESCRIPTION" }
 
 function M.webhook_row(wh)

@@ -82,10 +82,7 @@ end
 
 -- Asks on the terminal; anything but "yes" cancels.
 local function confirm(ctx, n)
-  ctx.stderr:write(("Apply %d change%s? Only 'yes' is accepted: "):format(n, n == 1 and "" or "s"))
-  if ctx.stderr.flush then ctx.stderr:flush() end
-  local answer = ctx.sys.stdin:read("*l")
-  if answer == nil or answer:gsub("^%s+", ""):gsub("%s+$", "") ~= "yes" then
+  if ctx:ask(("Apply %d change%s? Only 'yes' is accepted: "):format(n, n == 1 and "" or "s")) ~= "yes" then
     fail(exit.USAGE, "apply cancelled; nothing was changed")
   end
 end
@@ -102,11 +99,7 @@ local function results_of(ctx, format, results)
       code = exit.worst(code, r.err)
     end
   end
-  if format == "json" then
-    output.json(ctx.stdout, docs)
-  else
-    output.rows(ctx.stdout, format, { "ACTION", "ID", "TARGET", "RESULT", "ERROR" }, rows)
-  end
+  output.rows_or_json(ctx.stdout, format, { "ACTION", "ID", "TARGET", "RESULT", "ERROR" }, rows, docs)
   return code
 end
 

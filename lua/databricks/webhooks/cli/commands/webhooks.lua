@@ -181,11 +181,7 @@ local function report(ctx, format, ids, results, with_webhook)
       code = exit.worst(code, r.err)
     end
   end
-  if format == "json" then
-    output.json(ctx.stdout, docs)
-  else
-    output.rows(ctx.stdout, format, { "ID", "RESULT", "ERROR" }, rows)
-  end
+  output.rows_or_json(ctx.stdout, format, { "ID", "RESULT", "ERROR" }, rows, docs)
   return code
 end
 
@@ -248,7 +244,9 @@ function C.delete(ctx, o, format, verb)
   -- As the Databricks CLI: a single delete is not confirmed; --all on a terminal is.
   if o.all and not o.yes and ctx.sys.is_terminal(0) then
     local n = #ids
-    if not ctx:confirm(("Delete %d webhook%s of model '%s'?"):format(n, n == 1 and "" or "s", cell(o.model))) then
+    local answer = ctx:ask(("Delete %d webhook%s of model '%s'? [y/N]: "):format(n, n == 1 and "" or "s",
+      cell(o.model))):lower()
+    if answer ~= "y" and answer ~= "yes" then
       fail(exit.USAGE, "delete cancelled; nothing was deleted")
     end
   end
