@@ -71,7 +71,10 @@ install: $(MODULE)
 	install -d $(DESTDIR)$(INST_LIBDIR)/databricks/webhooks $(DESTDIR)$(INST_LUADIR)/databricks/webhooks
 	install -m 0755 $(MODULE) $(DESTDIR)$(INST_LIBDIR)/databricks/webhooks/core.so
 	install -m 0644 lua/databricks/webhooks.lua $(DESTDIR)$(INST_LUADIR)/databricks/webhooks.lua
-	for f in lua/databricks/webhooks/*.lua; do install -m 0644 $$f $(DESTDIR)$(INST_LUADIR)/databricks/webhooks/; done
+	for d in . cli cli/commands; do \
+	  install -d $(DESTDIR)$(INST_LUADIR)/databricks/webhooks/$$d; \
+	  for f in lua/databricks/webhooks/$$d/*.lua; do install -m 0644 $$f $(DESTDIR)$(INST_LUADIR)/databricks/webhooks/$$d/; done; \
+	done
 	install -d $(DESTDIR)$(INST_BINDIR)
 	sed '1s|.*|#!/usr/bin/env $(LUA_BIN)|' bin/databricks-webhooks > $(DESTDIR)$(INST_BINDIR)/databricks-webhooks
 	chmod 0755 $(DESTDIR)$(INST_BINDIR)/databricks-webhooks

@@ -437,7 +437,10 @@ describe("databricks-webhooks (command line)", function()
 
       local again = cjson.decode(ok({ "delete", "--model", "bulk", "--all", "--json" }).stdout)
       assert.same({ { id = failed[1], ok = true }, { id = failed[2], ok = true } }, again)
-      assert.equals("", ok({ "delete", "--model", "bulk", "--all" }).stdout) -- nothing left: fine
+      -- nothing left: said on stderr, with its own exit status (issue 16)
+      local none = run({ "delete", "--model", "bulk", "--all" })
+      assert.same({ 5, "" }, { none.code, none.stdout })
+      assert.matches("^error: no webhook matched: model 'bulk'", none.stderr)
     end)
 
     it("update --all changes every webhook of the model; --json is an array", function()
@@ -471,9 +474,31 @@ describe("databricks-webhooks (command line)", function()
       local r = run({ "delete", "--id", a, "--id", "0123" })
       assert.equals(1, r.code)
       local out = lines(r.stdout)
-      assert.same({ a, "ok", "" }, fields(out[1]))
+      assert.same({ a, "ok" }, fields(out[1])) -- no stray tab at the end (issue 16)
       assert.same({ "0123", "error" }, { fields(out[2])[1], fields(out[2])[2] })
       assert.matches("^error: 0123: RESOURCE_DOES_NOT_EXIST %(HTTP 404%)", r.stderr)
+    end)
+
+    it("on a terminal, delete --all asks first and shows its progress on stderr", function()
+      for _ = 1, 6 do create("tty") end
+      local function on_terminal(answer, args)
+        local cmd = string.format("cd %s && printf %s | env -i PATH=%s HOME=%s DATABRICKS_HOST=%s "
+          .. "DATABRICKS_TOKEN=%s script -qec %s /dev/null >%s 2>&1; echo $? >%s",
+          q(ROOT), q(answer .. "\n"), q(os.getenv("PATH")), q(tmp .. "/home"), q(srv.url), q(srv.token),
+          q(q(TOOL) .. " " .. args), q(tmp .. "/stdout"), q(tmp .. "/rc"))
+        os.execute(cmd)
+        return tonumber(read_file(tmp .. "/rc")), read_file(tmp .. "/stdout")
+      end
+      local code, out = on_terminal("no", "delete --model tty --all --parallel 2")
+      assert.equals(2, code, out)
+      assert.matches("Delete 6 webhooks of model 'tty'%? %[y/N%]:", out)
+      assert.matches("delete cancelled; nothing was deleted", out)
+      assert.equals(6, #srv:webhooks())
+      code, out = on_terminal("y", "delete --model tty --all --parallel 2")
+      assert.equals(0, code, out)
+      assert.matches("databricks%-webhooks: deleting webhooks: 4 of 6 done", out)
+      assert.matches("databricks%-webhooks: deleting webhooks: 6 of 6 done", out)
+      assert.equals(0, #srv:webhooks())
     end)
 
     it("a network failure of one exits 3", function()
@@ -532,7 +557,7 @@ describe("databricks-webhooks (command line)", function()
       out = lines(r.stdout)
       assert.equals("Plan: 2 to create, 0 to update, 0 to delete, 0 unchanged.", out[#out - 2])
       local row = fields(out[#out - 1])
-      assert.same({ "create", srv:webhooks()[1].id, "model m, url " .. sink .. "/a", "ok", "" }, row)
+      assert.same({ "create", srv:webhooks()[1].id, "model m, url " .. sink .. "/a", "ok" }, row)
       assert.equals("s3cr3t-from-env", srv:webhooks()[1].http_url_spec.secret)
       assert.is_nil((r.stdout .. r.stderr):find("s3cr3t", 1, true))
 

@@ -1,0 +1,256 @@
+-- Command-line parsing: which options exist, which command takes which,
+-- and "did you mean" for misspelt names.
+local exit = require("databricks.webhooks.cli.exit")
+
+local usage_error = exit.usage_error
+
+local M = {}
+
+-- Every option: `value` names the argument (nil for a flag); `multi` options
+-- may repeat; `alias` names the option it stands for. The key in the parsed
+-- table is the name with '-' turned to '_'.
+M.OPTIONS = {
+  host = { value = "URL" }, profile = { value = "NAME" },
+  timeout = { value = "SECONDS" }, ["retry-timeout"] = { value = "SECONDS" },
+  json = {}, format = { value = "FORMAT" }, help = {}, version = {}, debug = {},
+  model = { value = "NAME", multi = true }, ["model-name"] = { alias = "model" },
+  event = { value = "EVENT", multi = true },
+  url = { value = "URL" }, secret = { value = "SECRET" }, ["secret-file"] = { value = "PATH" },
+  ["job-id"] = { value = "ID" }, ["access-token-file"] = { value = "PATH" },
+  ["workspace-url"] = { value = "URL" },
+  status = { value = "STATUS" }, description = { value = "TEXT" },
+  id = { value = "ID", multi = true },
+  ["max-results"] = { value = "N" }, ["page-token"] = { value = "TOKEN" },
+  all = {}, parallel = { value = "N" },
+  file = { value = "FILE" }, prune = {}, ["rotate-secrets"] = {}, yes = {},
+}
+
+-- `--json` of the Databricks CLI's create and update verbs is the request body.
+local BODY = { value = "JSON|@FILE" }
+
+local COMMON = { "host", "profile", "timeout", "retry-timeout", "json", "format", "help", "version", "debug" }
+
+local TARGET = { "url", "secret", "secret-file", "job-id", "access-token-file", "workspace-url" }
+
+-- The options each command takes besides COMMON.
+local ACCEPTS = {
+  create = { "event", "model", "status", "description", TARGET },
+  list = { "model", "event", "all", "max-results", "page-token" },
+  update = { "id", "model", "all", "parallel", "status", "description", "event", TARGET },
+  delete = { "id", "model", "all", "event", "parallel", "yes" },
+  test = { "id", "event" },
+  events = {},
+  export = { "model" },
+  plan = { "file", "prune", "rotate-secrets" },
+  apply = { "file", "prune", "rotate-secrets", "yes", "parallel" },
+}
+
+-- The Databricks CLI's verbs, and the command each one is.
+M.VERBS = {
+  ["create-webhook"] = "create", ["list-webhooks"] = "list", ["update-webhook"] = "update",
+  ["delete-webhook"] = "delete", ["test-registry-webhook"] = "test",
+}
+
+-- Verbs whose --json is the request body.
+local TAKES_BODY = { ["create-webhook"] = true, ["update-webhook"] = true }
+
+-- Commands whose positional arguments are webhook ids.
+local POSITIONAL_IDS = { update = true, delete = true, test = true }
+
+-- Commands that take --model more than once.
+M.MULTI_MODEL = { export = true }
+
+-- Every command name, in the order help lists them.
+M.COMMANDS = { "create", "list", "update", "delete", "test", "events", "export", "plan", "apply",
+  "create-webhook", "list-webhooks", "update-webhook", "delete-webhook", "test-registry-webhook" }
+
+local function is_command(word)
+  return ACCEPTS[word] ~= nil or M.VERBS[word] ~= nil
+end
+
+-- Levenshtein distance, case-insensitive.
+local function distance(a, b)
+  a, b = a:lower(), b:lower()
+  local prev = {}
+  for j = 0, #b do prev[j] = j end
+  for i = 1, #a do
+    local cur = { [0] = i }
+    for j = 1, #b do
+      local cost = a:byte(i) == b:byte(j) and 0 or 1
+      cur[j] = math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost)
+    end
+    prev = cur
+  end
+  return prev[#b]
+end
+
+-- " (did you mean 'X'?)" for the candidate nearest to `word`, when near
+-- enough to be a typo (a third of its letters, at least 2), else "".
+function M.did_you_mean(word, candidates, prefix)
+  local best, best_d
+  for _, c in ipairs(candidates) do
+    local d = distance(word, c)
+    if best_d == nil or d < best_d then best, best_d = c, d end
+  end
+  if best and best_d <= math.max(2, math.floor(#best / 3)) then
+    return " (did you mean '" .. (prefix or "") .. best .. "'?)"
+  end
+  return ""
+end
+
+local function option_names()
+  local names = {}
+  for name in pairs(M.OPTIONS) do names[#names + 1] = name end
+  table.sort(names)
+  return names
+end
+
+-- Refuses an unknown command, suggesting the nearest.
+function M.check_command(command)
+  if not is_command(command) then
+    usage_error("unknown command '" .. command .. "'" .. M.did_you_mean(command, M.COMMANDS))
+  end
+end
+
+-- The command word: the first word that names a command (else the first
+-- word), skipping the values of options. Needed before parsing, as the
+-- command decides whether --json takes a value.
+local function find_command(argv)
+  local first
+  local i = 1
+  while i <= #argv do
+    local a = argv[i]
+    if a == "--" then
+      first = first or argv[i + 1]
+      break
+    elseif a:sub(1, 1) ~= "-" or a == "-" then
+      if is_command(a) or a == "help" then return a end
+      first = first or a
+    elseif a == "-f" or (not a:find("=", 1, true) and M.OPTIONS[a:sub(3)] and M.OPTIONS[a:sub(3)].value) then
+      i = i + 1
+    end
+    i = i + 1
+  end
+  return first
+end
+
+local function add_value(o, key, spec, value)
+  if spec.multi then
+    local list = o[key]
+    if key == "event" then
+      for part in (value .. ","):gmatch("([^,]*),") do list[#list + 1] = part end
+    else
+      list[#list + 1] = value
+    end
+  elseif o[key] ~= nil then
+    usage_error("option --" .. key:gsub("_", "-") .. " given twice")
+  else
+    o[key] = value
+  end
+end
+
+-- Reads the option argv[i] into o; returns the index of the next argument.
+local function read_option(argv, i, o, takes_body)
+  local a = argv[i] == "-f" and "--file" or argv[i]
+  if a == "-h" then
+    o.help = true
+    return i + 1
+  end
+  if a:sub(1, 2) ~= "--" then
+    usage_error("unknown option " .. a .. M.did_you_mean(a:sub(2), option_names(), "--"))
+  end
+  local name, value = a:match("^%-%-([^=]*)=(.*)$")
+  name = name or a:sub(3)
+  local spec = M.OPTIONS[name]
+  if not spec then usage_error("unknown option --" .. name .. M.did_you_mean(name, option_names(), "--")) end
+  if spec.alias then name, spec = spec.alias, M.OPTIONS[spec.alias] end
+  local key = name:gsub("%-", "_")
+  if name == "json" and takes_body then spec, key = BODY, "body" end
+  if not spec.value then
+    if value ~= nil then usage_error("option --" .. name .. " takes no value") end
+    o[key] = true
+    return i + 1
+  end
+  if value == nil then
+    i = i + 1
+    value = argv[i]
+    -- `--model --all` is a mistake far more often than a model name
+    if value == nil or value:sub(1, 2) == "--" then
+      usage_error("option --" .. name .. " needs a value (" .. spec.value .. ")")
+    end
+  end
+  add_value(o, key, spec, value)
+  return i + 1
+end
+
+-- Parses argv into (command, options, verb). Options may come before or
+-- after the command; `--name=value` and `--name value` both work; `--` ends
+-- options. A Databricks CLI verb comes back as its command, the verb third.
+function M.parse(argv)
+  local o = { event = {}, id = {}, model = {} }
+  local verb = find_command(argv)
+  local words, i, options_done = {}, 1, false
+  while i <= #argv do
+    local a = argv[i]
+    if options_done or a == "-" or a:sub(1, 1) ~= "-" then
+      words[#words + 1] = a
+      i = i + 1
+    elseif a == "--" then
+      options_done, i = true, i + 1
+    else
+      i = read_option(argv, i, o, TAKES_BODY[verb])
+    end
+  end
+  for k, w in ipairs(words) do
+    if w == verb then table.remove(words, k) break end
+  end
+  if verb == "help" then -- `help [COMMAND]`
+    verb, o.help = table.remove(words, 1), true
+  end
+  if verb ~= nil then M.check_command(verb) end
+  local command = M.VERBS[verb] or verb
+  if words[1] and not POSITIONAL_IDS[command] then usage_error("unexpected argument '" .. words[1] .. "'") end
+  for _, w in ipairs(words) do o.id[#o.id + 1] = w end
+  return command, o, verb
+end
+
+local function option_set(list, set)
+  set = set or {}
+  for _, v in ipairs(list) do
+    if type(v) == "table" then option_set(v, set) else set[v] = true end
+  end
+  return set
+end
+
+-- Refuses options the command does not take.
+function M.check_accepted(command, o, verb)
+  local ok = option_set(COMMON, option_set(ACCEPTS[command]))
+  local shown = verb or command
+  for name, spec in pairs(M.OPTIONS) do
+    local v = not spec.alias and o[(name:gsub("%-", "_"))]
+    local given = v and not (type(v) == "table" and #v == 0)
+    if given and not ok[name] then
+      usage_error(shown .. " does not take --" .. name)
+    end
+  end
+  if not M.MULTI_MODEL[command] and #o.model > 1 then usage_error("option --model given twice") end
+end
+
+function M.positive_integer(name, s, max)
+  local n = s:find("^%d+$") and tonumber(s)
+  if not n or n < 1 or (max and n > max) then
+    usage_error("--" .. name .. " must be " .. (max and ("an integer from 1 to " .. max)
+      or "a positive integer") .. ", got '" .. s .. "'")
+  end
+  return n
+end
+
+function M.seconds(name, s)
+  local n = tonumber(s)
+  if not n or n ~= n or n < 0 or n == math.huge then
+    usage_error("--" .. name .. " must be a number of seconds, got '" .. s .. "'")
+  end
+  return n
+end
+
+return M

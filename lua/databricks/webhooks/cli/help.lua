@@ -1,0 +1,278 @@
+-- The help texts of the command-line tool, one per command.
+local M = {}
+
+M.main = [[
+Usage: databricks-webhooks COMMAND [OPTIONS]
+
+Manage Databricks Model Registry webhooks.
+
+Commands:
+  create    create a webhook and print it
+  list      print webhooks (one page, or every page with --all)
+  update    change one webhook, several, or every webhook of a model
+  delete    delete one webhook, several, or every webhook of a model
+  test      have the workspace send a test delivery; print the answer
+  events    print the event names a webhook can listen to
+  export    print the webhooks as a desired-state file (webhooks as code)
+  plan      show what apply would change to match a desired-state file
+  apply     change the workspace to match a desired-state file
+
+The Databricks CLI's verbs (`databricks model-registry ...`) work too:
+  create-webhook --json JSON|@FILE      list-webhooks [--model-name M] [--max-results N]
+  update-webhook ID [--json JSON|@FILE] delete-webhook ID
+  test-registry-webhook ID [--event E]
+
+Options of every command:
+  --host URL              workspace URL (default: DATABRICKS_HOST, else the profile)
+  --profile NAME          profile of ~/.databrickscfg (or of DATABRICKS_CONFIG_FILE)
+  --timeout SECONDS       limit for one HTTP exchange (default 60)
+  --retry-timeout SECONDS budget for retrying 429/503 and failed connects
+                          (default 30; 0 disables retries); each retry is
+                          announced on stderr
+  --json                  print one JSON document (same as --format json)
+  --format FORMAT         table (default when stdout is a terminal), tsv (default
+                          otherwise: tab-separated, no header) or json
+  --debug                 print the library's debug lines (one per attempt,
+                          secrets redacted) on stderr
+  -h, --help              print help (for a command: COMMAND --help)
+  --version               print the version
+
+Options may come before or after the command; --name VALUE and --name=VALUE
+are the same (a value starting with "--" needs the second form). --model-name
+is another name for --model.
+
+Credentials come from the environment (DATABRICKS_TOKEN, or DATABRICKS_CLIENT_ID
+and DATABRICKS_CLIENT_SECRET) or from the profile, resolved as webhooks.new does.
+With --host and no profile named (no --profile, no DATABRICKS_CONFIG_PROFILE)
+and no credentials in the environment, the profile whose host matches --host is
+used, as the Databricks CLI does (the Lua module itself never reads the file
+then). Secrets and access tokens are never printed.
+
+Exit status: 0 success; 1 the API returned an error; 2 usage or configuration
+error (nothing was sent); 3 network, TLS or timeout error; 4 (plan only)
+changes pending; 5 update or delete --model M --all matched no webhook.
+For bulk commands and apply, 0 only if every webhook succeeded, else 3 if any
+network error, else 1.
+
+Run 'databricks-webhooks COMMAND --help' for the options of a command.
+]]
+
+M.create = [[
+Usage: databricks-webhooks create --event EVENT [--event EVENT...]
+           (--url URL [--secret-file PATH] | --job-id ID --access-token-file PATH)
+           [--model NAME] [--status STATUS] [--description TEXT] [OPTIONS]
+
+Create a webhook and print it (one row; with --json the webhook object).
+
+  --event EVENT             event that fires the webhook; repeat, or separate
+                            names with commas (see 'databricks-webhooks events')
+  --model NAME              only for this registered model (default: all models)
+  --url URL                 endpoint the deliveries are POSTed to
+  --secret-file PATH        read the secret that signs deliveries from PATH;
+                            '-' reads stdin; one trailing newline is dropped
+  --secret SECRET           the secret itself (visible to ps and in shell history;
+                            prefer --secret-file)
+  --job-id ID               trigger this job instead of calling a URL
+  --access-token-file PATH  read the token that triggers the job ('-' for stdin)
+  --workspace-url URL       workspace of the job (default: this one)
+  --status STATUS           ACTIVE, DISABLED or TEST_MODE
+  --description TEXT        free text
+
+Columns: ID, MODEL, STATUS, EVENTS, TARGET (the URL, or job:ID), DESCRIPTION.
+Plus the options of every command (databricks-webhooks --help).
+]]
+
+M["create-webhook"] = [[
+Usage: databricks-webhooks create-webhook --json JSON|@FILE [OPTIONS]
+       databricks-webhooks create-webhook --event EVENT --url URL ... [OPTIONS]
+
+The Databricks CLI's verb: create a webhook from the request body of the API
+(POST /api/2.0/mlflow/registry-webhooks/create), given inline or read from
+FILE (@- reads stdin), e.g.
+  --json '{"model_name": "m", "events": ["MODEL_VERSION_CREATED"],
+           "http_url_spec": {"url": "https://example.com/hook"}}'
+The options of create may add fields the body does not set. Here --json is the
+body: use --format json for JSON output.
+Plus the options of every command (databricks-webhooks --help).
+]]
+
+M.list = [[
+Usage: databricks-webhooks list [--model NAME] [--event EVENT...] [--all]
+           [--max-results N] [--page-token TOKEN] [OPTIONS]
+
+Print webhooks, one row each: ID, MODEL, STATUS, EVENTS, TARGET, DESCRIPTION.
+Without --all, prints one page; when more remain, the token of the next page
+is written to stderr (with --json it is the document's next_page_token).
+
+  --model NAME          only webhooks of this registered model (or --model-name)
+  --event EVENT         only webhooks listening to EVENT; repeatable
+  --all                 follow every page
+  --max-results N       webhooks per page
+  --page-token TOKEN    start at this page
+
+With --json: {"webhooks": [...], "next_page_token": "..."}.
+Plus the options of every command (databricks-webhooks --help).
+]]
+
+M["list-webhooks"] = [[
+Usage: databricks-webhooks list-webhooks [--model-name NAME] [--event EVENT...]
+           [--max-results N] [--page-token TOKEN] [--all] [OPTIONS]
+
+The Databricks CLI's verb: the same as 'databricks-webhooks list'.
+Plus the options of every command (databricks-webhooks --help).
+]]
+
+M.update = [[
+Usage: databricks-webhooks update ID [ID...] CHANGES [OPTIONS]
+       databricks-webhooks update --model NAME --all CHANGES [OPTIONS]
+
+Change webhooks. With one ID, print the updated webhook. With several, or with
+--all (every webhook of the model), update them concurrently and print one
+line per webhook: ID, then ok, or error and the error (a failure does not stop
+the others; with --json an array of {"id", "ok", "webhook" | "error"}). On a
+terminal, bulk work shows its progress on stderr. When --all matches no
+webhook, this is said on stderr and the exit status is 5.
+
+Changes (at least one):
+  --status STATUS           ACTIVE, DISABLED or TEST_MODE
+  --description TEXT        free text
+  --event EVENT             replace the events; repeatable (not with --all)
+  --url URL                 replace the target with this URL, with
+  --secret-file PATH        its secret ('-' for stdin), or --secret SECRET
+  --job-id ID               replace the target with this job, with
+  --access-token-file PATH  its token ('-' for stdin), and --workspace-url URL
+
+  ID, --id ID               webhook to change; repeatable
+  --model NAME --all        every webhook of this registered model
+  --parallel N              requests in flight at once, 1 to 64 (default 8)
+
+Plus the options of every command (databricks-webhooks --help).
+]]
+
+M["update-webhook"] = [[
+Usage: databricks-webhooks update-webhook ID [--json JSON|@FILE] [CHANGES] [OPTIONS]
+
+The Databricks CLI's verb: change one webhook, from the request body of the API
+(PATCH /api/2.0/mlflow/registry-webhooks/update, without its id) given inline
+or read from FILE (@- reads stdin), and/or from the changes of
+'databricks-webhooks update'. Print the updated webhook.
+Plus the options of every command (databricks-webhooks --help).
+]]
+
+M.delete = [[
+Usage: databricks-webhooks delete ID [ID...] [OPTIONS]
+       databricks-webhooks delete --model NAME --all [--event EVENT...] [--yes] [OPTIONS]
+
+Delete webhooks concurrently; print one line per webhook: ID, then ok, or error
+and the error. A failure does not stop the others. With --json, an array of
+{"id": ..., "ok": true} or {"id": ..., "ok": false, "error": {...}}.
+
+  ID, --id ID           webhook to delete; repeatable
+  --model NAME --all    every webhook of this registered model
+  --event EVENT         with --all: only those listening to EVENT; repeatable
+  --parallel N          requests in flight at once, 1 to 64 (default 8)
+  --yes                 do not ask for confirmation
+
+With --all on a terminal, the webhooks found are counted and confirmation is
+asked first (unless --yes), and the progress is shown on stderr. When --all
+matches no webhook, this is said on stderr and the exit status is 5.
+Plus the options of every command (databricks-webhooks --help).
+]]
+
+M["delete-webhook"] = [[
+Usage: databricks-webhooks delete-webhook ID [OPTIONS]
+
+The Databricks CLI's verb: delete the webhook ID (no confirmation is asked, as
+with the Databricks CLI). The same as 'databricks-webhooks delete ID'.
+Plus the options of every command (databricks-webhooks --help).
+]]
+
+M.test = [[
+Usage: databricks-webhooks test ID [--event EVENT] [OPTIONS]
+
+Have the workspace send a test delivery to the webhook, and print what the
+receiver answered: STATUS_CODE and BODY (with --json {"status_code", "body"}).
+
+  ID, --id ID           the webhook
+  --event EVENT         the event to simulate (default: the workspace picks one
+                        of the webhook's events at random)
+
+Plus the options of every command (databricks-webhooks --help).
+]]
+
+M["test-registry-webhook"] = [[
+Usage: databricks-webhooks test-registry-webhook ID [--event EVENT] [OPTIONS]
+
+The Databricks CLI's verb: the same as 'databricks-webhooks test ID'. Without
+--event, the workspace picks one of the webhook's events at random.
+Plus the options of every command (databricks-webhooks --help).
+]]
+
+M.export = [[
+Usage: databricks-webhooks export [--model NAME...] [OPTIONS]
+
+Print the webhooks (every one, or those of each --model) as a desired-state
+file for plan and apply:
+  {"version": 1, "model_names": [...], "webhooks": [{...}, ...]}
+Secrets are write-only and cannot be read back: each webhook gets a reference
+{"env": "WEBHOOK_<n>_SECRET"} (or _ACCESS_TOKEN for a job) to fill in, or to
+remove when the webhook has no secret.
+
+  --model NAME          only webhooks of this registered model; repeatable
+                        (the file's model_names, the scope of plan and apply)
+
+Plus the options of every command (databricks-webhooks --help).
+]]
+
+M.plan = [[
+Usage: databricks-webhooks plan -f FILE [--prune] [--rotate-secrets] [--json] [OPTIONS]
+
+Compare the desired-state FILE with the workspace and print what apply would
+do: "+ create", "~ update" with old -> new values, "- delete" (only with
+--prune). Nothing is changed.
+
+  -f, --file FILE       the desired-state file ('-' reads stdin)
+  --prune               delete webhooks in scope that the file does not list
+                        (scope: the file's model_names, else the whole registry)
+  --rotate-secrets      send every secret again (secrets are write-only, so
+                        they are otherwise never compared)
+
+A webhook is identified by its model (or registry-wide) and its target: the
+URL, or the job id and workspace URL. Secrets in the file are references,
+{"env": "NAME"} or {"file": "PATH"}, read by apply; plan does not need them.
+
+Exit status: 0 no changes; 4 changes pending; 1, 2, 3 as for every command.
+With --json, one document: {"changes", "counts", "actions": [...], ...}.
+Plus the options of every command (databricks-webhooks --help).
+]]
+
+M.apply = [[
+Usage: databricks-webhooks apply -f FILE [--prune] [--rotate-secrets] [--yes]
+           [--parallel N] [OPTIONS]
+
+Make the workspace match the desired-state FILE: print the plan (as plan
+does), ask for confirmation, then create, update and delete concurrently
+(creates first, deletes last) and print one line per change: ACTION, ID,
+TARGET, RESULT and the error. A failure does not stop the others; running
+apply again finishes what failed, without duplicates.
+
+  -f, --file FILE       the desired-state file
+  --prune               also delete webhooks in scope that the file does not list
+  --rotate-secrets      send every secret again
+  --yes                 do not ask (required when stdin is not a terminal)
+  --parallel N          requests in flight at once, 1 to 64 (default 8)
+
+Every secret reference ({"env": NAME}, {"file": PATH}) a change needs is read
+before anything is sent; one that cannot be read stops apply (exit 2).
+Progress goes to stderr for runs of 10 changes or more.
+Plus the options of every command (databricks-webhooks --help).
+]]
+
+M.events = [[
+Usage: databricks-webhooks events [--json]
+
+Print the event names a webhook can listen to, one per line (with --json an
+array). Needs no workspace and no credentials.
+]]
+
+return M

@@ -1,0 +1,86 @@
+--- databricks-webhooks, the command-line tool, as a module: `main(argv, sys)`
+-- runs one command line and returns the exit status; bin/databricks-webhooks
+-- only finds the modules and calls it. `sys` (optional) replaces the process:
+-- `{ stdout, stderr, stdin, getenv, is_terminal = function(fd) }`, so that
+-- the tool runs in-process too.
+local args = require("databricks.webhooks.cli.args")
+local context = require("databricks.webhooks.cli.context")
+local exit = require("databricks.webhooks.cli.exit")
+local help = require("databricks.webhooks.cli.help")
+local webhook_commands = require("databricks.webhooks.cli.commands.webhooks")
+local state_commands = require("databricks.webhooks.cli.commands.state")
+
+local M = {}
+
+M.EXIT = exit
+
+--- The real process as `main`'s `sys`: io's streams, os.getenv, test(1) for terminals.
+-- @function process
+M.process = context.process
+
+local COMMANDS = {
+  create = webhook_commands.create, list = webhook_commands.list, update = webhook_commands.update,
+  delete = webhook_commands.delete, test = webhook_commands.test, events = webhook_commands.events,
+  export = state_commands.export, plan = state_commands.plan, apply = state_commands.apply,
+}
+
+-- The main help up to its options: what no arguments print (on stderr).
+local function short_usage()
+  return help.main:match("^(.-\n)Options of every command:") .. "Run '" .. exit.PROG
+    .. " --help' for the options and exit statuses.\n"
+end
+
+local function format_of(ctx, o)
+  local format = o.format
+  if format ~= nil and format ~= "table" and format ~= "tsv" and format ~= "json" then
+    exit.usage_error("--format must be table, tsv or json, got '" .. require("databricks.webhooks.cli.output")
+      .cell(format) .. "'")
+  end
+  if o.json then
+    if format and format ~= "json" then exit.usage_error("--json contradicts --format " .. format) end
+    format = "json"
+  end
+  return format or (ctx.sys.is_terminal(1) and "table" or "tsv")
+end
+
+local function run(ctx, argv)
+  local command, o, verb = args.parse(argv)
+  if o.help then
+    ctx.stdout:write(help[verb or "main"])
+    return exit.OK
+  end
+  if o.version then
+    ctx.stdout:write(exit.PROG, " ", ctx:load_module().VERSION, "\n")
+    return exit.OK
+  end
+  if command == nil then
+    ctx.stderr:write("error: no command given\n\n", short_usage())
+    return exit.USAGE
+  end
+  args.check_accepted(command, o, verb)
+  if not args.MULTI_MODEL[command] then o.model = o.model[1] end
+  return COMMANDS[command](ctx, o, format_of(ctx, o), verb ~= command and verb or nil)
+end
+
+--- Runs one command line, as `databricks-webhooks` does.
+-- @tparam {string,...} argv the arguments, without the program name
+-- @tparam[opt] table sys replaces the process: `stdout`, `stderr` (with `write`),
+--   `stdin` (with `read`), `getenv(name)`, `is_terminal(fd)` (0, 1 or 2)
+--   and `checkout` (set by the launcher when run from a checkout)
+-- @treturn integer the exit status: 0 success, 1 API error, 2 usage or
+--   configuration error, 3 network error, 4 changes pending (plan), 5 no
+--   webhook matched, 70 internal error
+function M.main(argv, sys)
+  sys = sys or context.process()
+  local ctx = context.new(sys)
+  local ok, result = xpcall(function() return run(ctx, argv or {}) end, function(e)
+    if getmetatable(e) == exit.Failure then return e end
+    return { exit = exit.INTERNAL, message = "internal error: " .. tostring(e) .. "\n" .. debug.traceback() }
+  end)
+  if ctx.stdout.flush then ctx.stdout:flush() end
+  if ok then return result end
+  ctx.stderr:write("error: ", result.message, "\n")
+  return result.exit
+end
+
+return M

@@ -1,0 +1,198 @@
+-- What the command-line tool prints: terminal-safe cells, tsv lines or an
+-- aligned table, and JSON through lua-cjson. Every function takes the stream
+-- to write to (anything with `write`).
+local cjson = require("cjson")
+
+local M = {}
+
+local ARRAY = {} -- metatable marking a table to encode as a JSON array
+
+-- Marks `t` (default a new table) as a JSON array, even when empty.
+function M.array(t) return setmetatable(t or {}, ARRAY) end
+
+-- Control characters would break a tsv line or drive the terminal: escape
+-- them in every string a server may have written (C1 controls too, as UTF-8).
+local CELL_ESCAPES = { ["\\"] = "\\\\", ["\t"] = "\\t", ["\n"] = "\\n", ["\r"] = "\\r" }
+
+-- A value as text safe for a tsv cell and for the terminal.
+function M.cell(v)
+  if v == nil then return "" end
+  return (tostring(v):gsub("[%c\\]", function(c)
+    return CELL_ESCAPES[c] or string.format("\\x%02x", c:byte())
+  end):gsub("\194([\128-\159])", function(c)
+    return string.format("\\u%04x", c:byte())
+  end))
+end
+
+-- "CODE: message" as the server wrote it (for cells, which escape it).
+function M.raw_error(err)
+  if type(err) == "table" and getmetatable(err) == nil and err.error_code then
+    return err.error_code .. ": " .. tostring(err.message)
+  end
+  return tostring(err)
+end
+
+-- The same, safe for a terminal.
+function M.describe_error(err) return M.cell(M.raw_error(err)) end
+
+-- The fields of an error object worth a JSON document.
+function M.error_table(err)
+  if type(err) ~= "table" then return { error_code = "UNKNOWN", message = tostring(err) } end
+  local out = {}
+  for _, k in ipairs({ "error_code", "message", "status", "retry_after", "request", "request_id" }) do
+    out[k] = err[k]
+  end
+  return out
+end
+
+local function copy_without(t, secret_keys)
+  local out = {}
+  for k, v in pairs(t) do out[k] = v end
+  for _, k in ipairs(secret_keys) do out[k] = nil end
+  return out
+end
+
+-- A copy of a webhook without anything secret in it.
+function M.redact(wh)
+  local out = copy_without(wh, {})
+  if type(wh.http_url_spec) == "table" then
+    out.http_url_spec = copy_without(wh.http_url_spec, { "secret", "authorization" })
+  end
+  if type(wh.job_spec) == "table" then out.job_spec = copy_without(wh.job_spec, { "access_token" }) end
+  if type(wh.events) == "table" then out.events = M.array(copy_without(wh.events, {})) end
+  return out
+end
+
+-- What cjson cannot write as it should: an empty table it encodes as {},
+-- and numbers with more than 14 significant digits (job ids) it rounds.
+-- These are swapped for marker strings first, and the markers for their
+-- literal text after. Returns the literal, or nil.
+local function literal(v)
+  if getmetatable(v) == ARRAY and next(v) == nil then return "[]" end
+  if type(v) == "number" and v == math.floor(v) and math.abs(v) >= 1e14 and math.abs(v) < 2 ^ 63 then
+    return (math.type and math.type(v) == "integer") and string.format("%d", v) or string.format("%.0f", v)
+  end
+end
+
+local function mark(v, prefix, lits)
+  local lit = literal(v)
+  if lit then
+    lits[#lits + 1] = lit
+    return prefix .. #lits .. "\1"
+  end
+  if type(v) ~= "table" then return v end
+  local out = {}
+  for k, x in pairs(v) do out[k] = mark(x, prefix, lits) end
+  return out
+end
+
+-- `v` as one line of JSON: `/` unescaped, empty ARRAY tables as `[]`.
+function M.encode(v)
+  for attempt = 1, 100 do
+    local prefix = "\1dbw-" .. attempt .. "-"
+    local lits = {}
+    local text = cjson.encode(mark(v, prefix, lits))
+    local quoted = cjson.encode(prefix):sub(2, -2):gsub("%p", "%%%0")
+    local n = 0
+    text = text:gsub('"' .. quoted .. '(%d+)\\u0001"', function(i)
+      n = n + 1
+      return lits[tonumber(i)]
+    end)
+    -- a server's string looking like a marker would be replaced: try another
+    if n == #lits then
+      -- cjson writes "/" as "\/"; escapes are read pairwise from the left
+      return (text:gsub("\\(.)", function(c) if c == "/" then return "/" end end))
+    end
+  end
+  error("cannot encode: every marker occurs in the data")
+end
+
+function M.json(w, v)
+  w:write(M.encode(v), "\n")
+end
+
+-- Columns a string takes on the terminal (UTF-8 continuation bytes take none).
+local function width(s)
+  local _, n = s:gsub("[^\128-\191]", "")
+  return n
+end
+
+local function table_lines(header, rows)
+  local all, widths, out = { header }, {}, {}
+  for _, r in ipairs(rows) do all[#all + 1] = r end
+  local cells = {}
+  for i, r in ipairs(all) do
+    cells[i] = {}
+    for c = 1, #header do
+      local s = M.cell(r[c])
+      if s == "" then s = "-" end
+      cells[i][c] = s
+      widths[c] = math.max(widths[c] or 0, width(s))
+    end
+  end
+  for i, r in ipairs(cells) do
+    local line = {}
+    for c = 1, #header do
+      line[c] = c < #header and (r[c] .. string.rep(" ", widths[c] - width(r[c]))) or r[c]
+    end
+    out[i] = table.concat(line, "  ")
+  end
+  return out
+end
+
+-- tsv: no header; empty cells at the end of a row are left out, so that a
+-- row ends with its last value, never with a tab.
+local function tsv_lines(header, rows)
+  local out = {}
+  for i, r in ipairs(rows) do
+    local line, last = {}, 0
+    for c = 1, #header do
+      line[c] = M.cell(r[c])
+      if line[c] ~= "" then last = c end
+    end
+    out[i] = table.concat(line, "\t", 1, math.max(last, 1))
+  end
+  return out
+end
+
+-- Prints rows (arrays of cells): tsv lines, or an aligned table with a header.
+function M.rows(w, format, header, rows)
+  local out = format == "table" and table_lines(header, rows) or tsv_lines(header, rows)
+  if #out > 0 then w:write(table.concat(out, "\n"), "\n") end
+end
+
+-- The JSON document `doc`, or the rows under `header`, as `format` says.
+function M.rows_or_json(w, format, header, rows, doc)
+  if format == "json" then M.json(w, doc) else M.rows(w, format, header, rows) end
+end
+
+M.WEBHOOK_HEADER = { "ID", "MODEL", "STATUS", "EVENTS", "TARGET", "DESCRIPTION" }
+
+function M.webhook_row(wh)
+  local target
+  if type(wh.http_url_spec) == "table" then
+    target = wh.http_url_spec.url
+  elseif type(wh.job_spec) == "table" then
+    target = "job:" .. tostring(wh.job_spec.job_id)
+  end
+  local events = type(wh.events) == "table" and table.concat(wh.events, ",") or nil
+  return { wh.id, wh.model_name, wh.status, events, target, wh.description }
+end
+
+function M.webhooks(w, format, list)
+  if format == "json" then
+    local out = M.array()
+    for i, wh in ipairs(list) do out[i] = M.redact(wh) end
+    M.json(w, out)
+  else
+    local rows = {}
+    for i, wh in ipairs(list) do rows[i] = M.webhook_row(wh) end
+    M.rows(w, format, M.WEBHOOK_HEADER, rows)
+  end
+end
+
+function M.webhook(w, format, wh)
+  if format == "json" then M.json(w, M.redact(wh)) else M.webhooks(w, format, { wh }) end
+end
+
+return M
