@@ -41,8 +41,18 @@ Options may come before or after the command; --name VALUE and --name=VALUE
 are the same (a value starting with "--" needs the second form). --model-name
 is another name for --model.
 
-Credentials come from the environment (DATABRICKS_TOKEN, or DATABRICKS_CLIENT_ID
-and DATABRICKS_CLIENT_SECRET) or from the profile, resolved as webhooks.new does.
+Credentials come from the environment or from the profile, resolved as
+webhooks.new does (the SDKs' order; DATABRICKS_AUTH_TYPE forces one kind):
+  pat                  DATABRICKS_TOKEN
+  oauth-m2m            DATABRICKS_CLIENT_ID, DATABRICKS_CLIENT_SECRET
+  basic                DATABRICKS_USERNAME, DATABRICKS_PASSWORD
+  metadata-service     DATABRICKS_METADATA_SERVICE_URL
+  env-oidc, file-oidc  DATABRICKS_CLIENT_ID with DATABRICKS_OIDC_TOKEN or
+                       DATABRICKS_OIDC_TOKEN_FILEPATH
+  github-oidc          DATABRICKS_CLIENT_ID in GitHub Actions (id-token: write)
+  azure-client-secret  ARM_CLIENT_ID, ARM_CLIENT_SECRET, ARM_TENANT_ID
+  databricks-cli       a profile with auth_type = databricks-cli
+See docs/auth.md for each kind's profile keys and sources.
 With --host and no profile named (no --profile, no DATABRICKS_CONFIG_PROFILE)
 and no credentials in the environment, the profile whose host matches --host is
 used, as the Databricks CLI does (the Lua module itself never reads the file
