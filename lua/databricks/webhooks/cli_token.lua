@@ -1,10 +1,10 @@
---- The `databricks-cli` token source: runs `databricks auth token --host H`
+-- The `databricks-cli` token source: runs `databricks auth token --host H`
 -- and reads `{access_token, token_type, expiry}` from what it prints (Python
 -- credentials_provider.py DatabricksCliTokenSource / CliTokenSource). The C
 -- core calls it whenever its token is missing or near expiry. It runs a
 -- process, so it is refused inside nginx.
 --
--- @module databricks.webhooks.cli_token
+-- (internal: not part of the reference)
 
 local cjson = require("cjson.safe")
 
