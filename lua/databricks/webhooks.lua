@@ -252,8 +252,23 @@ end
 -- @tparam[opt] string opts.token a personal access token (sent as `Authorization: Bearer`)
 -- @tparam[opt] string opts.client_id OAuth machine-to-machine client id (with `client_secret`)
 -- @tparam[opt] string opts.client_secret OAuth machine-to-machine client secret
--- @tparam[opt] string opts.auth_type `"pat"` or `"oauth-m2m"`: which credentials to use when
---   both kinds are set (otherwise that is an error)
+-- @tparam[opt] string opts.auth_type which kind of credentials to use: `"pat"`, `"basic"`,
+--   `"metadata-service"`, `"oauth-m2m"`, `"env-oidc"`, `"file-oidc"`, `"github-oidc"`,
+--   `"azure-client-secret"`, `"databricks-cli"` (docs/auth.md); needed when several are set
+-- @tparam[opt] string opts.username basic auth user (with `password`)
+-- @tparam[opt] string opts.password basic auth password
+-- @tparam[opt] string opts.metadata_service_url a local metadata service that hands out tokens
+-- @tparam[opt] string opts.oidc_token_env the variable holding the identity token (env-oidc;
+--   default `DATABRICKS_OIDC_TOKEN`)
+-- @tparam[opt] string opts.oidc_token_filepath a file holding the identity token (file-oidc)
+-- @tparam[opt] string opts.token_audience the audience of a GitHub Actions identity token
+-- @tparam[opt] string opts.azure_client_id Azure service principal (azure-client-secret)
+-- @tparam[opt] string opts.azure_client_secret its secret
+-- @tparam[opt] string opts.azure_tenant_id its tenant
+-- @tparam[opt="https://login.microsoftonline.com/"] string opts.azure_login_host where Entra ID
+--   tokens are asked for
+-- @tparam[opt] string opts.databricks_cli_path the `databricks` executable (databricks-cli)
+-- @tparam[opt="all-apis"] string opts.scopes OAuth scopes, separated by commas or blanks
 -- @tparam[opt] string opts.profile the `~/.databrickscfg` profile to read
 -- @tparam[opt] string opts.config_file another file to read profiles from
 -- @tparam[opt] string|number opts.workspace_id sent as `X-Databricks-Workspace-Id`
