@@ -37,15 +37,15 @@ local RUNS = math.max(1, math.floor(env_num("BENCH_RUNS", 5)))
 local SCALE = env_num("BENCH_SCALE", 1)
 local MEMORY_CALLS = math.floor(env_num("BENCH_MEMORY_CALLS", 200000))
 local MEMORY_CHECKPOINT = 10000
-local VALGRIND_CALLS = 1000
+local VALGRIND_CALLS = 2000
 -- The concurrency check: deletes, in flight at once, added latency (seconds).
 local CONC_N, CONC_PARALLEL = 500, 32
 
 local function scaled(n) return math.max(20, math.floor(n * SCALE + 0.5)) end
 -- Calls per measurement: sized so that each takes a few tenths of a second.
 local COUNTS = {
-  canned = { create = scaled(3000), list = scaled(600), update = scaled(3000),
-    delete = scaled(3000), test = scaled(3000) },
+  canned = { create = scaled(2000), list = scaled(400), update = scaled(2000),
+    delete = scaled(2000), test = scaled(2000) },
   workspace = { create = scaled(1500), list = scaled(500), update = scaled(1500),
     delete = scaled(1500), test = scaled(1500) },
 }
@@ -823,9 +823,11 @@ local function report(mach, extra, checks, summary, plotted)
   add()
   local mem = extra.memory
   if mem then
-    add(("- %s mixed calls in one process against the canned server: RSS %s KiB after %s calls, "
+    add(("- %s mixed calls in one process against the canned server over TLS + HTTP/2 (%s "
+      .. "connection): RSS %s KiB after %s calls, "
       .. "%s KiB at the end: growth **%d KiB** (Lua heap %s -> %s KiB; peak RSS %s KiB)"):format(
-      commas(mem.calls), commas(mem.rss1_kb), commas(mem.checkpoint), commas(mem.rss2_kb), mem.growth_kb,
+      commas(mem.calls), tostring(mem.connections), commas(mem.rss1_kb), commas(mem.checkpoint),
+      commas(mem.rss2_kb), mem.growth_kb,
       commas(mem.heap1_kb), commas(mem.heap2_kb), commas(mem.peak_kb)))
   else
     add("- the memory run failed (bench/out/logs/memory.err)")
