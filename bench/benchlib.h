@@ -25,6 +25,8 @@ typedef struct {
 
 typedef struct {
     char *url;
+    char *cainfo; /* NULL: the system's CAs */
+    char *http;   /* the protocol the server speaks there: "1.1" or "2" */
     char *headers[BL_MAX_HEADERS];
     int nheaders;
     char *bodyheaders[BL_MAX_HEADERS];
@@ -104,6 +106,10 @@ static inline void bl_spec_read(bl_spec *s, const char *path)
             line[--n] = '\0';
         if (strncmp(line, "url ", 4) == 0) {
             s->url = bl_strdup(line + 4);
+        } else if (strncmp(line, "cainfo ", 7) == 0) {
+            s->cainfo = bl_strdup(line + 7);
+        } else if (strncmp(line, "http ", 5) == 0) {
+            s->http = bl_strdup(line + 5);
         } else if (strncmp(line, "header ", 7) == 0 && s->nheaders < BL_MAX_HEADERS) {
             s->headers[s->nheaders++] = bl_strdup(line + 7);
         } else if (strncmp(line, "bodyheader ", 11) == 0 && s->nbodyheaders < BL_MAX_HEADERS) {
@@ -213,11 +219,12 @@ static inline double bl_tv(struct timeval tv)
 }
 
 static inline void bl_result(const char *client, const char *op, int n, double wall, const struct rusage *a,
-                             const struct rusage *b, long rss_kb, int errors)
+                             const struct rusage *b, long rss_kb, int errors, const char *proto)
 {
     double user = bl_tv(b->ru_utime) - bl_tv(a->ru_utime), sys = bl_tv(b->ru_stime) - bl_tv(a->ru_stime);
-    printf("RESULT client=%s op=%s n=%d wall_s=%.6f cpu_s=%.6f user_s=%.6f sys_s=%.6f rss_kb=%ld errors=%d\n",
-           client, op, n, wall, user + sys, user, sys, rss_kb, errors);
+    printf("RESULT client=%s op=%s n=%d wall_s=%.6f cpu_s=%.6f user_s=%.6f sys_s=%.6f rss_kb=%ld errors=%d "
+           "proto=%s\n",
+           client, op, n, wall, user + sys, user, sys, rss_kb, errors, proto ? proto : "-");
     fflush(stdout);
 }
 
@@ -227,14 +234,18 @@ static inline void bl_result(const char *client, const char *op, int n, double w
 typedef int (*bl_call_fn)(void *ctx, const bl_op *op, const char *url, const bl_buf *body, bl_buf *resp,
                           char *why, size_t whylen);
 
+/* The HTTP version the last call used ("1.1", "2"), or NULL when unknown. */
+typedef const char *(*bl_proto_fn)(void *ctx);
+
 /* The measurement both C clients share: argv is SPEC OP N WARMUP IDS_IN|-
  * IDS_OUT|- (from argv[1]; spec is SPEC, read by the caller to set itself
  * up); WARMUP untimed calls, then N timed ones, call i
  * using id i of IDS_IN (cycling) or a fixed id; rusage_who picks whose CPU
  * counts (RUSAGE_SELF, or RUSAGE_CHILDREN for a process per call). Prints the
- * RESULT line, writes the ids a create got, returns the number of failed calls. */
+ * RESULT line (with proto's answer, when given), writes the ids a create got,
+ * returns the number of failed calls. */
 static inline int bl_measure(const char *client, int rusage_who, const bl_spec *spec, char **argv,
-                             bl_call_fn call, void *ctx)
+                             bl_call_fn call, bl_proto_fn proto, void *ctx)
 {
     const bl_op *op;
     bl_buf url = {0}, body = {0}, resp = {0};
@@ -270,7 +281,7 @@ static inline int bl_measure(const char *client, int rusage_who, const bl_spec *
     {
         double wall = bl_now() - t0;
         getrusage(rusage_who, &r1);
-        bl_result(client, op->name, n, wall, &r0, &r1, r1.ru_maxrss, errors);
+        bl_result(client, op->name, n, wall, &r0, &r1, r1.ru_maxrss, errors, proto ? proto(ctx) : NULL);
     }
     if (out_ids)
         bl_ids_write(argv[6], out_ids, total);

@@ -1,8 +1,13 @@
 --- The canned server (bench/canned-nginx.conf.in): generates its answers and
--- starts/stops an nginx that serves them on 127.0.0.1.
+-- starts/stops an nginx that serves them on 127.0.0.1, over plain HTTP/1.1,
+-- TLS + HTTP/1.1 and TLS + HTTP/2 (a CA and a server certificate made at start
+-- with openssl; clients trust srv.ca_file), plus a TLS + HTTP/2 listener that
+-- answers deletes after added latency (srv.urls.slow; nil without nginx's Lua
+-- module).
 --
 --   local canned = require("bench.canned")
---   local srv = canned.start{ prefix = "bench/out/canned" }   -- srv.url, srv.port
+--   local srv = canned.start{ prefix = "bench/out/canned" }
+--   srv.urls.h1, srv.urls["tls-h1"], srv.urls["tls-h2"], srv.urls.slow, srv.ca_file
 --   canned.page(1000, srv.url)   -- the exact body of list?max_results=1000
 --   srv:stop()
 local socket = require("socket")
@@ -46,6 +51,43 @@ local function free_port()
   return tonumber(port)
 end
 
+-- A CA and a server certificate it signed for localhost and 127.0.0.1: the
+-- clients trust the CA only, as with a real workspace's chain.
+local function ca_and_cert(dir)
+  local ca, ca_key = dir .. "/ca.pem", dir .. "/ca-key.pem"
+  local cert, key, csr, ext = dir .. "/server.pem", dir .. "/server-key.pem", dir .. "/server.csr",
+    dir .. "/server.ext"
+  write_file(ext, "subjectAltName=DNS:localhost,IP:127.0.0.1\n"
+    .. "basicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n")
+  local ec = "-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes"
+  assert(sh("{ openssl req -x509 " .. ec .. " -days 7 -subj '/CN=bench canned CA' -keyout " .. q(ca_key)
+    .. " -out " .. q(ca) .. " && openssl req " .. ec .. " -subj /CN=localhost -keyout " .. q(key)
+    .. " -out " .. q(csr) .. " && openssl x509 -req -in " .. q(csr) .. " -CA " .. q(ca) .. " -CAkey "
+    .. q(ca_key) .. " -CAcreateserial -days 7 -extfile " .. q(ext) .. " -out " .. q(cert) .. "; } >"
+    .. q(dir .. "/openssl.log") .. " 2>&1"), "canned: openssl could not make the CA and certificate (see "
+    .. dir .. "/openssl.log)")
+  return ca, cert, key
+end
+
+-- The latency listener: every delete is answered after `latency` seconds,
+-- without holding the worker (ngx.sleep yields).
+local function slow_server(port, latency)
+  return ([[
+    server {
+        listen 127.0.0.1:%d ssl http2;
+        location = /api/2.0/mlflow/registry-webhooks/delete {
+            content_by_lua_block {
+                ngx.sleep(%.3f)
+                ngx.header["Content-Type"] = "application/json"
+                ngx.print("{}")
+            }
+        }
+        location / {
+            return 404 '{"error_code":"ENDPOINT_NOT_FOUND","message":"No API found"}';
+        }
+    }]]):format(port, latency)
+end
+
 local function is_root()
   local p = io.popen("id -u")
   local out = p:read("*a")
@@ -80,7 +122,8 @@ function Server:stop()
 end
 
 --- Starts nginx. opts.prefix (required): directory for conf, logs, docroot;
--- opts.template: the .conf.in (default bench/canned-nginx.conf.in next to this file).
+-- opts.template: the .conf.in (default bench/canned-nginx.conf.in next to this file);
+-- opts.latency: seconds the slow listener waits before answering (default 0.05).
 function M.start(opts)
   local prefix = assert(opts.prefix, "canned.start: prefix is required")
   assert(sh("mkdir -p " .. q(prefix .. "/conf") .. " " .. q(prefix .. "/logs") .. " "
@@ -91,15 +134,27 @@ function M.start(opts)
   local here = debug.getinfo(1, "S").source:gsub("^@", ""):match("^(.*)/[^/]*$") or "."
   local template = assert(read_file(opts.template or (here .. "/canned-nginx.conf.in")))
   local srv = setmetatable({ prefix = prefix }, Server)
+  local cert, key
+  srv.ca_file, cert, key = ca_and_cert(prefix .. "/conf")
+  local modules = util.load_modules()
   for _ = 1, 5 do
     srv.port = opts.port or free_port()
     srv.url = "http://127.0.0.1:" .. srv.port
+    local tls_h1, tls_h2, slow = free_port(), free_port(), free_port()
+    srv.urls = { h1 = srv.url, ["tls-h1"] = "https://127.0.0.1:" .. tls_h1,
+      ["tls-h2"] = "https://127.0.0.1:" .. tls_h2, slow = modules ~= "" and ("https://127.0.0.1:" .. slow) or nil }
     write_file(prefix .. "/www/list100.json", M.page(100, srv.url))
     write_file(prefix .. "/www/list1000.json", M.page(1000, srv.url))
-    local conf = template:gsub("@([%u_]+)@", {
+    local conf = template:gsub("@([%u%d_]+)@", {
+      LOAD_MODULES = modules,
       USER = is_root() and "user root;" or "",
       PREFIX = prefix,
       PORT = tostring(srv.port),
+      TLS_H1_PORT = tostring(tls_h1),
+      TLS_H2_PORT = tostring(tls_h2),
+      CERT = cert,
+      KEY = key,
+      SLOW_SERVER = modules ~= "" and slow_server(slow, opts.latency or 0.05) or "",
       DOCROOT = prefix .. "/www",
       WEBHOOK = M.webhook(1, srv.url),
       WEBHOOK_UPDATED = M.webhook(1, srv.url, true),

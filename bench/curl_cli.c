@@ -1,9 +1,12 @@
 /*
  * curl_cli.c - the `curl` command once per call, as shell automation does it:
  *
- *   id=$(curl -sS --fail -X POST -H 'Accept: ...' -H 'Authorization: ...' \
+ *   id=$(curl -sS --fail --compressed --http2 --cacert ca.pem -X POST \
+ *        -H 'Accept: ...' -H 'Authorization: ...' \
  *        -H 'Content-Type: application/json' --data-binary '{...}' URL)
  *
+ * --http2 or --http1.1 as the spec's protocol says, --cacert when it names a
+ * CA file, --compressed as the module asks for compressed answers too.
  * One fork+exec of curl per call with the spec file's URL, headers and body;
  * its stdout is read through a pipe (as $(...) does). CPU is the children's
  * getrusage(RUSAGE_CHILDREN) user+sys over the timed calls (this loop's own
@@ -86,6 +89,12 @@ int main(int argc, char **argv)
     c.args[j++] = argc == 8 ? argv[7] : "curl";
     c.args[j++] = "-sS";
     c.args[j++] = "--fail";
+    c.args[j++] = "--compressed";
+    c.args[j++] = spec.http && strcmp(spec.http, "2") == 0 ? "--http2" : "--http1.1";
+    if (spec.cainfo) {
+        c.args[j++] = "--cacert";
+        c.args[j++] = spec.cainfo;
+    }
     if (strcmp(op->method, "GET") != 0) {
         c.args[j++] = "-X";
         c.args[j++] = (char *)op->method;
@@ -105,5 +114,5 @@ int main(int argc, char **argv)
     c.url_at = j;
     c.args[j++] = NULL; /* the URL, per call */
     c.args[j] = NULL;
-    return bl_measure("curl", RUSAGE_CHILDREN, &spec, argv, perform, &c) ? 1 : 0;
+    return bl_measure("curl", RUSAGE_CHILDREN, &spec, argv, perform, NULL, &c) ? 1 : 0;
 }

@@ -2,9 +2,13 @@
 --
 --   lua5.4 bench/decode.lua BUILD [ROUNDS] [ITERS]
 --   lua5.4 bench/decode.lua BUILD count cjson|module|none N
+--   lua5.4 bench/decode.lua BUILD page FILE
 --
 -- The second form only runs N calls of one side, for bench.lua to count
 -- instructions under callgrind (a cross-check that machine noise cannot move).
+-- The third times cjson.decode of FILE alone (the 100-webhook page the canned
+-- server sends): what a Lua client must add to the floor's list call, for the
+-- list target (module list call <= 1.3x floor + cjson.decode).
 --
 -- The body is canned.page(1000), byte for byte what the canned server sends for
 -- list?max_results=1000 (354 KB). Two things are timed in the same process,
@@ -26,14 +30,40 @@
 -- starts from a full collection, and the garbage a batch makes is collected
 -- inside it, so both sides pay their own GC.
 local build, rounds, iters, count_n = ...
-local count_side
+local count_side, page_file
 if rounds == "count" then count_side, rounds = iters, nil end
+if rounds == "page" then page_file, rounds, iters = iters, nil, nil end
 rounds, iters = tonumber(rounds) or 31, tonumber(iters) or 12
 package.path = "./bench/?.lua;" .. (os.getenv("BENCH_LUA_DIR") or "./lua") .. "/?.lua;./?.lua;"
   .. package.path
 package.cpath = build .. "/?.so;" .. package.cpath
 
 local cjson = require("cjson")
+
+local function batch(f, n)
+  collectgarbage()
+  collectgarbage()
+  local t0 = os.clock()
+  for _ = 1, n do f() end
+  return (os.clock() - t0) / n * 1e6
+end
+
+local function median(t)
+  table.sort(t)
+  local n = #t
+  return n % 2 == 1 and t[(n + 1) / 2] or (t[n / 2] + t[n / 2 + 1]) / 2
+end
+
+if page_file then
+  local f = assert(io.open(page_file, "rb"))
+  local text = f:read("*a")
+  f:close()
+  local samples = {}
+  for r = 1, 31 do samples[r] = batch(function() return cjson.decode(text) end, 60) end
+  print(("RESULT page bytes=%d cjson_us=%.2f"):format(#text, median(samples)))
+  return
+end
+
 local webhooks = require("databricks.webhooks")
 local canned = require("canned")
 
@@ -59,14 +89,6 @@ do
   assert(#page.webhooks == 1000 and #cjson.decode(body).webhooks == 1000)
 end
 
-local function batch(f, n)
-  collectgarbage()
-  collectgarbage()
-  local t0 = os.clock()
-  for _ = 1, n do f() end
-  return (os.clock() - t0) / n * 1e6
-end
-
 local cases = {
   cjson = function() return cjson.decode(body) end,
   module = function() return big:list(req) end,
@@ -88,12 +110,6 @@ for r = 1, rounds do
     s[#s + 1] = batch(cases[name], name == "empty" and iters * 50 or iters)
   end
   samples.ratio[r] = samples.module[r] / samples.cjson[r]
-end
-
-local function median(t)
-  table.sort(t)
-  local n = #t
-  return n % 2 == 1 and t[(n + 1) / 2] or (t[n / 2] + t[n / 2 + 1]) / 2
 end
 
 local c, m, e = median(samples.cjson), median(samples.module), median(samples.empty)

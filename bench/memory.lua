@@ -6,11 +6,13 @@
 -- be. Every 1,000 calls it also makes one invalid call (refused before
 -- anything is sent) so error objects are part of the run.
 --
---   lua5.4 bench/memory.lua BUILD URL TOKEN TOTAL CHECKPOINT
+--   lua5.4 bench/memory.lua BUILD URL TOKEN TOTAL CHECKPOINT [CAFILE]
+--
+-- CAFILE: the CA of an https URL (bench.lua runs this over TLS + HTTP/2).
 --
 -- Also run under valgrind memcheck with a small TOTAL: it closes the client
 -- and the Lua state before exiting, so anything still allocated is a leak.
-local build, url, token, total, checkpoint = ...
+local build, url, token, total, checkpoint, cafile = ...
 total, checkpoint = tonumber(total), tonumber(checkpoint)
 package.path = "./bench/?.lua;" .. (os.getenv("BENCH_LUA_DIR") or "./lua") .. "/?.lua;./?.lua;"
   .. package.path
@@ -31,7 +33,7 @@ local function settle()
   return status_kb("VmRSS"), collectgarbage("count")
 end
 
-local client = assert(webhooks.new({ host = url, token = token }))
+local client = assert(webhooks.new({ host = url, token = token, ca_file = cafile }))
 local errors, refused = 0, 0
 local rss1, heap1
 for i = 1, total do
@@ -53,9 +55,11 @@ end
 local rss2, heap2 = settle()
 print(("memory: RSS after %d calls: %d KiB (Lua heap %.0f KiB)"):format(total, rss2, heap2))
 rss1, heap1 = rss1 or rss2, heap1 or heap2
+local stats = client:stats()
 print(("RESULT memory calls=%d checkpoint=%d rss1_kb=%d rss2_kb=%d growth_kb=%d heap1_kb=%.0f "
-  .. "heap2_kb=%.0f peak_kb=%d errors=%d refused=%d"):format(total, checkpoint, rss1, rss2,
-  rss2 - rss1, heap1, heap2, status_kb("VmHWM"), errors, refused))
+  .. "heap2_kb=%.0f peak_kb=%d errors=%d refused=%d proto=%s connections=%d"):format(total, checkpoint,
+  rss1, rss2, rss2 - rss1, heap1, heap2, status_kb("VmHWM"), errors, refused,
+  tostring(stats.http_version), stats.connections))
 client:close()
 client = nil -- luacheck: ignore 311
 collectgarbage()

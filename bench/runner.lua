@@ -2,8 +2,11 @@
 -- operation, then N timed ones, by one of the Lua clients; prints a RESULT
 -- line (the same format as floor.c and curl_cli.c).
 --
---   lua5.4|luajit bench/runner.lua CLIENT OP N WARMUP URL TOKEN SINK IDS_IN|- IDS_OUT|- BUILD UA
+--   lua5.4|luajit bench/runner.lua CLIENT OP N WARMUP URL TOKEN SINK IDS_IN|- IDS_OUT|- BUILD UA CAFILE|-
 --
+-- CAFILE: the CA an https URL's certificate chains to. The RESULT line's
+-- proto is the HTTP version the last call used ("1.1", "2"): the module's
+-- client:stats().http_version; the LuaSocket client speaks HTTP/1.1 only.
 -- CLIENT: "module" (databricks.webhooks, core from BUILD) or "luasocket"
 -- (bench/luasocket_client.lua). Call i uses line i of IDS_IN (cycling) as the
 -- webhook id; a create run writes the ids it got to IDS_OUT.
@@ -14,7 +17,8 @@
 -- split comes from /proc/self/stat (10 ms ticks, informational). Peak RSS is
 -- VmHWM from /proc/self/status (what ru_maxrss reports). The wall clock is
 -- LuaSocket's gettime (socket.core only, for the module client).
-local client_kind, op, n, warmup, url, token, sink, ids_in, ids_out, build, ua = ...
+local client_kind, op, n, warmup, url, token, sink, ids_in, ids_out, build, ua, cafile = ...
+if cafile == "-" then cafile = nil end
 n, warmup = tonumber(n), tonumber(warmup)
 package.path = "./bench/?.lua;" .. (os.getenv("BENCH_LUA_DIR") or "./lua") .. "/?.lua;./?.lua;"
   .. package.path
@@ -47,9 +51,10 @@ end
 
 local client, err
 if client_kind == "module" then
-  client, err = require("databricks.webhooks").new({ host = url, token = token })
+  client, err = require("databricks.webhooks").new({ host = url, token = token, ca_file = cafile })
 elseif client_kind == "luasocket" then
-  client, err = require("luasocket_client").new({ host = url, token = token, user_agent = ua })
+  client, err = require("luasocket_client").new({ host = url, token = token, user_agent = ua,
+    cafile = cafile })
 else
   error("unknown client " .. tostring(client_kind))
 end
@@ -83,8 +88,12 @@ end
 
 local cpu, wall = os.clock() - c0, gettime() - w0
 local u1, s1 = proc_times()
-print(("RESULT client=%s op=%s n=%d wall_s=%.6f cpu_s=%.6f user_s=%.2f sys_s=%.2f rss_kb=%d errors=%d"):format(
-  client_kind, op, n, wall, cpu, u1 - u0, s1 - s0, proc_status("VmHWM"), errors))
+local proto = "1.1"
+if client_kind == "module" then
+  proto = (client:stats().http_version or "?"):match("^HTTP/(.*)$") or "?"
+end
+print(("RESULT client=%s op=%s n=%d wall_s=%.6f cpu_s=%.6f user_s=%.2f sys_s=%.2f rss_kb=%d errors=%d "
+  .. "proto=%s"):format(client_kind, op, n, wall, cpu, u1 - u0, s1 - s0, proc_status("VmHWM"), errors, proto))
 
 if ids_out ~= "-" then
   local f = assert(io.open(ids_out, "w"))

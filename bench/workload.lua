@@ -79,17 +79,21 @@ end
 
 --- Writes the spec file the C clients read:
 --   url BASE_URL
+--   cainfo PATH               (https: the CA file to trust; optional)
+--   http 1.1|2                (the protocol the server speaks at BASE_URL)
 --   header Name: value        (every request)
 --   bodyheader Name: value    (requests with a body)
 --   op NAME METHOD TARGET [BODY]   ("@ID@" marks the webhook id)
-function M.write_spec(path, base_url, token, ua, sink)
+function M.write_spec(path, base_url, token, ua, sink, cainfo, http)
   local out = {
     "url " .. base_url,
+    "http " .. (http or "1.1"),
     "header Accept: application/json",
     "header Authorization: Bearer " .. token,
     "header User-Agent: " .. ua,
     "bodyheader Content-Type: application/json",
   }
+  if cainfo then out[#out + 1] = "cainfo " .. cainfo end
   for _, op in ipairs({ "create", "list", "list1000", "update", "delete", "test" }) do
     local method, target, body = M.http(op, "@ID@", sink)
     out[#out + 1] = ("op %s %s %s%s"):format(op, method, target, body and (" " .. body) or "")
