@@ -85,7 +85,9 @@ end
 
 --- Runs the soak. opts: ops (default 100000), seed, progress (function(line)
 -- or nil), server (an already started workspace, else one is started),
--- timeout (seconds, default 0.5). Returns a report table; raises on a violation.
+-- timeout (seconds, default 0.5), front ("h2" or "h1": through the workspace's
+-- HTTPS front with that protocol, which it then starts; default plain HTTP).
+-- Returns a report table; raises on a violation.
 function M.run(opts)
   opts = opts or {}
   local webhooks = require("databricks.webhooks")
@@ -97,10 +99,11 @@ function M.run(opts)
   math.randomseed(seed)
 
   local own_server = opts.server == nil
-  local srv = opts.server or workspace.start()
+  local srv = opts.server or workspace.start{ fronts = opts.front ~= nil, keepalive_requests = 1000 }
   srv:reset()
-  local client = assert(webhooks.new{ host = srv.url, token = srv.token, timeout = timeout,
-    retry_timeout = 0 })
+  local host = opts.front and srv[opts.front .. "_url"] or srv.url
+  local client = assert(webhooks.new{ host = host, token = srv.token, timeout = timeout,
+    retry_timeout = 0, ca_file = opts.front and srv.ca_file or nil })
 
   local total_weight = 0
   for _, f in ipairs(FAULTS) do total_weight = total_weight + f.weight end

@@ -22,6 +22,10 @@
 -- never shows the token; a non-GET call whose connection dropped was sent
 -- once, never replayed; the redirect target never sees a request, so never an
 -- Authorization header.
+--
+-- The matrix runs once per network a client meets: plain HTTP, and the
+-- workspace's HTTPS fronts with HTTP/1.1 and with HTTP/2 (where a dropped
+-- request is a reset stream rather than a closed connection).
 local webhooks = require("databricks.webhooks")
 local workspace = require("spec.support.workspace")
 local socket = require("socket")
@@ -33,11 +37,19 @@ local METHOD = { create = "POST", list = "GET", update = "PATCH", delete = "DELE
 local SLOW = (os.getenv("DBW_VALGRIND") or "") ~= "" or (os.getenv("DBW_ASAN") or "") ~= ""
 local TIMEOUT = SLOW and 1 or 0.3
 
-describe("fault matrix", function()
+local FRONTS = {
+  { name = "plain HTTP", url = "url" },
+  { name = "TLS + HTTP/1.1", url = "h1_url", tls = true },
+  { name = "TLS + HTTP/2", url = "h2_url", tls = true },
+}
+
+for _, front in ipairs(FRONTS) do
+describe("fault matrix over " .. front.name, function()
   local srv, other, client
 
   local function new_client(host, opts)
-    local o = { host = host or srv.url, token = srv.token, timeout = TIMEOUT, retry_timeout = 0 }
+    local o = { host = host or srv[front.url], token = srv.token, timeout = TIMEOUT, retry_timeout = 0,
+      ca_file = (host == nil and front.tls) and srv.ca_file or nil }
     for k, v in pairs(opts or {}) do o[k] = v end
     return assert(webhooks.new(o))
   end
@@ -96,7 +108,7 @@ describe("fault matrix", function()
   end
 
   setup(function()
-    srv = workspace.start()
+    srv = workspace.start{ fronts = true, keepalive_requests = 1000 }
     other = workspace.start() -- the redirect target
   end)
 
@@ -113,6 +125,8 @@ describe("fault matrix", function()
     client = new_client()
   end)
 
+  -- (refused connections are the same on every front: plain HTTP only)
+  if not front.tls then
   it("connection refused: CONNECTION_ERROR, then the same client works once a server listens", function()
     local probe = assert(socket.bind("127.0.0.1", 0))
     local _, port = probe:getsockname()
@@ -139,6 +153,7 @@ describe("fault matrix", function()
     late:stop()
     assert(ok, why)
   end)
+  end
 
   local MATRIX = {
     { name = "reset before the status line", fault = { kind = "drop", count = 10 },
@@ -227,3 +242,4 @@ describe("fault matrix", function()
     assert.is_true(client:delete(id))
   end)
 end)
+end

@@ -8,9 +8,11 @@ local soak = require("fuzz.soak")
 local SLOW = (os.getenv("DBW_VALGRIND") or "") ~= "" or (os.getenv("DBW_ASAN") or "") ~= ""
 
 describe("soak", function()
-  it("survives thousands of calls with random faults, and the workspace agrees with the model", function()
+  for _, front in ipairs{ false, "h2" } do
+  it("survives thousands of calls with random faults over " .. (front and "TLS + HTTP/2" or "plain HTTP")
+    .. ", and the workspace agrees with the model", function()
     local ops = tonumber(os.getenv("SOAK_OPS") or "") or (SLOW and 500 or 5000)
-    local report = soak.run{ ops = ops, timeout = SLOW and 3 or nil }
+    local report = soak.run{ ops = ops, timeout = SLOW and 3 or nil, front = front or nil }
     print("\n" .. soak.format(report))
     assert.equals(ops, report.ops)
     assert.equals(report.ops, report.ok + report.failed)
@@ -21,4 +23,5 @@ describe("soak", function()
       assert.is_true(growth < 8 * 1024, "RSS grew by " .. growth .. " KB")
     end
   end)
+end
 end)
