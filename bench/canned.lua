@@ -44,30 +44,9 @@ function M.page(n, base_url)
     .. ("c2VxOj%05dOmJlbmNo"):format(n) .. '"}'
 end
 
-local function free_port()
-  local s = assert(socket.bind("127.0.0.1", 0))
-  local _, port = s:getsockname()
-  s:close()
-  return tonumber(port)
-end
+local free_port = util.free_port
 
--- A CA and a server certificate it signed for localhost and 127.0.0.1: the
--- clients trust the CA only, as with a real workspace's chain.
-local function ca_and_cert(dir)
-  local ca, ca_key = dir .. "/ca.pem", dir .. "/ca-key.pem"
-  local cert, key, csr, ext = dir .. "/server.pem", dir .. "/server-key.pem", dir .. "/server.csr",
-    dir .. "/server.ext"
-  write_file(ext, "subjectAltName=DNS:localhost,IP:127.0.0.1\n"
-    .. "basicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n")
-  local ec = "-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes"
-  assert(sh("{ openssl req -x509 " .. ec .. " -days 7 -subj '/CN=bench canned CA' -keyout " .. q(ca_key)
-    .. " -out " .. q(ca) .. " && openssl req " .. ec .. " -subj /CN=localhost -keyout " .. q(key)
-    .. " -out " .. q(csr) .. " && openssl x509 -req -in " .. q(csr) .. " -CA " .. q(ca) .. " -CAkey "
-    .. q(ca_key) .. " -CAcreateserial -days 7 -extfile " .. q(ext) .. " -out " .. q(cert) .. "; } >"
-    .. q(dir .. "/openssl.log") .. " 2>&1"), "canned: openssl could not make the CA and certificate (see "
-    .. dir .. "/openssl.log)")
-  return ca, cert, key
-end
+local function ca_and_cert(dir) return util.make_ca_and_cert(dir, "bench canned CA") end
 
 -- The latency listener: every delete is answered after `latency` seconds,
 -- without holding the worker (ngx.sleep yields).

@@ -68,6 +68,26 @@ function M.load_modules()
   return table.concat(lines, "\n")
 end
 
+--- A CA and a server certificate it signed for localhost and 127.0.0.1, made
+-- with the openssl command in dir: what a real workspace's chain looks like
+-- to a client, which trusts the CA only. Returns the CA's, the certificate's
+-- and the key's paths; raises (naming dir/openssl.log) when openssl fails.
+function M.make_ca_and_cert(dir, ca_name)
+  local ca, ca_key = dir .. "/ca.pem", dir .. "/ca-key.pem"
+  local cert, key, csr, ext = dir .. "/server.pem", dir .. "/server-key.pem", dir .. "/server.csr",
+    dir .. "/server.ext"
+  M.write_file(ext, "subjectAltName=DNS:localhost,IP:127.0.0.1\n"
+    .. "basicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n")
+  local ec = "-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes"
+  local ok = M.run("{ openssl req -x509 " .. ec .. " -days 7 -subj " .. M.q("/CN=" .. ca_name)
+    .. " -keyout " .. M.q(ca_key) .. " -out " .. M.q(ca) .. " && openssl req " .. ec
+    .. " -subj /CN=localhost -keyout " .. M.q(key) .. " -out " .. M.q(csr) .. " && openssl x509 -req -in "
+    .. M.q(csr) .. " -CA " .. M.q(ca) .. " -CAkey " .. M.q(ca_key) .. " -CAcreateserial -days 7 -extfile "
+    .. M.q(ext) .. " -out " .. M.q(cert) .. "; } >" .. M.q(dir .. "/openssl.log") .. " 2>&1")
+  assert(ok, "openssl could not make the CA and certificate (see " .. dir .. "/openssl.log)")
+  return ca, cert, key
+end
+
 --- A port on 127.0.0.1 that was free a moment ago (LuaSocket).
 function M.free_port()
   local s = assert(require("socket").bind("127.0.0.1", 0))

@@ -64,22 +64,8 @@ local function self_signed_cert(prefix)
   return cert, key
 end
 
--- A CA and a server certificate it signed (localhost and 127.0.0.1), as a
--- real workspace's chain looks to a client: the client trusts the CA only.
 local function ca_and_server_cert(prefix)
-  local d = prefix .. "/conf/"
-  local ca, ca_key = d .. "ca.pem", d .. "ca-key.pem"
-  local cert, key, csr, ext = d .. "front.pem", d .. "front-key.pem", d .. "front.csr", d .. "front.ext"
-  write_file(ext, "subjectAltName=DNS:localhost,IP:127.0.0.1\n"
-    .. "basicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n")
-  local ok, out = run("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes"
-    .. " -days 7 -subj '/CN=databricks-webhooks local CA' -keyout " .. q(ca_key) .. " -out " .. q(ca)
-    .. " && openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes"
-    .. " -subj /CN=localhost -keyout " .. q(key) .. " -out " .. q(csr)
-    .. " && openssl x509 -req -in " .. q(csr) .. " -CA " .. q(ca) .. " -CAkey " .. q(ca_key)
-    .. " -CAcreateserial -days 7 -extfile " .. q(ext) .. " -out " .. q(cert))
-  assert(ok, "workspace: openssl could not make the CA and certificate: " .. out)
-  return ca, cert, key
+  return util.make_ca_and_cert(prefix .. "/conf", "databricks-webhooks local CA")
 end
 
 -- The HTTPS fronts: one listener that negotiates HTTP/2 and one that speaks
