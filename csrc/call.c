@@ -24,15 +24,7 @@ void dbw_call_log(lua_State *L, dbw_client *c, const char *method, const char *p
     else
         snprintf(line, sizeof line, "databricks.webhooks: %s %s -> failed (%s), %.1f ms, attempt %d", method,
                  path, rs->net_msg ? rs->net_msg : "network error", rs->elapsed_ms, attempt);
-    if (c->debug_stderr) {
-        fprintf(stderr, "%s\n", line);
-        return;
-    }
-    /* Runs inside a protected call (core.c's run, stepper.c's step): an
-     * error here unwinds no libcurl frame and leaves the client consistent. */
-    lua_rawgeti(L, LUA_REGISTRYINDEX, c->debug_ref);
-    lua_pushstring(L, line);
-    lua_call(L, 1, 0);
+    dbw_client_debug(L, c, line);
 }
 
 int dbw_call_finish(lua_State *L, dbw_client *c, const dbw_exchange *ex, const dbw_response *rs, dbw_req *r)

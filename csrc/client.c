@@ -3,6 +3,7 @@
 #include "auth.h"
 #include "http.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -72,4 +73,17 @@ void dbw_client_release(lua_State *L, dbw_client *c)
     dbw_buf_free(&c->aux_url);
     dbw_buf_free(&c->msg);
     c->closed = 1;
+}
+
+void dbw_client_debug(lua_State *L, const dbw_client *c, const char *line)
+{
+    if (c->debug_stderr) {
+        fprintf(stderr, "%s\n", line);
+        return;
+    }
+    if (c->debug_ref == LUA_NOREF)
+        return;
+    lua_rawgeti(L, LUA_REGISTRYINDEX, c->debug_ref);
+    lua_pushstring(L, line);
+    lua_call(L, 1, 0);
 }

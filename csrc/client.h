@@ -101,4 +101,11 @@ dbw_client *dbw_client_check(lua_State *L, int idx); /* raises on wrong type or 
 dbw_client *dbw_client_new(lua_State *L);            /* pushes a zeroed userdata with metatable */
 void dbw_client_release(lua_State *L, dbw_client *c);
 
+/* Hands one debug line to stderr or the client's debug function (a no-op
+ * without `debug`). Lines never hold a secret: callers build them from
+ * methods, paths, statuses and URLs of token endpoints only. May call the
+ * user's function: only call it inside a protected call (core.c's run,
+ * stepper.c's step), where a Lua error unwinds no libcurl frame. */
+void dbw_client_debug(lua_State *L, const dbw_client *c, const char *line);
+
 #endif

@@ -80,14 +80,7 @@ static void log_retry(lua_State *L, dbw_client *c, const dbw_exchange *ex, const
                  "databricks.webhooks: retry: %s %s failed (%s); attempt %d of at most %d in %.2f s",
                  ex->method, ex->path, last->net_msg ? last->net_msg : "network error", ex->attempts + 1,
                  DBW_MAX_ATTEMPTS, wait);
-    if (c->debug_stderr) {
-        fprintf(stderr, "%s\n", line);
-        return;
-    }
-    /* inside the protected call of every caller (core.c's run, stepper.c's step) */
-    lua_rawgeti(L, LUA_REGISTRYINDEX, c->debug_ref);
-    lua_pushstring(L, line);
-    lua_call(L, 1, 0);
+    dbw_client_debug(L, c, line);
 }
 
 dbw_ex_action dbw_exchange_step(lua_State *L, dbw_client *c, dbw_exchange *ex, const dbw_response *last,
