@@ -213,7 +213,9 @@ describe("a Lua transport", function()
         end
       end
     end
+    assert(results.a[1], tostring(results.a[2]))
     assert.equals("co-a", results.a[1].model_name)
+    assert(results.b[1], tostring(results.b[2]))
     assert.same({}, results.b[1].webhooks)
     assert.equals("RESOURCE_DOES_NOT_EXIST", results.c[2].error_code)
     local creates, lists = 0, 0
