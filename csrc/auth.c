@@ -15,11 +15,16 @@
 /* Refresh this long before expiry at most; Azure rejects tokens with < 30 s left. */
 #define REFRESH_MARGIN 40.0
 
-static const dbw_auth_source *const SOURCES[] = {
-    &dbw_auth_pat,      &dbw_auth_basic,     &dbw_auth_metadata_service, &dbw_auth_oauth_m2m,
-    &dbw_auth_env_oidc, &dbw_auth_file_oidc, &dbw_auth_github_oidc,      &dbw_auth_azure_client_secret,
-    &dbw_auth_callback,
-};
+static const dbw_auth_source *const SOURCES[] = {&dbw_auth_pat,
+                                                 &dbw_auth_basic,
+                                                 &dbw_auth_metadata_service,
+                                                 &dbw_auth_oauth_m2m,
+                                                 &dbw_auth_env_oidc,
+                                                 &dbw_auth_file_oidc,
+                                                 &dbw_auth_github_oidc,
+                                                 &dbw_auth_azure_client_secret,
+                                                 &dbw_auth_callback,
+                                                 NULL};
 
 static const char *const SETTING_NAMES[DBW_AS_COUNT] = {
     "username",
@@ -80,7 +85,7 @@ const char *dbw_auth_configure(lua_State *L, dbw_client *c, int idx, char *why, 
     lua_getfield(L, idx, "auth_type");
     name = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "pat";
     c->auth_src = NULL;
-    for (i = 0; i < sizeof SOURCES / sizeof *SOURCES; i++)
+    for (i = 0; SOURCES[i] != NULL; i++)
         if (strcmp(SOURCES[i]->name, name) == 0)
             c->auth_src = SOURCES[i];
     /* a Lua token source runs under the auth_type the front chose for it */
@@ -291,10 +296,10 @@ static int origin_of(const char *url, char *out, size_t size)
         out[n++] = (char)tolower((unsigned char)*p);
     if (n + 8 >= size)
         return 0;
-    n += (size_t)snprintf(out + n, size - n, ":%ld",
-                          port < end                     ? strtol(port + 1, NULL, 10)
-                          : strcmp(scheme, "https") == 0 ? 443L
-                                                         : 80L);
+    snprintf(out + n, size - n, ":%ld",
+             port < end                     ? strtol(port + 1, NULL, 10)
+             : strcmp(scheme, "https") == 0 ? 443L
+                                            : 80L);
     return 1;
 }
 

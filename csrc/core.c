@@ -69,12 +69,11 @@ static const char *opt_string(lua_State *L, int t, const char *k, char **out, in
 /* Replaces *s by prefix followed by *s (a header line made once per client). */
 static int prefix_with(char **s, const char *prefix)
 {
-    size_t pl = strlen(prefix), sl = strlen(*s);
-    char *line = malloc(pl + sl + 1);
+    size_t n = strlen(prefix) + strlen(*s) + 1;
+    char *line = malloc(n);
     if (line == NULL)
         return -1;
-    memcpy(line, prefix, pl);
-    memcpy(line + pl, *s, sl + 1);
+    snprintf(line, n, "%s%s", prefix, *s);
     free(*s);
     *s = line;
     return 0;
@@ -113,7 +112,7 @@ static const char *opt_count(lua_State *L, int t, const char *k, size_t dflt, si
 #else
         double v = lua_tonumber(L, -1); /* integral and within 2^53 */
 #endif
-        if (v < 1 || (double)v > (double)((size_t)-1 / 2))
+        if (v < 1 || (double)v > 9007199254740992.0) /* 2^53: exact as a double too */
             why = "must be a positive integer";
         else
             *out = (size_t)v;
