@@ -69,7 +69,8 @@ typedef struct dbw_client {
     const struct dbw_op *running_op; /* and for which operation, if any */
 
     /* settings, owned copies */
-    char *host; /* normalised base URL, no trailing '/' */
+    char *host;             /* normalised base URL, no trailing '/' */
+    int host_assumed_https; /* host was given without a scheme (TLS errors say so) */
     char *user_agent;
     char *token; /* PAT */
     char *client_id;

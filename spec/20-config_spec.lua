@@ -421,7 +421,8 @@ describe("config.resolve: precedence", function()
       err.message)
     -- Without HOME there is no default file.
     _, err = resolve(nil, {})
-    assert.equal("default auth: cannot configure default credentials: no host configured", err.message)
+    assert.equal("default auth: cannot configure default credentials: no host configured"
+      .. " (set DATABRICKS_HOST, the host option, or a profile with a host in ~/.databrickscfg)", err.message)
     _, err = resolve({ profile = "p" }, {})
     assert.equal("resolve: cannot load the p profile: cannot expand ~ in ~/.databrickscfg (HOME is not set)",
       err.message)
@@ -599,7 +600,7 @@ describe("config.resolve: profile choice", function()
   it("fails when default_profile names a profile that does not exist", function()
     local path = write_file("[__settings__]\ndefault_profile = gone\n[DEFAULT]\nhost = d\ntoken = t\n")
     local _, err = resolve({ config_file = path })
-    assert.equal("resolve: " .. path .. " has no gone profile configured", err.message)
+    assert.equal("resolve: " .. path .. " has no gone profile configured (its profiles: DEFAULT)", err.message)
   end)
 
   it("does not treat a missing DEFAULT as an error", function()
@@ -607,7 +608,8 @@ describe("config.resolve: profile choice", function()
     local _, err = resolve({ config_file = path })
     assert.equal("INVALID_PARAMETER_VALUE", err.error_code)
     -- The file was read (and is named) but no profile was used.
-    assert.equal("default auth: cannot configure default credentials: no host configured."
+    assert.equal("default auth: cannot configure default credentials: no host configured"
+      .. " (set DATABRICKS_HOST, the host option, or a profile with a host in " .. path .. ")."
       .. " Config: config_file=" .. path, err.message)
   end)
 
@@ -615,19 +617,19 @@ describe("config.resolve: profile choice", function()
     local path = write_file("[DEFAULT]\nhost = d\ntoken = t\n")
     local _, err = resolve({ config_file = path, profile = "nope" })
     assert.equal("INVALID_PARAMETER_VALUE", err.error_code)
-    assert.equal("resolve: " .. path .. " has no nope profile configured", err.message)
+    assert.equal("resolve: " .. path .. " has no nope profile configured (its profiles: DEFAULT)", err.message)
   end)
 
   it("treats a named profile with no keys as missing", function()
     local path = write_file("[empty]\n# nothing\n[DEFAULT]\nhost = d\ntoken = t\n")
     local _, err = resolve({ config_file = path, profile = "empty" })
-    assert.equal("resolve: " .. path .. " has no empty profile configured", err.message)
+    assert.equal("resolve: " .. path .. " has no empty profile configured (its profiles: DEFAULT)", err.message)
   end)
 
   it("does not accept __settings__ as a profile", function()
     local path = write_file("[__settings__]\nhost = h\ntoken = t\n")
     local _, err = resolve({ config_file = path, profile = "__settings__" })
-    assert.equal("resolve: " .. path .. " has no __settings__ profile configured", err.message)
+    assert.equal("resolve: " .. path .. " has no __settings__ profile configured (it has no profiles)", err.message)
   end)
 
   it("does not merge DEFAULT keys into the named profile", function()
@@ -644,8 +646,10 @@ describe("config.resolve: profile choice", function()
   end)
 
   it("does not fail on a missing file when no profile is named", function()
-    local _, err = resolve({ config_file = missing_path() })
-    assert.equal("default auth: cannot configure default credentials: no host configured", err.message)
+    local gone = missing_path()
+    local _, err = resolve({ config_file = gone })
+    assert.equal("default auth: cannot configure default credentials: no host configured"
+      .. " (set DATABRICKS_HOST, the host option, or a profile with a host in " .. gone .. ")", err.message)
   end)
 
   it("fails on a missing file when a profile is named, naming both", function()
@@ -990,10 +994,12 @@ describe("config.resolve: authentication", function()
   it("fails without a host", function()
     local _, err = resolve({ token = TOKEN }, { DATABRICKS_CLIENT_ID = "" })
     assert.equal("INVALID_PARAMETER_VALUE", err.error_code)
-    assert.equal("default auth: cannot configure default credentials: no host configured."
+    local how = " (set DATABRICKS_HOST, the host option, or a profile with a host in ~/.databrickscfg, which is"
+      .. " read only when no credentials are given or a profile is named)."
+    assert.equal("default auth: cannot configure default credentials: no host configured" .. how
       .. " Config: token=***", err.message)
     _, err = resolve(nil, { DATABRICKS_TOKEN = ENV_TOKEN })
-    assert.equal("default auth: cannot configure default credentials: no host configured."
+    assert.equal("default auth: cannot configure default credentials: no host configured" .. how
       .. " Config: token=***. Env: DATABRICKS_TOKEN", err.message)
   end)
 
@@ -1045,5 +1051,50 @@ describe("config.resolve: secrets", function()
       auth_type = "pat" }))
     assert.equal("Config: host=https://h, token=***, client_id=c, client_secret=***, auth_type=pat",
       s.debug_string)
+  end)
+end)
+
+describe("config messages say how to fix what is wrong", function()
+  it("lists the profiles that exist when the named one does not", function()
+    local path = write_file("[prod]\nhost = p\ntoken = t\n[dev]\nhost = d\ntoken = t\n[__settings__]\nx = y\n")
+    local _, err = resolve({ config_file = path, profile = "prdo" })
+    assert.equal("INVALID_PARAMETER_VALUE", err.error_code)
+    assert.equal("resolve: " .. path .. " has no prdo profile configured (its profiles: dev, prod)", err.message)
+  end)
+
+  it("says how to set a host, naming the config file it looked at", function()
+    local _, err = resolve(nil, { HOME = "/nonexistent-home" })
+    assert.equal("INVALID_PARAMETER_VALUE", err.error_code)
+    assert.matches("no host configured %(set DATABRICKS_HOST, the host option, or a profile with a host in"
+      .. " /nonexistent%-home/%.databrickscfg%)", err.message)
+  end)
+
+  it("passes on that https:// was assumed for a host without a scheme", function()
+    assert.is_true(assert(resolve({ host = "127.0.0.1:8080", token = "t" })).host_assumed_https)
+    assert.is_false(assert(resolve({ host = "http://127.0.0.1:8080", token = "t" })).host_assumed_https)
+  end)
+
+  describe("against a plain-HTTP workspace", function()
+    local webhooks = require("databricks.webhooks")
+    local srv
+    setup(function() srv = require("spec.support.workspace").start{} end)
+    teardown(function() srv:stop() end)
+
+    it("a TLS error says https:// was assumed and to write http://, keeping TLS_ERROR", function()
+      local c = assert(webhooks.new{ host = "127.0.0.1:" .. srv.port, token = srv.token, retry_timeout = 0 })
+      local _, err = c:list()
+      assert.equal("TLS_ERROR", err.error_code)
+      assert.matches("https:// was assumed; write http:// for a plain%-HTTP server", err.message)
+      assert.matches("https:// was assumed", tostring(err))
+      c:close()
+    end)
+
+    it("says nothing of it when https:// was written", function()
+      local c = assert(webhooks.new{ host = "https://127.0.0.1:" .. srv.port, token = srv.token, retry_timeout = 0 })
+      local _, err = c:list()
+      assert.equal("TLS_ERROR", err.error_code)
+      assert.is_nil(err.message:find("assumed", 1, true))
+      c:close()
+    end)
   end)
 end)

@@ -467,6 +467,14 @@ local function any_auth_configured(vals)
   return false
 end
 
+-- How to set a host, naming the config file that was (or would be) read.
+local function no_host_hint(config_file, skipped, getenv)
+  local given = config_file or "~/.databrickscfg"
+  local path = profile_file.expand_home(given, getenv) or given
+  return " (set DATABRICKS_HOST, the host option, or a profile with a host in " .. path
+    .. (skipped and ", which is read only when no credentials are given or a profile is named)" or ")")
+end
+
 -- Reads the config file and picks the profile. Returns the path read (false
 -- when there was no file), the profile name and its keys (nil: nothing to
 -- take, e.g. no DEFAULT), or nil and the message.
@@ -695,7 +703,9 @@ function M.resolve(opts, getenv)
   -- never paired with another workspace's host (go#304).
   local profile_used, file_read
   local named = vals.profile
-  if named ~= nil or not any_auth_configured(vals) then
+  local vals_config_given = vals.config_file
+  local file_skipped = not (named ~= nil or not any_auth_configured(vals))
+  if not file_skipped then
     local path, profile, section = read_profile(named, vals.config_file, getenv)
     if path == nil then return invalid(profile) end
     file_read = path or nil
@@ -732,7 +742,7 @@ function M.resolve(opts, getenv)
   vals.config_file = file_read
 
   -- 4. Host (Python `_fix_host_if_needed` runs after all the loaders).
-  local host_is_http = false
+  local host_is_http, host_assumed_https = false, false
   if vals.host then
     local parts, why = host_url.parse(vals.host)
     if not parts then
@@ -743,6 +753,7 @@ function M.resolve(opts, getenv)
       vals.workspace_id = parts.workspace_id
     end
     host_is_http = parts.scheme == "http" and not M.is_loopback(parts.hostname)
+    host_assumed_https = parts.assumed_https
   end
   if host_is_http and not vals.allow_insecure_http then
     return invalid(label("host") .. ": http:// sends the credentials in clear text;"
@@ -759,8 +770,8 @@ function M.resolve(opts, getenv)
       describe(vals, source)))
   end
   if vals.host == nil then
-    return invalid(with_debug("default auth: cannot configure default credentials: no host configured",
-      describe(vals, source)))
+    return invalid(with_debug("default auth: cannot configure default credentials: no host configured"
+      .. no_host_hint(vals.config_file or vals_config_given, file_skipped, getenv), describe(vals, source)))
   end
 
   local auth_type, missing_why, creds = choose_auth(vals, getenv)
@@ -781,6 +792,7 @@ function M.resolve(opts, getenv)
   end
   local settings = {
     host = vals.host,
+    host_assumed_https = host_assumed_https,
     auth_type = auth_type,
     -- Only the chosen method's credentials go on, so nothing downstream can
     -- send the other kind by mistake.
