@@ -139,3 +139,139 @@ describe("auth kinds end to end", function()
       databricks_cli_path = "spec/support/bin/databricks" }))
   end)
 end)
+
+-- End to end against the local workspace, which issues tokens that live 2 s
+-- (refreshed after 1 s): every kind gets a token, uses it, gets a new one
+-- after expiry, fails cleanly on a wrong secret or an unreachable token
+-- endpoint, and never shows its secret.
+local wsmod = require("spec.support.workspace")
+local socket = require("socket")
+local cjson = require("cjson")
+
+local TTL = 2
+
+local function count_path(srv, path)
+  local n = 0
+  for _, r in ipairs(srv:requests()) do
+    if r.path == path then n = n + 1 end
+  end
+  return n
+end
+
+-- Every request the workspace saw that is not an API request must carry no
+-- Bearer token it issued; API requests carry none of the secrets.
+local function assert_tokens_stay_home(srv, secrets)
+  for _, r in ipairs(srv:requests()) do
+    local raw = cjson.encode(r)
+    for _, s in ipairs(secrets) do
+      if r.path:sub(1, 5) == "/api/" then assert.is_nil(raw:find(s, 1, true), s .. " sent with " .. r.path) end
+    end
+    if r.path:sub(1, 5) ~= "/api/" then
+      local auth = r.headers.authorization
+      assert.is_falsy(type(auth) == "string" and auth:find("Bearer ws", 1, true), "token sent to " .. r.path)
+    end
+  end
+end
+
+local function no_secret_in(secrets, ...)
+  for _, text in ipairs({ ... }) do
+    for _, s in ipairs(secrets) do assert.is_nil(tostring(text):find(s, 1, true), "secret in: " .. tostring(text)) end
+  end
+end
+
+-- The kinds configured by options; token_path is where it gets its token.
+local function kinds(srv)
+  local m2m_wrong = { host = srv.url, client_id = srv.client_id, client_secret = "wrong-secret" }
+  return {
+    { name = "basic", static = true, secrets = { wsmod.PASSWORD },
+      opts = { host = srv.url, username = wsmod.USERNAME, password = wsmod.PASSWORD },
+      wrong = { host = srv.url, username = wsmod.USERNAME, password = "wrong-password" } },
+    { name = "metadata-service", token_path = wsmod.METADATA_PATH, secrets = { "local-metadata-secret" },
+      opts = { host = srv.url, metadata_service_url = srv.url .. wsmod.METADATA_PATH },
+      wrong = { host = srv.url, metadata_service_url = srv.url .. "/metadata-service/wrong-secret" },
+      unreachable = { host = srv.url, metadata_service_url = "http://127.0.0.1:1/metadata-service/x" } },
+    { name = "oauth-m2m", token_path = "/oidc/v1/token", secrets = { srv.client_secret },
+      opts = { host = srv.url, client_id = srv.client_id, client_secret = srv.client_secret },
+      wrong = m2m_wrong, drop_token = true },
+    { name = "azure-client-secret", token_path = "/" .. wsmod.AZURE_TENANT_ID .. "/oauth2/token",
+      secrets = { wsmod.AZURE_CLIENT_SECRET },
+      opts = { host = srv.url, azure_client_id = wsmod.AZURE_CLIENT_ID, azure_tenant_id = wsmod.AZURE_TENANT_ID,
+        azure_client_secret = wsmod.AZURE_CLIENT_SECRET, azure_login_host = srv.url },
+      wrong = { host = srv.url, azure_client_id = wsmod.AZURE_CLIENT_ID, azure_tenant_id = wsmod.AZURE_TENANT_ID,
+        azure_client_secret = "wrong-secret", azure_login_host = srv.url },
+      unreachable = { host = srv.url, azure_client_id = wsmod.AZURE_CLIENT_ID,
+        azure_tenant_id = wsmod.AZURE_TENANT_ID, azure_client_secret = wsmod.AZURE_CLIENT_SECRET,
+        azure_login_host = "http://127.0.0.1:1/" } },
+  }
+end
+
+local function with(opts, extra)
+  local o = {}
+  for k, v in pairs(opts) do o[k] = v end
+  for k, v in pairs(extra or {}) do o[k] = v end
+  return o
+end
+
+describe("auth kinds against the local workspace", function()
+  local srv = wsmod.start{ token_ttl = TTL }
+  teardown(function() srv:stop() end)
+  before_each(function() srv:reset() end)
+
+  for _, k in ipairs(kinds(srv)) do
+    describe(k.name, function()
+      it("lists webhooks, refreshes its token after expiry, never shows its secret", function()
+        local lines = {}
+        local c = assert(webhooks.new(with(k.opts, { debug = function(l) lines[#lines + 1] = l end })))
+        assert(c:list())
+        if not k.static then
+          assert.equal(1, count_path(srv, k.token_path))
+          assert(c:list())
+          assert.equal(1, count_path(srv, k.token_path)) -- still valid: not asked again
+          socket.sleep(TTL / 2 + 0.1)
+          assert(c:list())
+          assert.equal(2, count_path(srv, k.token_path))
+        end
+        assert_tokens_stay_home(srv, k.secrets)
+        no_secret_in(k.secrets, tostring(c), table.concat(lines, "\n"))
+        c:close()
+      end)
+
+      it("fails with UNAUTHENTICATED on a wrong secret, naming no secret", function()
+        local lines = {}
+        local c = assert(webhooks.new(with(k.wrong, { debug = function(l) lines[#lines + 1] = l end })))
+        local res, err = c:list()
+        assert.is_nil(res)
+        assert.equal("UNAUTHENTICATED", err.error_code)
+        no_secret_in(k.secrets, tostring(err), err.message, table.concat(lines, "\n"), tostring(c))
+        no_secret_in({ "wrong-secret", "wrong-password" }, tostring(err), table.concat(lines, "\n"))
+      end)
+
+      if k.unreachable or k.drop_token then
+        it("fails with CONNECTION_ERROR when its token endpoint is unreachable", function()
+          local opts = k.unreachable or k.opts
+          if k.drop_token then srv:faults{ { kind = "drop", path = "token" } } end
+          local c = assert(webhooks.new(with(opts, { retry_timeout = 0 })))
+          local _, err = c:list()
+          assert.equal("CONNECTION_ERROR", err.error_code)
+          no_secret_in(k.secrets, tostring(err))
+          assert.equal(0, count_path(srv, "/api/2.0/mlflow/registry-webhooks/list"))
+        end)
+      end
+    end)
+  end
+
+  it("client:bulk with an expired token asks the token endpoint once (single flight)", function()
+    local c = assert(webhooks.new{ host = srv.url, client_id = srv.client_id, client_secret = srv.client_secret })
+    assert(c:list())
+    socket.sleep(TTL / 2 + 0.1)
+    srv:reset()
+    local reqs = {}
+    for i = 1, 20 do
+      reqs[i] = { events = { "MODEL_VERSION_CREATED" }, http_url_spec = { url = "https://example.com/h" .. i } }
+    end
+    local res = c:bulk("create", reqs, { parallel = 8 })
+    for i = 1, 20 do assert.is_table(res[i].ok, tostring(res[i].err)) end
+    assert.equal(1, count_path(srv, "/oidc/v1/token"))
+    c:close()
+  end)
+end)
