@@ -189,9 +189,8 @@ describe("config.resolve: option types and values", function()
     { "user_agent", "app\t1", "user_agent: must be space-separated" },
     { "debug", "yes", "debug: boolean or function expected, got string" },
     { "allow_insecure_http", 1, "allow_insecure_http: boolean expected, got number" },
-    { "workspace_id", "abc", "workspace_id: must be a non-negative integer or a string of digits" },
-    { "workspace_id", 1.5, "workspace_id: must be a non-negative integer or a string of digits" },
-    { "workspace_id", -1, "workspace_id: must be a non-negative integer or a string of digits" },
+    { "workspace_id", 1.5, "workspace_id: must be a non-negative integer or a non-empty string" },
+    { "workspace_id", -1, "workspace_id: must be a non-negative integer or a non-empty string" },
     { "workspace_id", true, "workspace_id: string or integer expected, got boolean" },
     { "transport", "curl", "transport: function or table expected, got string" },
     { "transport", {}, "transport: table must have a 'request' function" },
@@ -1096,5 +1095,19 @@ describe("config messages say how to fix what is wrong", function()
       assert.is_nil(err.message:find("assumed", 1, true))
       c:close()
     end)
+  end)
+end)
+
+
+describe("workspace_id takes what the SDKs take", function()
+  it("accepts any non-empty string, as the Python SDK's Config does", function()
+    for _, id in ipairs({ "abc", "ws-1234-abcd", "01234567-89ab-cdef-0123-456789abcdef", "42" }) do
+      assert.equal(id, assert(resolve({ host = "h", token = "t", workspace_id = id })).workspace_id)
+    end
+    assert.equal("abc", assert(resolve({ host = "h", token = "t" }, { DATABRICKS_WORKSPACE_ID = "abc" })).workspace_id)
+  end)
+  it("still refuses an empty one", function()
+    local _, err = resolve({ host = "h", token = "t", workspace_id = " " })
+    assert.equal("INVALID_PARAMETER_VALUE", err.error_code)
   end)
 end)

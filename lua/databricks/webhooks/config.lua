@@ -231,12 +231,14 @@ local function check_auth_type(v)
   return s
 end
 
--- Workspace IDs are decimal numbers. Numbers are kept as strings so that
--- 16-digit IDs survive Lua 5.1's doubles and are sent verbatim in headers.
+-- Any non-empty string, as the SDKs take it (Python config.py `workspace_id:
+-- str = ConfigAttribute(env="DATABRICKS_WORKSPACE_ID")`, no format check), or
+-- an integer. Numbers are kept as strings so that 16-digit IDs survive Lua
+-- 5.1's doubles and are sent verbatim in headers.
 local function check_workspace_id(v)
   if type(v) == "number" then
     if not is_finite_number(v) or v < 0 or v ~= math_floor(v) or v >= 2 ^ 53 then
-      return nil, "must be a non-negative integer or a string of digits"
+      return nil, "must be a non-negative integer or a non-empty string"
     end
     return string.format("%.0f", v)
   end
@@ -246,9 +248,6 @@ local function check_workspace_id(v)
       return nil, "string or integer expected, got " .. type(v)
     end
     return nil, why
-  end
-  if not s:find("^%d+$") then
-    return nil, "must be a non-negative integer or a string of digits"
   end
   return s
 end
