@@ -10,6 +10,7 @@
 
 #include "errors.h"
 #include "json.h"
+#include "retry.h"
 #include "urlenc.h"
 
 /* Refresh this long before expiry at most; Azure rejects tokens with < 30 s left. */
@@ -124,6 +125,7 @@ int dbw_auth_init(dbw_client *c)
 {
     dbw_buf_wipe(&c->auth_header);
     c->oauth.expiry = 0;
+    c->oauth.refreshing_until = 0;
     return c->auth_src && c->auth_src->init ? c->auth_src->init(c) : 0;
 }
 
@@ -143,18 +145,30 @@ int dbw_auth_invalidate(dbw_client *c)
     return 1;
 }
 
+int dbw_auth_refreshing(const dbw_client *c, double now)
+{
+    return now < c->oauth.refreshing_until;
+}
+
 const char *dbw_auth_next_request(lua_State *L, dbw_client *c, dbw_request *rq)
 {
+    const char *code;
     memset(rq, 0, sizeof *rq);
     dbw_buf_reset(&c->aux_url);
     dbw_buf_wipe(&c->aux_body);
     dbw_buf_wipe(&c->aux_header);
-    return c->auth_src->next(L, c, rq);
+    code = c->auth_src->next(L, c, rq);
+    /* The request's own timeouts bound it; a second more covers the rest. */
+    if (code == NULL && rq->url)
+        c->oauth.refreshing_until = dbw_now() + c->connect_timeout + c->timeout + 1;
+    return code;
 }
 
 const char *dbw_auth_on_response(lua_State *L, dbw_client *c, const dbw_response *rs, double now)
 {
-    const char *code = c->auth_src->on_response(L, c, rs, now);
+    const char *code;
+    c->oauth.refreshing_until = 0;
+    code = c->auth_src->on_response(L, c, rs, now);
     dbw_buf_wipe(&c->aux_body); /* the secrets of the request are no longer needed */
     dbw_buf_wipe(&c->aux_header);
     return code;

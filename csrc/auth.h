@@ -66,6 +66,10 @@ int dbw_auth_ready(const dbw_client *c, double now);
 /* Forget a refreshable token (after a 401). Static sources: no effect, 0. */
 int dbw_auth_invalidate(dbw_client *c);
 
+/* 1 while another exchange's refresh request is outstanding: the caller
+ * waits for its token instead of asking for one more (single flight). */
+int dbw_auth_refreshing(const dbw_client *c, double now);
+
 /* The next request of a refresh (see dbw_auth_source.next). */
 const char *dbw_auth_next_request(lua_State *L, dbw_client *c, dbw_request *rq);
 

@@ -27,7 +27,26 @@ void dbw_call_log(lua_State *L, dbw_client *c, const char *method, const char *p
     dbw_client_debug(L, c, line);
 }
 
-int dbw_call_finish(lua_State *L, dbw_client *c, const dbw_exchange *ex, const dbw_response *rs, dbw_req *r)
+/* A host written without a scheme got https:// (config.lua); a TLS failure
+ * then most likely means a plain-HTTP server: say so in the error at the top. */
+static void hint_assumed_https(lua_State *L, const dbw_client *c)
+{
+    if (!c->host_assumed_https || lua_type(L, -1) != LUA_TTABLE)
+        return;
+    lua_getfield(L, -1, "error_code");
+    if (lua_type(L, -1) == LUA_TSTRING && strcmp(lua_tostring(L, -1), DBW_E_TLS) == 0) {
+        lua_getfield(L, -2, "message");
+        lua_pushfstring(L,
+                        "%s (the host was given without a scheme, so https:// was assumed; write http:// "
+                        "for a plain-HTTP server)",
+                        lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "");
+        lua_setfield(L, -4, "message");
+        lua_pop(L, 1);
+    }
+    lua_pop(L, 1);
+}
+
+static int finish(lua_State *L, dbw_client *c, const dbw_exchange *ex, const dbw_response *rs, dbw_req *r)
 {
     if (ex->err_code) {
         dbw_error e;
@@ -43,6 +62,14 @@ int dbw_call_finish(lua_State *L, dbw_client *c, const dbw_exchange *ex, const d
         return 2;
     }
     return dbw_response_push(L, c, r, ex, rs);
+}
+
+int dbw_call_finish(lua_State *L, dbw_client *c, const dbw_exchange *ex, const dbw_response *rs, dbw_req *r)
+{
+    int n = finish(L, c, ex, rs, r);
+    if (n == 2)
+        hint_assumed_https(L, c);
+    return n;
 }
 
 /* Drives the exchange of r to the end over libcurl; pushes what the method

@@ -25,6 +25,9 @@ typedef struct dbw_oauth {
     int step;       /* the request of a refresh in flight (auth_oauth.c) */
     char *id_token; /* github-oidc: the identity token of the exchange in flight */
     double expiry;  /* monotonic seconds; 0 = no token */
+    /* a refresh request is outstanding until its answer, or until this
+     * monotonic time at most (its exchange may have been abandoned); 0 = none */
+    double refreshing_until;
 } dbw_oauth;
 
 /* What client:stats() reports; every handle of a client counts into one. */
@@ -69,7 +72,8 @@ typedef struct dbw_client {
     const struct dbw_op *running_op; /* and for which operation, if any */
 
     /* settings, owned copies */
-    char *host; /* normalised base URL, no trailing '/' */
+    char *host;             /* normalised base URL, no trailing '/' */
+    int host_assumed_https; /* host was given without a scheme (TLS errors say so) */
     char *user_agent;
     char *token; /* PAT */
     char *client_id;

@@ -168,6 +168,7 @@ static int core_new(lua_State *L)
     c = dbw_client_new(L);
 
     TAKE("host", &c->host, 1);
+    c->host_assumed_https = opt_bool(L, 1, "host_assumed_https", 0);
     TAKE("user_agent", &c->user_agent, 1);
     TAKE("token", &c->token, 1);
     TAKE("client_id", &c->client_id, 0);

@@ -46,10 +46,21 @@ static dbw_ex_action done_with(dbw_exchange *ex, const char *code, long status)
     return DBW_EX_DONE;
 }
 
-static dbw_ex_action next_send(lua_State *L, dbw_client *c, dbw_exchange *ex, dbw_request *rq)
+/* How long an exchange waits before it looks again at a token that another
+ * exchange of the client (client:bulk) is fetching. */
+#define TOKEN_WAIT 0.005
+
+static dbw_ex_action next_send(lua_State *L, dbw_client *c, dbw_exchange *ex, dbw_request *rq, double *delay)
 {
-    if (!dbw_auth_ready(c, dbw_now())) {
-        const char *code = dbw_auth_next_request(L, c, rq);
+    double now = dbw_now();
+    if (!dbw_auth_ready(c, now)) {
+        const char *code;
+        if (dbw_auth_refreshing(c, now)) {
+            *delay = TOKEN_WAIT;
+            ex->sent = DBW_SENT_NOTHING;
+            return DBW_EX_SLEEP;
+        }
+        code = dbw_auth_next_request(L, c, rq);
         if (code)
             return done_with(ex, code, 0);
         if (rq->url) {
@@ -91,7 +102,7 @@ dbw_ex_action dbw_exchange_step(lua_State *L, dbw_client *c, dbw_exchange *ex, c
 
     *delay = 0;
     if (last == NULL)
-        return next_send(L, c, ex, rq);
+        return next_send(L, c, ex, rq, delay);
 
     switch (ex->sent) {
     case DBW_SENT_DISCOVERY:
@@ -99,17 +110,17 @@ dbw_ex_action dbw_exchange_step(lua_State *L, dbw_client *c, dbw_exchange *ex, c
         code = dbw_auth_on_response(L, c, last, dbw_now());
         if (code)
             return done_with(ex, code, last->net == DBW_NET_OK ? last->status : 0);
-        return next_send(L, c, ex, rq);
+        return next_send(L, c, ex, rq, delay);
     case DBW_SENT_API:
         break;
     case DBW_SENT_NOTHING:
-        return next_send(L, c, ex, rq);
+        return next_send(L, c, ex, rq, delay);
     }
 
     /* A rejected OAuth token may have been revoked early: refresh it once. */
     if (last->net == DBW_NET_OK && last->status == 401 && !ex->reauthed && dbw_auth_invalidate(c)) {
         ex->reauthed = 1;
-        return next_send(L, c, ex, rq);
+        return next_send(L, c, ex, rq, delay);
     }
     if (!dbw_retry_allowed(last, ex->replay_safe))
         return DBW_EX_DONE;

@@ -189,9 +189,8 @@ describe("config.resolve: option types and values", function()
     { "user_agent", "app\t1", "user_agent: must be space-separated" },
     { "debug", "yes", "debug: boolean or function expected, got string" },
     { "allow_insecure_http", 1, "allow_insecure_http: boolean expected, got number" },
-    { "workspace_id", "abc", "workspace_id: must be a non-negative integer or a string of digits" },
-    { "workspace_id", 1.5, "workspace_id: must be a non-negative integer or a string of digits" },
-    { "workspace_id", -1, "workspace_id: must be a non-negative integer or a string of digits" },
+    { "workspace_id", 1.5, "workspace_id: must be a non-negative integer or a non-empty string" },
+    { "workspace_id", -1, "workspace_id: must be a non-negative integer or a non-empty string" },
     { "workspace_id", true, "workspace_id: string or integer expected, got boolean" },
     { "transport", "curl", "transport: function or table expected, got string" },
     { "transport", {}, "transport: table must have a 'request' function" },
@@ -421,7 +420,8 @@ describe("config.resolve: precedence", function()
       err.message)
     -- Without HOME there is no default file.
     _, err = resolve(nil, {})
-    assert.equal("default auth: cannot configure default credentials: no host configured", err.message)
+    assert.equal("default auth: cannot configure default credentials: no host configured"
+      .. " (set DATABRICKS_HOST, the host option, or a profile with a host in ~/.databrickscfg)", err.message)
     _, err = resolve({ profile = "p" }, {})
     assert.equal("resolve: cannot load the p profile: cannot expand ~ in ~/.databrickscfg (HOME is not set)",
       err.message)
@@ -599,7 +599,7 @@ describe("config.resolve: profile choice", function()
   it("fails when default_profile names a profile that does not exist", function()
     local path = write_file("[__settings__]\ndefault_profile = gone\n[DEFAULT]\nhost = d\ntoken = t\n")
     local _, err = resolve({ config_file = path })
-    assert.equal("resolve: " .. path .. " has no gone profile configured", err.message)
+    assert.equal("resolve: " .. path .. " has no gone profile configured (its profiles: DEFAULT)", err.message)
   end)
 
   it("does not treat a missing DEFAULT as an error", function()
@@ -607,7 +607,8 @@ describe("config.resolve: profile choice", function()
     local _, err = resolve({ config_file = path })
     assert.equal("INVALID_PARAMETER_VALUE", err.error_code)
     -- The file was read (and is named) but no profile was used.
-    assert.equal("default auth: cannot configure default credentials: no host configured."
+    assert.equal("default auth: cannot configure default credentials: no host configured"
+      .. " (set DATABRICKS_HOST, the host option, or a profile with a host in " .. path .. ")."
       .. " Config: config_file=" .. path, err.message)
   end)
 
@@ -615,19 +616,19 @@ describe("config.resolve: profile choice", function()
     local path = write_file("[DEFAULT]\nhost = d\ntoken = t\n")
     local _, err = resolve({ config_file = path, profile = "nope" })
     assert.equal("INVALID_PARAMETER_VALUE", err.error_code)
-    assert.equal("resolve: " .. path .. " has no nope profile configured", err.message)
+    assert.equal("resolve: " .. path .. " has no nope profile configured (its profiles: DEFAULT)", err.message)
   end)
 
   it("treats a named profile with no keys as missing", function()
     local path = write_file("[empty]\n# nothing\n[DEFAULT]\nhost = d\ntoken = t\n")
     local _, err = resolve({ config_file = path, profile = "empty" })
-    assert.equal("resolve: " .. path .. " has no empty profile configured", err.message)
+    assert.equal("resolve: " .. path .. " has no empty profile configured (its profiles: DEFAULT)", err.message)
   end)
 
   it("does not accept __settings__ as a profile", function()
     local path = write_file("[__settings__]\nhost = h\ntoken = t\n")
     local _, err = resolve({ config_file = path, profile = "__settings__" })
-    assert.equal("resolve: " .. path .. " has no __settings__ profile configured", err.message)
+    assert.equal("resolve: " .. path .. " has no __settings__ profile configured (it has no profiles)", err.message)
   end)
 
   it("does not merge DEFAULT keys into the named profile", function()
@@ -644,8 +645,10 @@ describe("config.resolve: profile choice", function()
   end)
 
   it("does not fail on a missing file when no profile is named", function()
-    local _, err = resolve({ config_file = missing_path() })
-    assert.equal("default auth: cannot configure default credentials: no host configured", err.message)
+    local gone = missing_path()
+    local _, err = resolve({ config_file = gone })
+    assert.equal("default auth: cannot configure default credentials: no host configured"
+      .. " (set DATABRICKS_HOST, the host option, or a profile with a host in " .. gone .. ")", err.message)
   end)
 
   it("fails on a missing file when a profile is named, naming both", function()
@@ -990,10 +993,12 @@ describe("config.resolve: authentication", function()
   it("fails without a host", function()
     local _, err = resolve({ token = TOKEN }, { DATABRICKS_CLIENT_ID = "" })
     assert.equal("INVALID_PARAMETER_VALUE", err.error_code)
-    assert.equal("default auth: cannot configure default credentials: no host configured."
+    local how = " (set DATABRICKS_HOST, the host option, or a profile with a host in ~/.databrickscfg, which is"
+      .. " read only when no credentials are given or a profile is named)."
+    assert.equal("default auth: cannot configure default credentials: no host configured" .. how
       .. " Config: token=***", err.message)
     _, err = resolve(nil, { DATABRICKS_TOKEN = ENV_TOKEN })
-    assert.equal("default auth: cannot configure default credentials: no host configured."
+    assert.equal("default auth: cannot configure default credentials: no host configured" .. how
       .. " Config: token=***. Env: DATABRICKS_TOKEN", err.message)
   end)
 
@@ -1045,5 +1050,64 @@ describe("config.resolve: secrets", function()
       auth_type = "pat" }))
     assert.equal("Config: host=https://h, token=***, client_id=c, client_secret=***, auth_type=pat",
       s.debug_string)
+  end)
+end)
+
+describe("config messages say how to fix what is wrong", function()
+  it("lists the profiles that exist when the named one does not", function()
+    local path = write_file("[prod]\nhost = p\ntoken = t\n[dev]\nhost = d\ntoken = t\n[__settings__]\nx = y\n")
+    local _, err = resolve({ config_file = path, profile = "prdo" })
+    assert.equal("INVALID_PARAMETER_VALUE", err.error_code)
+    assert.equal("resolve: " .. path .. " has no prdo profile configured (its profiles: dev, prod)", err.message)
+  end)
+
+  it("says how to set a host, naming the config file it looked at", function()
+    local _, err = resolve(nil, { HOME = "/nonexistent-home" })
+    assert.equal("INVALID_PARAMETER_VALUE", err.error_code)
+    assert.matches("no host configured %(set DATABRICKS_HOST, the host option, or a profile with a host in"
+      .. " /nonexistent%-home/%.databrickscfg%)", err.message)
+  end)
+
+  it("passes on that https:// was assumed for a host without a scheme", function()
+    assert.is_true(assert(resolve({ host = "127.0.0.1:8080", token = "t" })).host_assumed_https)
+    assert.is_false(assert(resolve({ host = "http://127.0.0.1:8080", token = "t" })).host_assumed_https)
+  end)
+
+  describe("against a plain-HTTP workspace", function()
+    local webhooks = require("databricks.webhooks")
+    local srv
+    setup(function() srv = require("spec.support.workspace").start{} end)
+    teardown(function() srv:stop() end)
+
+    it("a TLS error says https:// was assumed and to write http://, keeping TLS_ERROR", function()
+      local c = assert(webhooks.new{ host = "127.0.0.1:" .. srv.port, token = srv.token, retry_timeout = 0 })
+      local _, err = c:list()
+      assert.equal("TLS_ERROR", err.error_code)
+      assert.matches("https:// was assumed; write http:// for a plain%-HTTP server", err.message)
+      assert.matches("https:// was assumed", tostring(err))
+      c:close()
+    end)
+
+    it("says nothing of it when https:// was written", function()
+      local c = assert(webhooks.new{ host = "https://127.0.0.1:" .. srv.port, token = srv.token, retry_timeout = 0 })
+      local _, err = c:list()
+      assert.equal("TLS_ERROR", err.error_code)
+      assert.is_nil(err.message:find("assumed", 1, true))
+      c:close()
+    end)
+  end)
+end)
+
+
+describe("workspace_id takes what the SDKs take", function()
+  it("accepts any non-empty string, as the Python SDK's Config does", function()
+    for _, id in ipairs({ "abc", "ws-1234-abcd", "01234567-89ab-cdef-0123-456789abcdef", "42" }) do
+      assert.equal(id, assert(resolve({ host = "h", token = "t", workspace_id = id })).workspace_id)
+    end
+    assert.equal("abc", assert(resolve({ host = "h", token = "t" }, { DATABRICKS_WORKSPACE_ID = "abc" })).workspace_id)
+  end)
+  it("still refuses an empty one", function()
+    local _, err = resolve({ host = "h", token = "t", workspace_id = " " })
+    assert.equal("INVALID_PARAMETER_VALUE", err.error_code)
   end)
 end)

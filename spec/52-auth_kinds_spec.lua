@@ -139,3 +139,279 @@ describe("auth kinds end to end", function()
       databricks_cli_path = "spec/support/bin/databricks" }))
   end)
 end)
+
+-- End to end against the local workspace, which issues tokens that live 2 s
+-- (refreshed after 1 s): every kind gets a token, uses it, gets a new one
+-- after expiry, fails cleanly on a wrong secret or an unreachable token
+-- endpoint, and never shows its secret.
+local wsmod = require("spec.support.workspace")
+local socket = require("socket")
+local cjson = require("cjson")
+
+local TTL = 2
+
+local function count_path(srv, path)
+  local n = 0
+  for _, r in ipairs(srv:requests()) do
+    if r.path == path then n = n + 1 end
+  end
+  return n
+end
+
+-- Every request the workspace saw that is not an API request must carry no
+-- Bearer token it issued; API requests carry none of the secrets.
+local function assert_tokens_stay_home(srv, secrets)
+  for _, r in ipairs(srv:requests()) do
+    local raw = cjson.encode(r)
+    for _, s in ipairs(secrets) do
+      if r.path:sub(1, 5) == "/api/" then assert.is_nil(raw:find(s, 1, true), s .. " sent with " .. r.path) end
+    end
+    if r.path:sub(1, 5) ~= "/api/" then
+      local auth = r.headers.authorization
+      assert.is_falsy(type(auth) == "string" and auth:find("Bearer ws", 1, true), "token sent to " .. r.path)
+    end
+  end
+end
+
+local function no_secret_in(secrets, ...)
+  for _, text in ipairs({ ... }) do
+    for _, s in ipairs(secrets) do assert.is_nil(tostring(text):find(s, 1, true), "secret in: " .. tostring(text)) end
+  end
+end
+
+-- The kinds configured by options; token_path is where it gets its token.
+local function kinds(srv)
+  local m2m_wrong = { host = srv.url, client_id = srv.client_id, client_secret = "wrong-secret" }
+  return {
+    { name = "basic", static = true, secrets = { wsmod.PASSWORD },
+      opts = { host = srv.url, username = wsmod.USERNAME, password = wsmod.PASSWORD },
+      wrong = { host = srv.url, username = wsmod.USERNAME, password = "wrong-password" } },
+    { name = "metadata-service", token_path = wsmod.METADATA_PATH, secrets = { "local-metadata-secret" },
+      opts = { host = srv.url, metadata_service_url = srv.url .. wsmod.METADATA_PATH },
+      wrong = { host = srv.url, metadata_service_url = srv.url .. "/metadata-service/wrong-secret" },
+      unreachable = { host = srv.url, metadata_service_url = "http://127.0.0.1:1/metadata-service/x" } },
+    { name = "oauth-m2m", token_path = "/oidc/v1/token", secrets = { srv.client_secret },
+      opts = { host = srv.url, client_id = srv.client_id, client_secret = srv.client_secret },
+      wrong = m2m_wrong, drop_token = true },
+    { name = "azure-client-secret", token_path = "/" .. wsmod.AZURE_TENANT_ID .. "/oauth2/token",
+      secrets = { wsmod.AZURE_CLIENT_SECRET },
+      opts = { host = srv.url, azure_client_id = wsmod.AZURE_CLIENT_ID, azure_tenant_id = wsmod.AZURE_TENANT_ID,
+        azure_client_secret = wsmod.AZURE_CLIENT_SECRET, azure_login_host = srv.url },
+      wrong = { host = srv.url, azure_client_id = wsmod.AZURE_CLIENT_ID, azure_tenant_id = wsmod.AZURE_TENANT_ID,
+        azure_client_secret = "wrong-secret", azure_login_host = srv.url },
+      unreachable = { host = srv.url, azure_client_id = wsmod.AZURE_CLIENT_ID,
+        azure_tenant_id = wsmod.AZURE_TENANT_ID, azure_client_secret = wsmod.AZURE_CLIENT_SECRET,
+        azure_login_host = "http://127.0.0.1:1/" } },
+  }
+end
+
+local function with(opts, extra)
+  local o = {}
+  for k, v in pairs(opts) do o[k] = v end
+  for k, v in pairs(extra or {}) do o[k] = v end
+  return o
+end
+
+describe("auth kinds against the local workspace", function()
+  local srv = wsmod.start{ token_ttl = TTL }
+  teardown(function() srv:stop() end)
+  before_each(function() srv:reset() end)
+
+  for _, k in ipairs(kinds(srv)) do
+    describe(k.name, function()
+      it("lists webhooks, refreshes its token after expiry, never shows its secret", function()
+        local lines = {}
+        local c = assert(webhooks.new(with(k.opts, { debug = function(l) lines[#lines + 1] = l end })))
+        assert(c:list())
+        if not k.static then
+          assert.equal(1, count_path(srv, k.token_path))
+          assert(c:list())
+          assert.equal(1, count_path(srv, k.token_path)) -- still valid: not asked again
+          socket.sleep(TTL / 2 + 0.1)
+          assert(c:list())
+          assert.equal(2, count_path(srv, k.token_path))
+        end
+        assert_tokens_stay_home(srv, k.secrets)
+        no_secret_in(k.secrets, tostring(c), table.concat(lines, "\n"))
+        c:close()
+      end)
+
+      it("fails with UNAUTHENTICATED on a wrong secret, naming no secret", function()
+        local lines = {}
+        local c = assert(webhooks.new(with(k.wrong, { debug = function(l) lines[#lines + 1] = l end })))
+        local res, err = c:list()
+        assert.is_nil(res)
+        assert.equal("UNAUTHENTICATED", err.error_code)
+        no_secret_in(k.secrets, tostring(err), err.message, table.concat(lines, "\n"), tostring(c))
+        no_secret_in({ "wrong-secret", "wrong-password" }, tostring(err), table.concat(lines, "\n"))
+      end)
+
+      if k.unreachable or k.drop_token then
+        it("fails with CONNECTION_ERROR when its token endpoint is unreachable", function()
+          local opts = k.unreachable or k.opts
+          if k.drop_token then srv:faults{ { kind = "drop", path = "token" } } end
+          local c = assert(webhooks.new(with(opts, { retry_timeout = 0 })))
+          local _, err = c:list()
+          assert.equal("CONNECTION_ERROR", err.error_code)
+          no_secret_in(k.secrets, tostring(err))
+          assert.equal(0, count_path(srv, "/api/2.0/mlflow/registry-webhooks/list"))
+        end)
+      end
+    end)
+  end
+
+  it("client:bulk with an expired token asks the token endpoint once (single flight)", function()
+    local c = assert(webhooks.new{ host = srv.url, client_id = srv.client_id, client_secret = srv.client_secret })
+    assert(c:list())
+    socket.sleep(TTL / 2 + 0.1)
+    srv:reset()
+    local reqs = {}
+    for i = 1, 20 do
+      reqs[i] = { events = { "MODEL_VERSION_CREATED" }, http_url_spec = { url = "https://example.com/h" .. i } }
+    end
+    local res = c:bulk("create", reqs, { parallel = 8 })
+    for i = 1, 20 do assert.is_table(res[i].ok, tostring(res[i].err)) end
+    assert.equal(1, count_path(srv, "/oidc/v1/token"))
+    c:close()
+  end)
+end)
+
+-- Kinds that read the process environment (env-oidc, github-oidc) or PATH
+-- (databricks-cli) run in a child Lua with that environment: it lists,
+-- waits past expiry, lists again, and prints what happened as JSON.
+local INTERP = (type(jit) == "table") and "luajit" or ("lua" .. _VERSION:match("%d+%.%d+"))
+local CHILD = [[
+require("spec.helper")
+local webhooks = require("databricks.webhooks")
+local cjson = require("cjson")
+local lines = {}
+local out = { lines = lines }
+local c, err = webhooks.new{ debug = function(l) lines[#lines + 1] = l end, retry_timeout = 0 }
+if c then
+  out.first, err = c:list()
+  out.first = out.first ~= nil
+  if out.first then
+    require("socket").sleep(tonumber(os.getenv("CHILD_WAIT")))
+    out.second, err = c:list()
+    out.second = out.second ~= nil
+  end
+  out.client = tostring(c)
+end
+if err then out.err, out.code = tostring(err), err.error_code end
+io.write(cjson.encode(out))
+]]
+
+local function sh_quote(s) return "'" .. s:gsub("'", "'\\''") .. "'" end
+
+local function run_child(env)
+  local script = os.tmpname()
+  local f = assert(io.open(script, "w")); f:write(CHILD); f:close()
+  local parts = { "env -i", "HOME=/nonexistent", "PATH=" .. sh_quote(env.PATH or os.getenv("PATH")) }
+  for k, v in pairs(env) do
+    if k ~= "PATH" then parts[#parts + 1] = k .. "=" .. sh_quote(v) end
+  end
+  local p = assert(io.popen(table.concat(parts, " ") .. " " .. INTERP .. " " .. script .. " 2>&1"))
+  local text = p:read("*a")
+  p:close()
+  os.remove(script)
+  local ok, res = pcall(cjson.decode, text)
+  assert(ok, text)
+  return res
+end
+
+local function gather(res) return (res.err or "") .. (res.client or "") .. table.concat(res.lines, "\n") end
+
+describe("auth kinds from the environment, against the local workspace", function()
+  local srv = wsmod.start{ token_ttl = TTL }
+  local wait = tostring(TTL / 2 + 0.1)
+  teardown(function() srv:stop() end)
+  before_each(function() srv:reset() end)
+
+  it("env-oidc: DATABRICKS_OIDC_TOKEN exchanged at the workspace, refreshed after expiry", function()
+    local res = run_child{ DATABRICKS_HOST = srv.url, DATABRICKS_CLIENT_ID = srv.client_id,
+      DATABRICKS_OIDC_TOKEN = wsmod.OIDC_SUBJECT_TOKEN, CHILD_WAIT = wait }
+    assert.is_true(res.first, res.err)
+    assert.is_true(res.second, res.err)
+    assert.equal(2, count_path(srv, "/oidc/v1/token"))
+    local body = srv:requests()[2].body
+    assert.matches("grant_type=urn%%3Aietf%%3Aparams%%3Aoauth%%3Agrant%-type%%3Atoken%-exchange", body)
+    assert.matches("subject_token_type=urn%%3Aietf%%3Aparams%%3Aoauth%%3Atoken%-type%%3Ajwt", body)
+    assert.truthy(body:find("client_id=" .. srv.client_id, 1, true))
+    assert_tokens_stay_home(srv, { wsmod.OIDC_SUBJECT_TOKEN })
+    no_secret_in({ wsmod.OIDC_SUBJECT_TOKEN }, gather(res))
+  end)
+
+  it("env-oidc: a subject token the workspace refuses is UNAUTHENTICATED, not shown", function()
+    local res = run_child{ DATABRICKS_HOST = srv.url, DATABRICKS_CLIENT_ID = srv.client_id,
+      DATABRICKS_OIDC_TOKEN = "forged-jwt", CHILD_WAIT = "0" }
+    assert.equal("UNAUTHENTICATED", res.code)
+    assert.matches("invalid_grant", res.err)
+    no_secret_in({ "forged-jwt" }, gather(res))
+  end)
+
+  it("file-oidc: the file's token exchanged, the file read again at each refresh", function()
+    local path = os.tmpname()
+    local f = assert(io.open(path, "w")); f:write(wsmod.OIDC_SUBJECT_TOKEN, "\n"); f:close()
+    finally(function() os.remove(path) end)
+    local c = assert(webhooks.new{ host = srv.url, client_id = srv.client_id, oidc_token_filepath = path })
+    assert(c:list())
+    f = assert(io.open(path, "w")); f:write("rotated-jwt"); f:close()
+    socket.sleep(TTL / 2 + 0.1)
+    local _, err = c:list()
+    assert.equal("UNAUTHENTICATED", err.error_code)
+    no_secret_in({ "rotated-jwt", wsmod.OIDC_SUBJECT_TOKEN }, tostring(err), tostring(c))
+    assert.equal(2, count_path(srv, "/oidc/v1/token"))
+  end)
+
+  it("github-oidc: the ID token from GitHub's endpoint, its request token sent there only", function()
+    local gh = stub.start(([[return function(req)
+      if req.headers["authorization"] == "Bearer gh-request-token" and req.target:find("audience=", 1, true) then
+        return response(200, '{"count":1,"value":"%s"}')
+      end
+      return response(401, '{"message":"Bad credentials"}')
+    end]]):format(wsmod.OIDC_SUBJECT_TOKEN))
+    finally(function() gh:stop() end)
+    local env = { DATABRICKS_HOST = srv.url, DATABRICKS_CLIENT_ID = srv.client_id,
+      ACTIONS_ID_TOKEN_REQUEST_URL = gh.url .. "/token?api-version=2.0",
+      ACTIONS_ID_TOKEN_REQUEST_TOKEN = "gh-request-token", CHILD_WAIT = wait }
+    local res = run_child(env)
+    assert.is_true(res.first, res.err)
+    assert.is_true(res.second, res.err)
+    assert.equal(2, count_path(srv, "/oidc/v1/token"))
+    assert.equal(2, #gh:requests())
+    for _, r in ipairs(srv:requests()) do
+      assert.is_nil(cjson.encode(r):find("gh-request-token", 1, true))
+    end
+    no_secret_in({ "gh-request-token", wsmod.OIDC_SUBJECT_TOKEN }, gather(res))
+    env.ACTIONS_ID_TOKEN_REQUEST_TOKEN, env.CHILD_WAIT = "wrong-request-token", "0"
+    res = run_child(env)
+    assert.equal("UNAUTHENTICATED", res.code)
+    no_secret_in({ "wrong-request-token" }, gather(res))
+    env.ACTIONS_ID_TOKEN_REQUEST_URL = "http://127.0.0.1:1/token"
+    res = run_child(env)
+    assert.equal("CONNECTION_ERROR", res.code)
+  end)
+
+  it("databricks-cli: the `databricks` first on PATH, run again after expiry", function()
+    local log = os.tmpname()
+    finally(function() os.remove(log) end)
+    srv:settings{ tokens = { "cli-token-1" } }
+    local env = { PATH = "spec/support/bin:" .. os.getenv("PATH"), DATABRICKS_HOST = srv.url,
+      DATABRICKS_AUTH_TYPE = "databricks-cli", FAKE_CLI_TOKEN = "cli-token-1", FAKE_CLI_LOG = log,
+      FAKE_CLI_TTL = "3", CHILD_WAIT = "2.1" }
+    local res = run_child(env)
+    assert.is_true(res.first, res.err)
+    assert.is_true(res.second, res.err)
+    local runs = 0
+    for line in io.lines(log) do
+      runs = runs + 1
+      assert.equal("auth token --host " .. srv.url, line)
+    end
+    assert.equal(2, runs)
+    no_secret_in({ "cli-token-1" }, gather(res))
+    env.FAKE_CLI_FAIL, env.CHILD_WAIT = "cannot find profile", "0"
+    res = run_child(env)
+    assert.equal("UNAUTHENTICATED", res.code)
+    assert.matches("cannot find profile", res.err)
+  end)
+end)

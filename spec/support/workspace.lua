@@ -18,6 +18,15 @@ local M = {}
 M.DEFAULT_TOKEN = "dapi-local-workspace-token"
 M.DEFAULT_CLIENT_ID = "local-client"
 M.DEFAULT_CLIENT_SECRET = "local-secret"
+-- The other credentials it accepts (workspace/config.lua startup): basic
+-- auth, an Entra ID stand-in at <url>/<tenant>/oauth2/token, the identity
+-- token its token exchange accepts, and the metadata service at
+-- <url>/metadata-service/<secret>.
+M.USERNAME, M.PASSWORD = "local-user", "local-password"
+M.AZURE_TENANT_ID, M.AZURE_CLIENT_ID, M.AZURE_CLIENT_SECRET = "local-tenant", "local-azure-client",
+  "local-azure-secret"
+M.OIDC_SUBJECT_TOKEN = "local-oidc-jwt"
+M.METADATA_PATH = "/metadata-service/local-metadata-secret"
 
 local util = require("spec.support.util")
 local q = util.q

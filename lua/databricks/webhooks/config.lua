@@ -231,12 +231,14 @@ local function check_auth_type(v)
   return s
 end
 
--- Workspace IDs are decimal numbers. Numbers are kept as strings so that
--- 16-digit IDs survive Lua 5.1's doubles and are sent verbatim in headers.
+-- Any non-empty string, as the SDKs take it (Python config.py `workspace_id:
+-- str = ConfigAttribute(env="DATABRICKS_WORKSPACE_ID")`, no format check), or
+-- an integer. Numbers are kept as strings so that 16-digit IDs survive Lua
+-- 5.1's doubles and are sent verbatim in headers.
 local function check_workspace_id(v)
   if type(v) == "number" then
     if not is_finite_number(v) or v < 0 or v ~= math_floor(v) or v >= 2 ^ 53 then
-      return nil, "must be a non-negative integer or a string of digits"
+      return nil, "must be a non-negative integer or a non-empty string"
     end
     return string.format("%.0f", v)
   end
@@ -246,9 +248,6 @@ local function check_workspace_id(v)
       return nil, "string or integer expected, got " .. type(v)
     end
     return nil, why
-  end
-  if not s:find("^%d+$") then
-    return nil, "must be a non-negative integer or a string of digits"
   end
   return s
 end
@@ -465,6 +464,14 @@ local function any_auth_configured(vals)
     if vals[k] ~= nil then return true end
   end
   return false
+end
+
+-- How to set a host, naming the config file that was (or would be) read.
+local function no_host_hint(config_file, skipped, getenv)
+  local given = config_file or "~/.databrickscfg"
+  local path = profile_file.expand_home(given, getenv) or given
+  return " (set DATABRICKS_HOST, the host option, or a profile with a host in " .. path
+    .. (skipped and ", which is read only when no credentials are given or a profile is named)" or ")")
 end
 
 -- Reads the config file and picks the profile. Returns the path read (false
@@ -695,7 +702,9 @@ function M.resolve(opts, getenv)
   -- never paired with another workspace's host (go#304).
   local profile_used, file_read
   local named = vals.profile
-  if named ~= nil or not any_auth_configured(vals) then
+  local vals_config_given = vals.config_file
+  local file_skipped = not (named ~= nil or not any_auth_configured(vals))
+  if not file_skipped then
     local path, profile, section = read_profile(named, vals.config_file, getenv)
     if path == nil then return invalid(profile) end
     file_read = path or nil
@@ -732,7 +741,7 @@ function M.resolve(opts, getenv)
   vals.config_file = file_read
 
   -- 4. Host (Python `_fix_host_if_needed` runs after all the loaders).
-  local host_is_http = false
+  local host_is_http, host_assumed_https = false, false
   if vals.host then
     local parts, why = host_url.parse(vals.host)
     if not parts then
@@ -743,6 +752,7 @@ function M.resolve(opts, getenv)
       vals.workspace_id = parts.workspace_id
     end
     host_is_http = parts.scheme == "http" and not M.is_loopback(parts.hostname)
+    host_assumed_https = parts.assumed_https
   end
   if host_is_http and not vals.allow_insecure_http then
     return invalid(label("host") .. ": http:// sends the credentials in clear text;"
@@ -759,8 +769,8 @@ function M.resolve(opts, getenv)
       describe(vals, source)))
   end
   if vals.host == nil then
-    return invalid(with_debug("default auth: cannot configure default credentials: no host configured",
-      describe(vals, source)))
+    return invalid(with_debug("default auth: cannot configure default credentials: no host configured"
+      .. no_host_hint(vals.config_file or vals_config_given, file_skipped, getenv), describe(vals, source)))
   end
 
   local auth_type, missing_why, creds = choose_auth(vals, getenv)
@@ -781,6 +791,7 @@ function M.resolve(opts, getenv)
   end
   local settings = {
     host = vals.host,
+    host_assumed_https = host_assumed_https,
     auth_type = auth_type,
     -- Only the chosen method's credentials go on, so nothing downstream can
     -- send the other kind by mistake.

@@ -3,8 +3,9 @@
 --
 -- @module databricks.webhooks.profile
 
-local type, error, tostring, next = type, error, tostring, next
+local type, error, tostring, next, pairs = type, error, tostring, next, pairs
 local io_open = io.open
+local table_concat, table_sort = table.concat, table.sort
 local trim = require("databricks.webhooks.host").trim
 
 local M = {}
@@ -143,6 +144,16 @@ function M.read(path)
   return text
 end
 
+-- The profiles of a file, sorted: the sections with keys, but __settings__.
+local function profile_names(sections)
+  local names = {}
+  for name, keys in pairs(sections) do
+    if name ~= SETTINGS_SECTION and next(keys) ~= nil then names[#names + 1] = name end
+  end
+  table_sort(names)
+  return names
+end
+
 --- Which profile applies (Python `_known_file_config_loader`, Go
 -- `resolveProfile`): the named one, else `[__settings__] default_profile`,
 -- else DEFAULT as a fallback. `__settings__` is reserved, not a profile; a
@@ -154,7 +165,7 @@ end
 -- @treturn[1] string the profile's name
 -- @treturn[1] table|nil its keys; nil for a missing fallback DEFAULT (nothing is read)
 -- @treturn[2] nil
--- @treturn[2] string "has no X profile configured"
+-- @treturn[2] string "has no X profile configured", naming the profiles that exist
 function M.choose(sections, named)
   local profile, fallback = named, false
   if not profile then
@@ -169,7 +180,9 @@ function M.choose(sections, named)
   local section = profile ~= SETTINGS_SECTION and sections[profile] or nil
   if section ~= nil and next(section) ~= nil then return profile, section end
   if fallback then return profile, nil end
-  return nil, "has no " .. profile .. " profile configured"
+  local names = profile_names(sections)
+  return nil, "has no " .. profile .. " profile configured ("
+    .. (#names > 0 and "its profiles: " .. table_concat(names, ", ") or "it has no profiles") .. ")"
 end
 
 return M

@@ -40,6 +40,10 @@ local NO_CREDENTIAL = "Credential was not sent or was of an unsupported type for
 local function authenticate()
   local header = ngx.var.http_authorization
   local scheme, token = (header or ""):match("^(%S+)%s+(%S+)%s*$")
+  if scheme and scheme:lower() == "basic" then
+    if oauth.basic_ok(token) then return nil end
+    return reply.error("UNAUTHENTICATED", "Invalid username or password.")
+  end
   if not scheme or scheme:lower() ~= "bearer" then
     return reply.error("UNAUTHENTICATED", NO_CREDENTIAL)
   end
@@ -60,6 +64,10 @@ local function route(req)
     return oauth.discovery(req)
   elseif path == "/oidc/v1/token" then
     return oauth.token(req)
+  elseif path:match("^/[^/]+/oauth2/token$") then
+    return oauth.entra_token(req, path:match("^/([^/]+)/"))
+  elseif path:match("^/metadata%-service/[^/]+$") then
+    return oauth.metadata(req, path:match("([^/]+)$"))
   end
   return reply.error("ENDPOINT_NOT_FOUND",
     string.format("No API found for '%s %s'", req.method, path))

@@ -11,6 +11,12 @@ M.startup = {
   client_secret = "local-secret",
   token_ttl = 3600,
   scheme = "http",
+  -- the other kinds of credentials it accepts (spec/support/README.md)
+  username = "local-user", password = "local-password",
+  azure_tenant_id = "local-tenant", azure_client_id = "local-azure-client",
+  azure_client_secret = "local-azure-secret",
+  oidc_subject_token = "local-oidc-jwt",
+  metadata_secret = "local-metadata-secret",
 }
 
 --- Mutable settings, see reset().
