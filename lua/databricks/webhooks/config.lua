@@ -23,11 +23,11 @@
 --
 -- @module databricks.webhooks.config
 
-local type, pairs, ipairs, select = type, pairs, ipairs, select
-local tostring, tonumber, error = tostring, tonumber, error
+local type, pairs, ipairs = type, pairs, ipairs
+local tostring, error = tostring, error
 local os_getenv = os.getenv
 local table_concat, table_sort = table.concat, table.sort
-local math_floor, math_huge = math.floor, math.huge
+local math_floor = math.floor
 
 local host_url = require("databricks.webhooks.host")
 local profile_file = require("databricks.webhooks.profile")
@@ -41,120 +41,19 @@ M.is_loopback = host_url.is_loopback
 --- Parse the text of a `.databrickscfg` file (see `databricks.webhooks.profile`).
 M.parse_file = profile_file.parse
 
---- Defaults applied when no source gives a value (seconds). 60 s and 300 s
--- are the SDKs' `http_timeout_seconds` and `retry_timeout_seconds` defaults;
--- 30 s is the Go SDK's dial timeout.
-M.DEFAULTS = {
-  timeout = 60,
-  connect_timeout = 30,
-  retry_timeout = 300,
-  verify_tls = true,
-  debug = false,
-  allow_insecure_http = false,
-}
+local options = require("databricks.webhooks.options")
+local auth_kinds = require("databricks.webhooks.auth_kinds")
 
--- The documentation link every SDK puts in its "no credentials" message.
-local AUTH_DOC_URL =
-  "https://docs.databricks.com/en/dev-tools/auth.html#databricks-client-unified-authentication"
+local ENV_VARS, FILE_KEYS, DESCRIBED = options.ENV_VARS, options.FILE_KEYS, options.DESCRIBED
+local OPTIONS, from_text = options.LIST, options.from_text
+local any_auth_configured, choose_auth = auth_kinds.any_configured, auth_kinds.choose
 
--- Suffix of the generated host for `deployment_name` (AWS workspaces). No SDK
--- has this shorthand; it is this library's own extension.
-local DEPLOYMENT_DOMAIN = ".cloud.databricks.com"
-
--- Environment variables, in the order of the Python SDK's attribute list (it
--- is also the order of the "Env:" part of diagnostic messages).
-local ENV_VARS = {
-  { option = "host", env = "DATABRICKS_HOST" },
-  { option = "workspace_id", env = "DATABRICKS_WORKSPACE_ID" },
-  { option = "token", env = "DATABRICKS_TOKEN" },
-  { option = "client_id", env = "DATABRICKS_CLIENT_ID" },
-  { option = "client_secret", env = "DATABRICKS_CLIENT_SECRET" },
-  { option = "profile", env = "DATABRICKS_CONFIG_PROFILE" },
-  { option = "config_file", env = "DATABRICKS_CONFIG_FILE" },
-  { option = "auth_type", env = "DATABRICKS_AUTH_TYPE" },
-  { option = "token_audience", env = "DATABRICKS_TOKEN_AUDIENCE" },
-  { option = "oidc_token_env", env = "DATABRICKS_OIDC_TOKEN_ENV" },
-  { option = "oidc_token_filepath", env = "DATABRICKS_OIDC_TOKEN_FILEPATH" },
-  { option = "oidc_token_filepath", env = "DATABRICKS_OIDC_TOKEN_FILE" }, -- the SDK's alias
-  { option = "username", env = "DATABRICKS_USERNAME" },
-  { option = "password", env = "DATABRICKS_PASSWORD" },
-  { option = "azure_client_secret", env = "ARM_CLIENT_SECRET" },
-  { option = "azure_client_id", env = "ARM_CLIENT_ID" },
-  { option = "azure_tenant_id", env = "ARM_TENANT_ID" },
-  { option = "databricks_cli_path", env = "DATABRICKS_CLI_PATH" },
-  { option = "metadata_service_url", env = "DATABRICKS_METADATA_SERVICE_URL" },
-}
-
--- Keys read from a config-file profile, and the option each one fills. The
--- names are the SDK attribute names, so a file written for the CLI or the
--- SDKs works unchanged. Other keys (`account_id`, `cluster_id`,
--- `jobs-api-version`, ...) are ignored, as the Go SDK ignores keys it has no
--- attribute for. `skip_verify` is deliberately not honoured: a file shared with other
--- tools should not silently turn off TLS verification here (use the
--- `verify_tls` option). There are no environment variables for the two
--- timeouts in any SDK; the file and `opts` are the only sources.
-local FILE_KEYS = {
-  { key = "host", option = "host" },
-  { key = "workspace_id", option = "workspace_id" },
-  { key = "token", option = "token" },
-  { key = "client_id", option = "client_id" },
-  { key = "client_secret", option = "client_secret" },
-  { key = "auth_type", option = "auth_type" },
-  { key = "token_audience", option = "token_audience" },
-  { key = "oidc_token_env", option = "oidc_token_env" },
-  { key = "oidc_token_filepath", option = "oidc_token_filepath" },
-  { key = "username", option = "username" },
-  { key = "password", option = "password" },
-  { key = "azure_client_secret", option = "azure_client_secret" },
-  { key = "azure_client_id", option = "azure_client_id" },
-  { key = "azure_tenant_id", option = "azure_tenant_id" },
-  { key = "databricks_cli_path", option = "databricks_cli_path" },
-  { key = "metadata_service_url", option = "metadata_service_url" },
-  { key = "scopes", option = "scopes" },
-  { key = "http_timeout_seconds", option = "timeout" },
-  { key = "retry_timeout_seconds", option = "retry_timeout" },
-}
-
--- Attributes shown in the "Config:" part of diagnostic messages, in the
--- Python SDK's attribute order. Sensitive ones are shown as `***`.
-local DESCRIBED = {
-  { name = "host" },
-  { name = "workspace_id" },
-  { name = "token", sensitive = true },
-  { name = "client_id" },
-  { name = "client_secret", sensitive = true },
-  { name = "profile" },
-  { name = "config_file" },
-  { name = "auth_type" },
-  { name = "username" },
-  { name = "password", sensitive = true },
-  { name = "azure_client_secret", sensitive = true },
-  { name = "azure_client_id" },
-  { name = "azure_tenant_id" },
-  { name = "metadata_service_url", sensitive = true },
-  { name = "oidc_token_filepath" },
-}
-
--- The kinds this client supports, in the order of the SDKs' default chain
--- (Python credentials_provider.py DefaultCredentials._auth_providers).
-local AUTH_ORDER = { "pat", "basic", "metadata-service", "oauth-m2m", "env-oidc", "file-oidc", "github-oidc",
-  "azure-client-secret", "databricks-cli" }
-M.AUTH_ORDER = AUTH_ORDER
-local AUTH_TYPES = {}
-for _, name in ipairs(AUTH_ORDER) do AUTH_TYPES[name] = true end
-
--- ----------------------------------------------------------------------------
--- Small helpers
--- ----------------------------------------------------------------------------
-
-local trim = host_url.trim
-
-local has_control_chars = host_url.has_control_chars
-
-local function is_finite_number(v)
-  -- v ~= v only for NaN; a timeout of math.huge would overflow in C.
-  return type(v) == "number" and v == v and v ~= math_huge and v ~= -math_huge
-end
+--- Defaults applied when no source gives a value (see `databricks.webhooks.options`).
+M.DEFAULTS = options.DEFAULTS
+--- The set of accepted option names: `KNOWN_OPTIONS[name] == true`.
+M.KNOWN_OPTIONS = options.KNOWN
+--- The auth kinds this client supports, in the SDKs' default-chain order.
+M.AUTH_ORDER = auth_kinds.ORDER
 
 local function fail(code, message)
   return nil, { error_code = code, message = message }
@@ -164,233 +63,13 @@ local function invalid(message)
   return fail("INVALID_PARAMETER_VALUE", message)
 end
 
--- ----------------------------------------------------------------------------
--- Value checkers. Each takes a value and returns the value to keep, or nil
--- and the reason (without the option name, which the caller prefixes).
--- ----------------------------------------------------------------------------
+-- The documentation link every SDK puts in its "no credentials" message.
+local AUTH_DOC_URL =
+  "https://docs.databricks.com/en/dev-tools/auth.html#databricks-client-unified-authentication"
 
-local function check_string(v, allow_empty)
-  if type(v) ~= "string" then
-    return nil, "string expected, got " .. type(v)
-  end
-  if has_control_chars(v) then
-    return nil, "must not contain control characters"
-  end
-  if not allow_empty and trim(v) == "" then
-    return nil, "must not be empty"
-  end
-  return v
-end
-
-local function check_positive(v)
-  if type(v) ~= "number" then
-    return nil, "number expected, got " .. type(v)
-  end
-  if not is_finite_number(v) or v <= 0 then
-    return nil, "must be a finite number greater than 0 (seconds)"
-  end
-  return v
-end
-
-local function check_non_negative(v)
-  if type(v) ~= "number" then
-    return nil, "number expected, got " .. type(v)
-  end
-  if not is_finite_number(v) or v < 0 then
-    return nil, "must be a finite number >= 0 (seconds)"
-  end
-  return v
-end
-
--- Byte and value caps: whole numbers from 1 up to 2^53 (exact in every Lua).
-local function check_count(v)
-  if type(v) ~= "number" then
-    return nil, "number expected, got " .. type(v)
-  end
-  if not is_finite_number(v) or v < 1 or v ~= math_floor(v) or v > 2 ^ 53 then
-    return nil, "must be a positive integer"
-  end
-  return v
-end
-
-local function check_boolean(v)
-  if type(v) ~= "boolean" then
-    return nil, "boolean expected, got " .. type(v)
-  end
-  return v
-end
-
-local function check_auth_type(v)
-  local s, why = check_string(v)
-  if not s then return nil, why end
-  if not AUTH_TYPES[s] then
-    -- auth_type is not a secret, and naming the rejected value helps with
-    -- profiles written by `databricks auth login` (auth_type = databricks-cli).
-    return nil, "unsupported value '" .. s .. "' (this client supports " .. table_concat(AUTH_ORDER, ", ") .. ")"
-  end
-  return s
-end
-
--- Any non-empty string, as the SDKs take it (Python config.py `workspace_id:
--- str = ConfigAttribute(env="DATABRICKS_WORKSPACE_ID")`, no format check), or
--- an integer. Numbers are kept as strings so that 16-digit IDs survive Lua
--- 5.1's doubles and are sent verbatim in headers.
-local function check_workspace_id(v)
-  if type(v) == "number" then
-    if not is_finite_number(v) or v < 0 or v ~= math_floor(v) or v >= 2 ^ 53 then
-      return nil, "must be a non-negative integer or a non-empty string"
-    end
-    return string.format("%.0f", v)
-  end
-  local s, why = check_string(v)
-  if not s then
-    if type(v) ~= "string" then
-      return nil, "string or integer expected, got " .. type(v)
-    end
-    return nil, why
-  end
-  return s
-end
-
--- One or more space-separated product tokens, each `name` or `name/version`,
--- over the characters the SDKs allow in User-Agent keys and values
--- (`^[0-9A-Za-z_.+-]+$`, Go `useragent/patterns.go`, Python `alphanum_pattern`).
-local UA_CHARS = "[0-9A-Za-z_.+%-]+"
-local function check_user_agent(v)
-  local s, why = check_string(v)
-  if not s then return nil, why end
-  local bad = s:find("^ ") or s:find(" $")
-  if not bad then
-    for token in s:gmatch("[^ ]+") do
-      if not (token:find("^" .. UA_CHARS .. "$") or token:find("^" .. UA_CHARS .. "/" .. UA_CHARS .. "$")) then
-        bad = true
-        break
-      end
-    end
-  end
-  if bad then
-    return nil, "must be space-separated 'name' or 'name/version' tokens of [0-9A-Za-z_.+-]"
-  end
-  return s
-end
-
--- A single DNS label such as `dbc-abcd0123-a1bc`.
-local function check_deployment_name(v)
-  local s, why = check_string(v)
-  if not s then return nil, why end
-  if #s > 63 or not s:find("^[0-9A-Za-z][0-9A-Za-z%-]*$") or s:find("%-$") then
-    return nil, "must be a deployment name such as 'dbc-abcd0123-a1bc' (use host for a full URL)"
-  end
-  return s
-end
-
-local function check_debug(v)
-  if type(v) ~= "boolean" and type(v) ~= "function" then
-    return nil, "boolean or function expected, got " .. type(v)
-  end
-  return v
-end
-
--- Passed through untouched; the front decides how to call it.
-local function check_transport(v)
-  if type(v) == "function" then return v end
-  if type(v) == "table" then
-    if type(v.request) ~= "function" then
-      return nil, "table must have a 'request' function"
-    end
-    return v
-  end
-  return nil, "function or table expected, got " .. type(v)
-end
-
-local function check_nonempty_string(v) return check_string(v, false) end
--- An empty proxy string keeps libcurl's meaning: "use no proxy at all".
-local function check_proxy(v) return check_string(v, true) end
-
--- Python config.py _parse_scopes: split on commas and blanks, de-duplicated,
--- sorted; sent space-separated. A table of strings is accepted too.
-local function check_scopes(v)
-  local list = {}
-  if type(v) == "table" then
-    for _, x in ipairs(v) do
-      if type(x) ~= "string" then return nil, "must be a string or a list of strings" end
-      list[#list + 1] = x
-    end
-  elseif type(v) == "string" then
-    for x in v:gmatch("[^, ]+") do list[#list + 1] = x end
-  else
-    return nil, "must be a string or a list of strings"
-  end
-  local seen, out = {}, {}
-  for _, x in ipairs(list) do
-    if x ~= "" and not seen[x] then
-      if x:find("[%c%s]") then return nil, "must not contain control characters" end
-      seen[x] = true
-      out[#out + 1] = x
-    end
-  end
-  if #out == 0 then return nil, "must name at least one scope" end
-  table_sort(out)
-  return table_concat(out, " ")
-end
-
--- Every option, in the order they are checked (so the first error reported
--- does not depend on `pairs` order).
-local OPTIONS = {
-  { "host", check_nonempty_string },
-  { "deployment_name", check_deployment_name },
-  { "token", check_nonempty_string },
-  { "client_id", check_nonempty_string },
-  { "client_secret", check_nonempty_string },
-  { "auth_type", check_auth_type },
-  { "username", check_nonempty_string },
-  { "password", check_nonempty_string },
-  { "azure_client_id", check_nonempty_string },
-  { "azure_client_secret", check_nonempty_string },
-  { "azure_tenant_id", check_nonempty_string },
-  { "azure_login_host", check_nonempty_string },
-  { "metadata_service_url", check_nonempty_string },
-  { "oidc_token_env", check_nonempty_string },
-  { "oidc_token_filepath", check_nonempty_string },
-  { "token_audience", check_nonempty_string },
-  { "databricks_cli_path", check_nonempty_string },
-  { "scopes", check_scopes },
-  { "profile", check_nonempty_string },
-  { "config_file", check_nonempty_string },
-  { "timeout", check_positive },
-  { "connect_timeout", check_positive },
-  { "retry_timeout", check_non_negative },
-  { "verify_tls", check_boolean },
-  { "ca_file", check_nonempty_string },
-  { "proxy", check_proxy },
-  { "user_agent", check_user_agent },
-  { "debug", check_debug },
-  { "allow_insecure_http", check_boolean },
-  { "workspace_id", check_workspace_id },
-  { "transport", check_transport },
-  { "max_response_bytes", check_count },
-  { "max_response_values", check_count },
-}
-
-local CHECKERS = {}
-
---- The set of accepted option names: `KNOWN_OPTIONS[name] == true`.
-M.KNOWN_OPTIONS = {}
-for _, o in ipairs(OPTIONS) do
-  M.KNOWN_OPTIONS[o[1]] = true
-  CHECKERS[o[1]] = o[2]
-end
-
--- Values read from the environment or the file are strings; these turn them
--- into the option's type before the option's own checker runs.
-local function from_text(option, text)
-  if option == "timeout" or option == "retry_timeout" or option == "connect_timeout" then
-    local n = tonumber(trim(text))
-    if n == nil then return nil, "must be a number (seconds)" end
-    return CHECKERS[option](n)
-  end
-  return CHECKERS[option](text)
-end
+-- Suffix of the generated host for `deployment_name` (AWS workspaces). No SDK
+-- has this shorthand; it is this library's own extension.
+local DEPLOYMENT_DOMAIN = ".cloud.databricks.com"
 
 -- ----------------------------------------------------------------------------
 -- Resolution
@@ -453,19 +132,6 @@ local function warn_if_readable(path, debug)
   end
 end
 
--- Python `_known_file_config_loader` and Go `configFileLoader`: "skip
--- loading configuration file if there's any auth configured directly", so a
--- token meant for one workspace is never paired with another workspace's host
--- (go#304).
-local AUTH_KEYS = { "host", "token", "client_id", "client_secret", "username", "password", "azure_client_id",
-  "azure_client_secret", "azure_tenant_id", "metadata_service_url", "oidc_token_filepath", "oidc_token_env" }
-local function any_auth_configured(vals)
-  for _, k in ipairs(AUTH_KEYS) do
-    if vals[k] ~= nil then return true end
-  end
-  return false
-end
-
 -- How to set a host, naming the config file that was (or would be) read.
 local function no_host_hint(config_file, skipped, getenv)
   local given = config_file or "~/.databrickscfg"
@@ -509,86 +175,6 @@ local function read_profile(named, config_file, getenv)
     return nil, "resolve: " .. path .. " " .. section
   end
   return path, profile, section
-end
-
--- The credentials each kind needs, in the SDKs' default-chain order (Python
--- credentials_provider.py DefaultCredentials). Each returns its credentials
--- when configured, or nil and (when forced by auth_type) what is missing.
-local KINDS = {
-  pat = function(v)
-    if v.token then return { token = v.token } end
-    return nil, "auth_type is pat but no token is configured"
-  end,
-  basic = function(v)
-    if v.username and v.password then return { username = v.username, password = v.password } end
-    return nil, "basic needs both username and password"
-  end,
-  ["metadata-service"] = function(v)
-    if v.metadata_service_url then return { metadata_service_url = v.metadata_service_url } end
-    return nil, "metadata-service needs metadata_service_url (DATABRICKS_METADATA_SERVICE_URL)"
-  end,
-  ["oauth-m2m"] = function(v)
-    if v.client_id and v.client_secret then return { client_id = v.client_id, client_secret = v.client_secret } end
-    return nil, "oauth-m2m needs both client_id and client_secret, but "
-      .. (v.client_id == nil and "client_id" or "client_secret") .. " is not configured"
-  end,
-  -- Python env_oidc: DATABRICKS_OIDC_TOKEN, or the variable oidc_token_env names.
-  ["env-oidc"] = function(v, getenv)
-    local name = v.oidc_token_env or "DATABRICKS_OIDC_TOKEN"
-    local t = getenv(name)
-    if type(t) == "string" and t ~= "" then
-      return { oidc_token = t, client_id = v.client_id }
-    end
-    return nil, "env-oidc needs an identity token in " .. name
-  end,
-  ["file-oidc"] = function(v)
-    if v.oidc_token_filepath then return { oidc_token_filepath = v.oidc_token_filepath, client_id = v.client_id } end
-    return nil, "file-oidc needs oidc_token_filepath (DATABRICKS_OIDC_TOKEN_FILEPATH)"
-  end,
-  -- Python github_oidc (["host", "client_id"]) with GitHubOIDCTokenSupplier's variables.
-  ["github-oidc"] = function(v, getenv)
-    local url, tok = getenv("ACTIONS_ID_TOKEN_REQUEST_URL"), getenv("ACTIONS_ID_TOKEN_REQUEST_TOKEN")
-    if v.client_id and url and url ~= "" and tok and tok ~= "" then
-      return { client_id = v.client_id, id_token_request_url = url, id_token_request_token = tok,
-        token_audience = v.token_audience }
-    end
-    return nil, "github-oidc needs client_id and GitHub Actions' ACTIONS_ID_TOKEN_REQUEST_URL and"
-      .. " ACTIONS_ID_TOKEN_REQUEST_TOKEN"
-  end,
-  -- Python azure_service_principal (["azure_client_id", "azure_client_secret"]); the
-  -- tenant is required here (no lookup through the workspace's /aad/auth).
-  ["azure-client-secret"] = function(v)
-    if v.azure_client_id and v.azure_client_secret and v.azure_tenant_id then
-      return { azure_client_id = v.azure_client_id, azure_client_secret = v.azure_client_secret,
-        azure_tenant_id = v.azure_tenant_id, azure_login_host = v.azure_login_host }
-    end
-    return nil, "azure-client-secret needs azure_client_id, azure_client_secret and azure_tenant_id"
-      .. " (ARM_CLIENT_ID, ARM_CLIENT_SECRET, ARM_TENANT_ID)"
-  end,
-  -- Only when asked for: the default chain does not run a process here.
-  ["databricks-cli"] = function(v)
-    return { databricks_cli_path = v.databricks_cli_path or "databricks" }
-  end,
-}
-
--- auth_type forces one kind; else the first configured one in the SDKs'
--- order. Returns the kind and its credentials, or nil and why.
-local function choose_auth(vals, getenv)
-  if vals.auth_type then
-    local creds, why = KINDS[vals.auth_type](vals, getenv)
-    if creds then return vals.auth_type, nil, creds end
-    return nil, why
-  end
-  for _, name in ipairs(AUTH_ORDER) do
-    if name ~= "databricks-cli" then
-      local creds = KINDS[name](vals, getenv)
-      if creds then return name, nil, creds end
-    end
-  end
-  if vals.client_id or vals.client_secret then
-    return nil, select(2, KINDS["oauth-m2m"](vals))
-  end
-  return nil
 end
 
 local function normalize_getenv(getenv)
