@@ -24,10 +24,17 @@ void dbw_call_log(lua_State *L, dbw_client *c, const char *method, const char *p
     else
         snprintf(line, sizeof line, "databricks.webhooks: %s %s -> failed (%s), %.1f ms, attempt %d", method,
                  path, rs->net_msg ? rs->net_msg : "network error", rs->elapsed_ms, attempt);
+    dbw_call_debug(L, c, line);
+}
+
+void dbw_call_debug(lua_State *L, dbw_client *c, const char *line)
+{
     if (c->debug_stderr) {
         fprintf(stderr, "%s\n", line);
         return;
     }
+    if (c->debug_ref == LUA_NOREF)
+        return;
     /* Runs inside a protected call (core.c's run, stepper.c's step): an
      * error here unwinds no libcurl frame and leaves the client consistent. */
     lua_rawgeti(L, LUA_REGISTRYINDEX, c->debug_ref);

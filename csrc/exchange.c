@@ -46,7 +46,23 @@ static dbw_ex_action done_with(dbw_exchange *ex, const char *code, long status)
     return DBW_EX_DONE;
 }
 
-static dbw_ex_action next_send(lua_State *L, dbw_client *c, dbw_exchange *ex, dbw_request *rq)
+/* The client's pace (pace.h) before every API send: one sleep for a
+ * Retry-After pause, then one for the rate limit's token, taken at once. */
+static dbw_ex_action wait_for_pace(dbw_client *c, dbw_exchange *ex, double *delay)
+{
+    double now = dbw_now(), wait = dbw_pace_held(&c->pace, now);
+    if (wait <= 0) {
+        wait = dbw_pace_take(&c->pace, now);
+        ex->paced = 1;
+    }
+    if (wait <= 0)
+        return DBW_EX_SEND;
+    *delay = wait;
+    ex->sent = DBW_SENT_NOTHING;
+    return DBW_EX_SLEEP;
+}
+
+static dbw_ex_action next_send(lua_State *L, dbw_client *c, dbw_exchange *ex, dbw_request *rq, double *delay)
 {
     if (!dbw_auth_ready(c, dbw_now())) {
         const char *code = dbw_auth_next_request(L, c, rq);
@@ -57,6 +73,9 @@ static dbw_ex_action next_send(lua_State *L, dbw_client *c, dbw_exchange *ex, db
             return DBW_EX_SEND;
         }
     }
+    if (!ex->paced && wait_for_pace(c, ex, delay) == DBW_EX_SLEEP)
+        return DBW_EX_SLEEP;
+    ex->paced = 0;
     api_request(c, ex, rq);
     ex->sent = DBW_SENT_API;
     ex->attempts++;
@@ -98,7 +117,7 @@ dbw_ex_action dbw_exchange_step(lua_State *L, dbw_client *c, dbw_exchange *ex, c
 
     *delay = 0;
     if (last == NULL)
-        return next_send(L, c, ex, rq);
+        return next_send(L, c, ex, rq, delay);
 
     switch (ex->sent) {
     case DBW_SENT_DISCOVERY:
@@ -106,17 +125,17 @@ dbw_ex_action dbw_exchange_step(lua_State *L, dbw_client *c, dbw_exchange *ex, c
         code = dbw_auth_on_response(L, c, last, dbw_now());
         if (code)
             return done_with(ex, code, last->net == DBW_NET_OK ? last->status : 0);
-        return next_send(L, c, ex, rq);
+        return next_send(L, c, ex, rq, delay);
     case DBW_SENT_API:
         break;
     case DBW_SENT_NOTHING:
-        return next_send(L, c, ex, rq);
+        return next_send(L, c, ex, rq, delay);
     }
 
     /* A rejected OAuth token may have been revoked early: refresh it once. */
     if (last->net == DBW_NET_OK && last->status == 401 && !ex->reauthed && dbw_auth_invalidate(c)) {
         ex->reauthed = 1;
-        return next_send(L, c, ex, rq);
+        return next_send(L, c, ex, rq, delay);
     }
     if (!dbw_retry_allowed(last, ex->replay_safe))
         return DBW_EX_DONE;
@@ -131,6 +150,10 @@ dbw_ex_action dbw_exchange_step(lua_State *L, dbw_client *c, dbw_exchange *ex, c
     /* Out of budget: the last real error is the answer, not a generic timeout. */
     if (now + wait > ex->deadline)
         return DBW_EX_DONE;
+    /* The workspace's "not before" holds for every request of this client
+     * (only when this one waits for it too: past its budget it is an answer). */
+    if (last->net == DBW_NET_OK && last->status == 429 && last->retry_after > 0)
+        dbw_pace_hold(&c->pace, now + last->retry_after);
     log_retry(L, c, ex, last, wait);
     *delay = wait;
     ex->sent = DBW_SENT_NOTHING;
