@@ -10,8 +10,8 @@
 -- Environment: BENCH_RUNS (default 5), BENCH_SCALE (multiplies call counts,
 -- default 1), BENCH_PIN=0 (do not pin client and servers to separate CPUs),
 -- BENCH_LUAJIT=0 (skip the LuaJIT clients), BENCH_VALGRIND=0, BENCH_CALLGRIND=0,
--- BENCH_CONCURRENCY=0, BENCH_MEMORY_CALLS (default 200000), BENCH_WORKSPACE=1
--- (also measure against the local workspace, plain HTTP).
+-- BENCH_CONCURRENCY=0, BENCH_PACE=0, BENCH_MEMORY_CALLS (default 200000),
+-- BENCH_WORKSPACE=1 (also measure against the local workspace, plain HTTP).
 -- bench/run builds a private snapshot of the module (BENCH_BUILD_DIR, with
 -- the Lua sources copied to BENCH_LUA_DIR), so that edits and rebuilds made
 -- while the benchmark runs cannot change what it measures halfway.
@@ -40,6 +40,8 @@ local MEMORY_CHECKPOINT = 10000
 local VALGRIND_CALLS = 2000
 -- The concurrency check: deletes, in flight at once, added latency (seconds).
 local CONC_N, CONC_PARALLEL = 500, 32
+-- The pace check: creates, in flight at once, the workspace's requests per second.
+local PACE_N, PACE_PARALLEL, PACE_LIMIT = 500, 32, 50
 
 local function scaled(n) return math.max(20, math.floor(n * SCALE + 0.5)) end
 -- Calls per measurement: sized so that each takes a few tenths of a second.
@@ -525,6 +527,23 @@ local function run_concurrency()
   return r
 end
 
+local function run_pace()
+  if os.getenv("BENCH_PACE") == "0" then return { skipped = true, text = "disabled" } end
+  local text = capture(PIN_PREFIX .. "lua5.4 bench/pace.lua " .. q(B54) .. " " .. q(OUT .. "/pace-workspace")
+    .. " " .. PACE_N .. " " .. PACE_PARALLEL .. " " .. PACE_LIMIT .. " 2>" .. q(LOGDIR .. "/pace.err"))
+  local lines = {}
+  for line in text:gmatch("[^\n]+") do
+    if line:find("^pace:") then
+      say("%s", line)
+      lines[#lines + 1] = line
+    end
+  end
+  local r = parse_result(text, "pace_limited") or { failed = 1 }
+  r.adaptive = parse_result(text, "pace_adaptive")
+  r.lines = #lines > 0 and lines or { "pace: no output" }
+  return r
+end
+
 ------------------------------------------------------------------------------
 -- report
 
@@ -610,6 +629,19 @@ local function check_targets(extra)
     add("concurrency", cwhat, cc.speedup and ("%.1fx, %s connection(s), HTTP/%s"):format(cc.speedup,
       tostring(cc.connections), tostring(cc.proto)) or "failed", ">= 20x, 1 connection",
       cc.speedup ~= nil and cc.speedup >= 20 and cc.failed == 0 and cc.connections == 1)
+  end
+  local pc = extra.pace
+  local pwhat = ("%d creates, %d in flight, local workspace limited to %d requests/s, client rate_limit = %d: "
+    .. "throughput, share answered 429, none lost or twice"):format(PACE_N, PACE_PARALLEL, PACE_LIMIT,
+    PACE_LIMIT)
+  local plimit = ">= 0.9x the limit, <= 5% 429, 0 lost, 0 twice"
+  if pc.skipped then
+    add("pace", pwhat, pc.text, plimit, true, nil)
+    checks[#checks].skipped = true
+  else
+    add("pace", pwhat, pc.ratio and ("%.2fx, %.1f%% 429, %d lost, %d twice"):format(pc.ratio, 100 * pc.share,
+      pc.lost, pc.twice) or "failed", plimit, pc.ratio ~= nil and pc.ratio >= 0.9 and pc.share <= 0.05
+      and pc.failed == 0 and pc.lost == 0 and pc.twice == 0)
   end
   local mem = extra.memory
   add("memory", ("RSS growth from call %s to call %s (TLS + HTTP/2)"):format(commas(MEMORY_CHECKPOINT),
@@ -843,6 +875,14 @@ local function report(mach, extra, checks, summary, plotted)
   add()
   add("- " .. extra.concurrency.text)
   add()
+  add("## Pace")
+  add()
+  if extra.pace.skipped then
+    add("- pace: " .. extra.pace.text)
+  else
+    for _, line in ipairs(extra.pace.lines) do add("- " .. line) end
+  end
+  add()
   add("## Targets")
   add()
   add("| target | measured | limit | met |")
@@ -886,6 +926,7 @@ local function main()
   extra.valgrind = phase(("valgrind, %s calls"):format(commas(VALGRIND_CALLS)), run_valgrind)
   extra.instructions = phase("instructions per call (callgrind)", run_instructions)
   extra.concurrency = phase("concurrency", run_concurrency)
+  extra.pace = phase("pace", run_pace)
   stop_servers()
 
   local checks = check_targets(extra)

@@ -1,5 +1,6 @@
 #include "bulk.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -76,6 +77,48 @@ static void store_result(lua_State *L, int results, int i, int nret)
     lua_pop(L, nret);
 }
 
+/* How many transfers may be in flight: `parallel` at first, halved (at least
+ * 1) by a 429, grown again by one per window's worth of successes. One cut
+ * per round trip: 429s to transfers started before the last cut say nothing
+ * new. */
+typedef struct window {
+    double size;
+    double cut_at; /* monotonic time of the last cut */
+    int max;       /* parallel */
+} window;
+
+static void adapt(lua_State *L, dbw_client *c, window *w, const dbw_response *rs, double started)
+{
+    char line[160];
+    int before = (int)w->size;
+    if (rs->net != DBW_NET_OK)
+        return;
+    if (rs->status >= 200 && rs->status < 300) {
+        w->size += 1.0 / w->size;
+        if (w->size > w->max)
+            w->size = w->max;
+        if ((int)w->size == before)
+            return;
+        snprintf(line, sizeof line, "databricks.webhooks: bulk: at most %d in flight now", (int)w->size);
+    } else if (rs->status == 429 && started >= w->cut_at) {
+        w->size = w->size / 2 < 1 ? 1 : w->size / 2;
+        w->cut_at = dbw_now();
+        if ((int)w->size == before)
+            return; /* one at a time already: nothing to say */
+        snprintf(line, sizeof line, "databricks.webhooks: bulk: answered 429; at most %d in flight now",
+                 (int)w->size);
+    } else {
+        return;
+    }
+    dbw_call_debug(L, c, line);
+}
+
+/* Whether another transfer may start now: the window and the client's pace. */
+static int may_start(dbw_client *c, const window *w, int active)
+{
+    return active < (int)w->size && dbw_pace_delay(&c->pace, dbw_now()) <= 0;
+}
+
 /* Takes the next step of item i given its last response (or NULL), starting
  * a transfer on `slot` when the exchange wants to send. */
 static void advance(lua_State *L, dbw_client *c, item *it, int i, const dbw_response *rs, int slot,
@@ -109,6 +152,7 @@ int dbw_bulk(lua_State *L, dbw_client *c)
     size_t n, i;
     lua_Integer parallel = 8;
     int results, done = 0, active, slot, sleeping = 0, *slot_item;
+    window win;
     size_t cursor = 0;
     item *items;
     dbw_req *reqs;
@@ -171,14 +215,19 @@ int dbw_bulk(lua_State *L, dbw_client *c)
     for (slot = 0; slot < parallel; slot++)
         slot_item[slot] = -1;
 
+    win.size = (double)parallel;
+    win.max = (int)parallel;
+    win.cut_at = 0;
     while ((size_t)done < n) {
         CURLMsg *msg;
         int running, left, finished = 0;
-        double now = dbw_now(), next_wake = now + 1.0;
+        double now = dbw_now(), next_wake = now + 1.0, pace;
 
         /* Fill free slots: first items whose wait is over, then new ones. */
+        for (active = 0, slot = 0; slot < parallel; slot++)
+            active += slot_item[slot] >= 0;
         for (slot = 0; slot < parallel; slot++) {
-            while (slot_item[slot] < 0) {
+            while (slot_item[slot] < 0 && may_start(c, &win, active)) {
                 size_t j = n;
                 if (sleeping > 0) {
                     for (j = 0; j < n; j++)
@@ -195,9 +244,10 @@ int dbw_bulk(lua_State *L, dbw_client *c)
                     j = cursor++;
                 }
                 advance(L, c, &items[j], (int)j, NULL, slot, results, &done);
-                if (items[j].state == ITEM_ACTIVE)
+                if (items[j].state == ITEM_ACTIVE) {
                     slot_item[slot] = (int)j;
-                else if (items[j].state == ITEM_SLEEPING)
+                    active++;
+                } else if (items[j].state == ITEM_SLEEPING)
                     sleeping++;
             }
         }
@@ -219,6 +269,8 @@ int dbw_bulk(lua_State *L, dbw_client *c)
             finished++;
             dbw_http_finish(c->pool[slot], msg->data.result, &rs);
             dbw_call_log(L, c, it->ex.method, it->ex.path, &rs, it->ex.attempts);
+            if (it->ex.sent == DBW_SENT_API)
+                adapt(L, c, &win, &rs, c->pool[slot]->started);
             advance(L, c, it, slot_item[slot], &rs, slot, results, &done);
             if (it->state != ITEM_ACTIVE) {
                 if (it->state == ITEM_SLEEPING)
@@ -231,10 +283,13 @@ int dbw_bulk(lua_State *L, dbw_client *c)
         for (i = 0; sleeping > 0 && i < n; i++)
             if (items[i].state == ITEM_SLEEPING && items[i].wake < next_wake)
                 next_wake = items[i].wake;
+        pace = dbw_pace_delay(&c->pace, now);
+        if (pace > 0 && now + pace < next_wake)
+            next_wake = now + pace;
         for (active = 0, slot = 0; slot < parallel; slot++)
             active += slot_item[slot] >= 0;
         if (active > 0) {
-            int ms = (int)((next_wake - dbw_now()) * 1000);
+            int ms = (int)((next_wake - dbw_now()) * 1000) + 1; /* never 0: no spin */
             curl_multi_poll(c->multi, NULL, 0, ms < 1 ? 1 : ms, NULL);
         } else if ((size_t)done < n) {
             dbw_sleep(next_wake - dbw_now());

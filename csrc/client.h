@@ -16,6 +16,7 @@
 
 #include "buf.h"
 #include "compat.h"
+#include "pace.h"
 
 #define DBW_CLIENT_MT "databricks.webhooks.Client"
 
@@ -98,6 +99,7 @@ typedef struct dbw_client {
     dbw_buf aux_url, aux_header, aux_body, msg;
     uint64_t rng;
     dbw_counters counters;
+    dbw_pace pace; /* rate_limit and Retry-After pauses: when the next API request may go */
 } dbw_client;
 
 /* Registers the metatable methods; expects the method table on the stack top. */

@@ -28,6 +28,7 @@
 #include "http.h"
 #include "json.h"
 #include "ops.h"
+#include "retry.h"
 #include "schema.h"
 #include "stepper.h"
 
@@ -90,6 +91,24 @@ static const char *opt_number(lua_State *L, int t, const char *k, double dflt, d
     lua_pop(L, 1);
     if (!(v >= 0 && v <= 1e9))
         return "must be a finite number >= 0 (seconds)";
+    *out = v;
+    return NULL;
+}
+
+/* Requests per second: absent (no limit), or a finite number > 0. */
+static const char *opt_rate(lua_State *L, int t, const char *k, double *out)
+{
+    double v;
+    *out = 0;
+    lua_getfield(L, t, k);
+    if (lua_isnil(L, -1)) {
+        lua_pop(L, 1);
+        return NULL;
+    }
+    v = lua_type(L, -1) == LUA_TNUMBER ? lua_tonumber(L, -1) : -1;
+    lua_pop(L, 1);
+    if (!(v > 0 && v <= 1e9))
+        return "must be a finite number greater than 0 (requests per second)";
     *out = v;
     return NULL;
 }
@@ -164,6 +183,7 @@ static int core_new(lua_State *L)
     char *ca_file = NULL, *proxy = NULL;
     const char *why;
     size_t max_bytes;
+    double rate;
     luaL_checktype(L, 1, LUA_TTABLE);
     c = dbw_client_new(L);
 
@@ -196,6 +216,9 @@ static int core_new(lua_State *L)
         return fail_new(L, c, "connect_timeout", why);
     if ((why = opt_number(L, 1, "retry_timeout", 300, &c->retry_timeout)) != NULL)
         return fail_new(L, c, "retry_timeout", why);
+    if ((why = opt_rate(L, 1, "rate_limit", &rate)) != NULL)
+        return fail_new(L, c, "rate_limit", why);
+    dbw_pace_init(&c->pace, rate, dbw_now());
     if ((why = opt_count(L, 1, "max_response_bytes", DBW_MAX_RESPONSE, &max_bytes)) != NULL)
         return fail_new(L, c, "max_response_bytes", why);
     if ((why = opt_count(L, 1, "max_response_values", DBW_JSON_MAX_VALUES, &c->max_values)) != NULL)

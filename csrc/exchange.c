@@ -50,6 +50,22 @@ static dbw_ex_action done_with(dbw_exchange *ex, const char *code, long status)
  * exchange of the client (client:bulk) is fetching. */
 #define TOKEN_WAIT 0.005
 
+/* The client's pace (pace.h) before every API send: one sleep for a
+ * Retry-After pause, then one for the rate limit's token, taken at once. */
+static dbw_ex_action wait_for_pace(dbw_client *c, dbw_exchange *ex, double *delay)
+{
+    double now = dbw_now(), wait = dbw_pace_held(&c->pace, now);
+    if (wait <= 0) {
+        wait = dbw_pace_take(&c->pace, now);
+        ex->paced = 1;
+    }
+    if (wait <= 0)
+        return DBW_EX_SEND;
+    *delay = wait;
+    ex->sent = DBW_SENT_NOTHING;
+    return DBW_EX_SLEEP;
+}
+
 static dbw_ex_action next_send(lua_State *L, dbw_client *c, dbw_exchange *ex, dbw_request *rq, double *delay)
 {
     double now = dbw_now();
@@ -68,6 +84,9 @@ static dbw_ex_action next_send(lua_State *L, dbw_client *c, dbw_exchange *ex, db
             return DBW_EX_SEND;
         }
     }
+    if (!ex->paced && wait_for_pace(c, ex, delay) == DBW_EX_SLEEP)
+        return DBW_EX_SLEEP;
+    ex->paced = 0;
     api_request(c, ex, rq);
     ex->sent = DBW_SENT_API;
     ex->attempts++;
@@ -135,6 +154,10 @@ dbw_ex_action dbw_exchange_step(lua_State *L, dbw_client *c, dbw_exchange *ex, c
     /* Out of budget: the last real error is the answer, not a generic timeout. */
     if (now + wait > ex->deadline)
         return DBW_EX_DONE;
+    /* The workspace's "not before" holds for every request of this client
+     * (only when this one waits for it too: past its budget it is an answer). */
+    if (last->net == DBW_NET_OK && last->status == 429 && last->retry_after > 0)
+        dbw_pace_hold(&c->pace, now + last->retry_after);
     log_retry(L, c, ex, last, wait);
     *delay = wait;
     ex->sent = DBW_SENT_NOTHING;

@@ -32,6 +32,7 @@ typedef struct dbw_exchange {
     dbw_sent sent;
     int attempts; /* API attempts so far */
     int reauthed; /* a 401 already caused one token refresh */
+    int paced;    /* the next API send's token is taken (pace.h): it waited for it */
     double started, deadline;
 
     /* set when DONE: either the last response is final, or a local error */

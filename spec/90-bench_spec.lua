@@ -112,6 +112,24 @@ describe("bench", function()
     assert.is_true(r.speedup >= 3, text)
   end)
 
+  it("paces creates to a rate-limited workspace, with and without rate_limit", function()
+    local ws = os.tmpname()
+    os.remove(ws)
+    local text, rc = sh(("%s bench/pace.lua %s %s 40 8 20"):format(LUA, q(BUILD), q(ws)))
+    os.execute("rm -rf " .. q(ws))
+    assert.equal(0, rc, text)
+    local limited, adaptive = {}, {}
+    for k, v in (text:match("RESULT pace_limited ([^\n]*)") or ""):gmatch("([%w_]+)=(%S+)") do
+      limited[k] = tonumber(v)
+    end
+    for k, v in (text:match("RESULT pace_adaptive ([^\n]*)") or ""):gmatch("([%w_]+)=(%S+)") do
+      adaptive[k] = tonumber(v)
+    end
+    assert.same({ 0, 0, 0, 40 }, { limited.failed, limited.lost, limited.twice, limited.sent - limited.limited }, text)
+    assert.is_true(limited.limited <= 2, text)
+    assert.same({ 0, 0, 0 }, { adaptive.failed, adaptive.lost, adaptive.twice }, text)
+  end)
+
   it("times cjson.decode of the list page the canned server sends", function()
     local text, rc = sh(("%s bench/decode.lua %s page %s"):format(LUA, q(BUILD),
       q(dir .. "/www/list100.json")))

@@ -276,6 +276,9 @@ end
 -- @tparam[opt=30] number opts.connect_timeout seconds for the connect phase
 -- @tparam[opt=300] number opts.retry_timeout budget in seconds for retries of 429 and 503
 --   (and of failures before anything was sent); `0` disables retries
+-- @tparam[opt] number opts.rate_limit the most API requests per second this client sends
+--   (`DATABRICKS_RATE_LIMIT`, profile key `rate_limit`; default: no limit), shared by single
+--   calls and `bulk`
 -- @tparam[opt=true] boolean opts.verify_tls verify the server certificate and host name
 -- @tparam[opt] string opts.ca_file a PEM bundle for a private CA (default: the system's);
 --   inside nginx, `lua_ssl_trusted_certificate` is used instead

@@ -401,6 +401,7 @@ function M.resolve(opts, getenv)
     timeout = pick("timeout"),
     connect_timeout = pick("connect_timeout"),
     retry_timeout = pick("retry_timeout"),
+    rate_limit = vals.rate_limit,
     verify_tls = pick("verify_tls"),
     ca_file = vals.ca_file,
     proxy = vals.proxy,

@@ -48,6 +48,7 @@ M.ENV_VARS = {
   { option = "azure_tenant_id", env = "ARM_TENANT_ID" },
   { option = "databricks_cli_path", env = "DATABRICKS_CLI_PATH" },
   { option = "metadata_service_url", env = "DATABRICKS_METADATA_SERVICE_URL" },
+  { option = "rate_limit", env = "DATABRICKS_RATE_LIMIT" },
 }
 
 -- Keys read from a config-file profile, and the option each one fills. The
@@ -78,6 +79,7 @@ M.FILE_KEYS = {
   { key = "scopes", option = "scopes" },
   { key = "http_timeout_seconds", option = "timeout" },
   { key = "retry_timeout_seconds", option = "retry_timeout" },
+  { key = "rate_limit", option = "rate_limit" },
 }
 
 -- Attributes shown in the "Config:" part of diagnostic messages, in the
@@ -138,6 +140,16 @@ local function check_positive(v)
   end
   if not is_finite_number(v) or v <= 0 then
     return nil, "must be a finite number greater than 0 (seconds)"
+  end
+  return v
+end
+
+local function check_rate(v)
+  if type(v) ~= "number" then
+    return nil, "number expected, got " .. type(v)
+  end
+  if not is_finite_number(v) or v <= 0 then
+    return nil, "must be a finite number greater than 0 (requests per second)"
   end
   return v
 end
@@ -310,6 +322,7 @@ local OPTIONS = {
   { "timeout", check_positive },
   { "connect_timeout", check_positive },
   { "retry_timeout", check_non_negative },
+  { "rate_limit", check_rate },
   { "verify_tls", check_boolean },
   { "ca_file", check_nonempty_string },
   { "proxy", check_proxy },
@@ -336,9 +349,10 @@ end
 --- A value read from the environment or the file (a string) turned into the
 -- option's type and checked: the value, or nil and why.
 function M.from_text(option, text)
-  if option == "timeout" or option == "retry_timeout" or option == "connect_timeout" then
+  if option == "timeout" or option == "retry_timeout" or option == "connect_timeout"
+    or option == "rate_limit" then
     local n = tonumber(trim(text))
-    if n == nil then return nil, "must be a number (seconds)" end
+    if n == nil then return nil, "must be a number" .. (option == "rate_limit" and "" or " (seconds)") end
     return CHECKERS[option](n)
   end
   return CHECKERS[option](text)
