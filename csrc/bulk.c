@@ -110,7 +110,7 @@ static void adapt(lua_State *L, dbw_client *c, window *w, const dbw_response *rs
     } else {
         return;
     }
-    dbw_call_debug(L, c, line);
+    dbw_client_debug(L, c, line);
 }
 
 /* Whether another transfer may start now: the window and the client's pace. */

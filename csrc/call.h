@@ -22,9 +22,6 @@
 void dbw_call_log(lua_State *L, dbw_client *c, const char *method, const char *path, const dbw_response *rs,
                   int attempt);
 
-/* One debug line as it is (no-op unless debug is on); the same care applies. */
-void dbw_call_debug(lua_State *L, dbw_client *c, const char *line);
-
 /* Pushes what the method returns once the exchange of request r is DONE:
  * the shaped result (returns 1) or nil, err (returns 2). rs is the last
  * response (unused when ex->err_code is set). */

@@ -54,8 +54,12 @@ static dbw_ex_action done_with(dbw_exchange *ex, const char *code, long status)
  * Retry-After pause, then one for the rate limit's token, taken at once. */
 static dbw_ex_action wait_for_pace(dbw_client *c, dbw_exchange *ex, double *delay)
 {
-    double now = dbw_now(), wait = dbw_pace_held(&c->pace, now);
-    if (wait <= 0) {
+    /* A pause is slept through once: asking again after the sleep would spin
+     * when a transport's sleep returns early (or does not sleep at all). */
+    double now = dbw_now(), wait = c->pace.hold > ex->pause_served ? dbw_pace_held(&c->pace, now) : 0;
+    if (wait > 0) {
+        ex->pause_served = c->pace.hold;
+    } else {
         wait = dbw_pace_take(&c->pace, now);
         ex->paced = 1;
     }
@@ -156,8 +160,10 @@ dbw_ex_action dbw_exchange_step(lua_State *L, dbw_client *c, dbw_exchange *ex, c
         return DBW_EX_DONE;
     /* The workspace's "not before" holds for every request of this client
      * (only when this one waits for it too: past its budget it is an answer). */
-    if (last->net == DBW_NET_OK && last->status == 429 && last->retry_after > 0)
+    if (last->net == DBW_NET_OK && last->status == 429 && last->retry_after > 0) {
         dbw_pace_hold(&c->pace, now + last->retry_after);
+        ex->pause_served = c->pace.hold; /* this exchange sleeps at least that long now */
+    }
     log_retry(L, c, ex, last, wait);
     *delay = wait;
     ex->sent = DBW_SENT_NOTHING;

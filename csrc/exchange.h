@@ -30,9 +30,10 @@ typedef struct dbw_exchange {
     int replay_safe;
 
     dbw_sent sent;
-    int attempts; /* API attempts so far */
-    int reauthed; /* a 401 already caused one token refresh */
-    int paced;    /* the next API send's token is taken (pace.h): it waited for it */
+    int attempts;        /* API attempts so far */
+    int reauthed;        /* a 401 already caused one token refresh */
+    int paced;           /* the next API send's token is taken (pace.h): it waited for it */
+    double pause_served; /* the client pause (pace.h) this exchange already slept through */
     double started, deadline;
 
     /* set when DONE: either the last response is final, or a local error */
