@@ -197,7 +197,7 @@ describe("databricks.webhooks.cli (in-process)", function()
   describe("bulk work", function()
     it("says on stderr that no webhook matched, with exit status 5", function()
       create("real")
-      for _, cmd in ipairs({ { "delete" }, { "update", "--status", "DISABLED" } }) do
+      for _, cmd in ipairs({ { "delete", "--yes" }, { "update", "--status", "DISABLED" } }) do
         local argv = { "--host", srv.url, cmd[1], "--model", "reall", "--all" }
         for i = 2, #cmd do argv[#argv + 1] = cmd[i] end
         local r = run(argv)
@@ -206,7 +206,7 @@ describe("databricks.webhooks.cli (in-process)", function()
         assert.equals("error: no webhook matched: model 'reall' has no webhooks; nothing was changed\n", r.stderr)
       end
       local r = run({ "--host", srv.url, "delete", "--model", "real", "--all", "--event", "COMMENT_CREATED",
-        "--json" })
+        "--json", "--yes" })
       assert.equals(5, r.code)
       assert.equals("[]\n", r.stdout)
       assert.matches("listening to COMMENT_CREATED", r.stderr)
@@ -244,7 +244,7 @@ describe("databricks.webhooks.cli (in-process)", function()
       assert.equals(10, #lines(r.stdout))
       assert.is_nil(r.stdout:find("\t\n", 1, true))
 
-      r = ok({ "delete", "--model", "g", "--all", "--parallel", "2" })
+      r = ok({ "delete", "--model", "g", "--all", "--parallel", "2", "--yes" })
       assert.equals("", r.stderr)
       assert.equals(10, #lines(r.stdout))
       assert.is_nil(r.stdout:find("\t\n", 1, true))

@@ -181,7 +181,8 @@ and the error. A failure does not stop the others. With --json, an array of
   --model NAME --all    every webhook of this registered model
   --event EVENT         with --all: only those listening to EVENT; repeatable
   --parallel N          requests in flight at once, 1 to 64 (default 8)
-  --yes                 do not ask for confirmation
+  --yes                 do not ask for confirmation (needed for --all without a
+                        terminal to ask on)
 
 With --all on a terminal, the webhooks found are counted and confirmation is
 asked first (unless --yes), and the progress is shown on stderr. When --all

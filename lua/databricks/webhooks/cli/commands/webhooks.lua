@@ -239,10 +239,14 @@ function C.delete(ctx, o, format, verb)
   if not o.all and #o.event > 0 then usage_error("--event filters only with --all") end
   ctx:check_events(o.event)
   local parallel = ctx:parallel(o)
+  -- As the Databricks CLI: a single delete is not confirmed; --all is, on a
+  -- terminal, and without one (a script, CI) it needs --yes, as apply does.
+  if o.all and not o.yes and not ctx.sys.is_terminal(0) then
+    usage_error("delete --all asks for confirmation on a terminal; give --yes to delete without asking")
+  end
   local client = ctx:connect(o)
   local ids = bulk_targets(ctx, client, o, format, true)
-  -- As the Databricks CLI: a single delete is not confirmed; --all on a terminal is.
-  if o.all and not o.yes and ctx.sys.is_terminal(0) then
+  if o.all and not o.yes then
     local n = #ids
     local answer = ctx:ask(("Delete %d webhook%s of model '%s'? [y/N]: "):format(n, n == 1 and "" or "s",
       cell(o.model))):lower()
