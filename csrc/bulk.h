@@ -1,7 +1,7 @@
 /*
  * bulk.h - client:bulk(op, requests, opts): many calls of one operation run
  * side by side over a libcurl multi handle, each with the same validation,
- * retry policy and result shaping as a single call (exchange.c, response.c).
+ * retry policy and result shaping as a single call (exchange.c, result.c).
  *
  *   local results = client:bulk("delete", { {id = "a"}, "b", ... }, { parallel = 8 })
  *   -- results[i] = { ok = <what client:delete would return> } or { err = <error object> }

@@ -6,7 +6,7 @@
 #include "errors.h"
 #include "http.h"
 #include "json.h"
-#include "response.h"
+#include "result.h"
 #include "retry.h"
 #include "urlenc.h"
 
@@ -61,7 +61,7 @@ static int finish(lua_State *L, dbw_client *c, const dbw_exchange *ex, const dbw
         dbw_error_push(L, &e);
         return 2;
     }
-    return dbw_response_push(L, c, r, ex, rs);
+    return dbw_result_push(L, c, r, ex, rs);
 }
 
 int dbw_call_finish(lua_State *L, dbw_client *c, const dbw_exchange *ex, const dbw_response *rs, dbw_req *r)

@@ -1,7 +1,7 @@
 /*
  * call.h - one method call from request table to returned value: prepare
  * the request (request.h), drive the exchange (exchange.c) over libcurl, log
- * each attempt, shape the answer (response.c).
+ * each attempt, shape the answer (result.c).
  *
  * The same build, log and finish steps serve the step-by-step Stepper of
  * stepper.c, which runs the exchange from Lua over a Lua transport; only the

@@ -1,10 +1,10 @@
 /*
  * fuzz_response - what a server (or a Lua transport) sends back, turned into
- * what a method returns: status + headers + body -> dbw_response_push, with
+ * what a method returns: status + headers + body -> dbw_result_push, with
  * JSON decoding (dbw_json_decode), the five result shapes and the error shaping of non-2xx answers.
  *
  * Two ways in, picked by the first byte:
- *   direct  - dbw_response_push on a response struct built from the input,
+ *   direct  - dbw_result_push on a response struct built from the input,
  *             for every shape (and the network-failure path);
  *   stepper - a real client (PAT or OAuth M2M) runs a whole call step by step
  *             (client:_begin / ex:step), each "send" answered with a response
@@ -28,7 +28,7 @@
 #include "../csrc/json.h"
 #include "../csrc/ops.h"
 #include "../csrc/request.h"
-#include "../csrc/response.h"
+#include "../csrc/result.h"
 #include "../csrc/retry.h"
 
 static const long statuses[] = {200, 201, 204, 299, 300, 301, 302, 307, 400, 401, 403, 404,
@@ -126,7 +126,7 @@ static void check_result(lua_State *L, int n, dbw_shape shape, int ok_allowed, c
     }
 }
 
-/* ---- direct: dbw_response_push --------------------------------------------- */
+/* ---- direct: dbw_result_push --------------------------------------------- */
 
 static dbw_client fake; /* only max_values is read */
 
@@ -184,7 +184,7 @@ static void direct(lua_State *L, dbw_shape shape, fz_in *in)
     r->update_id = strdup("0123456789abcdef0123456789abcdef");
     reqidx = lua_gettop(L);
 
-    got = dbw_response_push(L, &fake, r, &ex, &rs);
+    got = dbw_result_push(L, &fake, r, &ex, &rs);
     FZ_ASSERT(lua_gettop(L) == reqidx + got, "direct: stack unbalanced (%d values, top %d)", got,
               lua_gettop(L) - reqidx);
     first = first_byte(rs.body, rs.body_len);

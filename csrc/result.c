@@ -1,4 +1,4 @@
-#include "response.h"
+#include "result.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -26,7 +26,7 @@ static int push_nil_error(lua_State *L, const dbw_error *e)
     return 2;
 }
 
-int dbw_response_push_net_error(lua_State *L, const dbw_exchange *ex, const dbw_response *rs)
+int dbw_result_push_net_error(lua_State *L, const dbw_exchange *ex, const dbw_response *rs)
 {
     dbw_error e;
     init_error(&e, ex, NULL);
@@ -255,13 +255,13 @@ static int shape_test(lua_State *L, int body)
     return 1;
 }
 
-int dbw_response_push(lua_State *L, const dbw_client *c, dbw_req *r, const dbw_exchange *ex,
-                      const dbw_response *rs)
+int dbw_result_push(lua_State *L, const dbw_client *c, dbw_req *r, const dbw_exchange *ex,
+                    const dbw_response *rs)
 {
     dbw_shape shape = r->shape;
     int body, top, rc = DBW_JSON_OK;
     if (rs->net != DBW_NET_OK)
-        return dbw_response_push_net_error(L, ex, rs);
+        return dbw_result_push_net_error(L, ex, rs);
     if (rs->status < 200 || rs->status > 299)
         return push_http_error(L, c, r, ex, rs);
 
