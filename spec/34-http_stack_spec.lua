@@ -8,6 +8,9 @@ local workspace = require("spec.support.workspace")
 local paths = require("spec.support.paths")
 
 local BASE = "/api/2.0/mlflow/registry-webhooks/"
+-- valgrind and the sanitizers slow the client down: fewer requests are in
+-- flight when a GOAWAY comes, so none may need sending again
+local SLOW = (os.getenv("DBW_VALGRIND") or "") ~= "" or (os.getenv("DBW_ASAN") or "") ~= ""
 
 local function hook(name)
   return { events = { "MODEL_VERSION_CREATED" }, model_name = name,
@@ -131,7 +134,7 @@ describe("HTTP stack", function()
       -- every create the front logged is a webhook: nothing processed twice
       assert.equals(60, #logged(srv, srv.h2_port, BASE .. "create", 60))
       assert.is_true(c:stats().connections >= 8)
-      assert.is_true(c:stats().resends > 0)
+      if not SLOW then assert.is_true(c:stats().resends > 0) end
       c:close()
     end)
 
