@@ -223,12 +223,24 @@ static const char *on_discovery(lua_State *L, dbw_client *c, const dbw_response 
                        c->host);
         code = DBW_E_UNAUTHENTICATED;
     } else {
-        size_t n = dbw_rawlen(L, -1) + 1;
-        c->oauth.token_endpoint = malloc(n);
-        if (c->oauth.token_endpoint)
-            memcpy(c->oauth.token_endpoint, lua_tostring(L, -1), n);
-        else
+        /* Same origin (both have "://": origin_of checked), spelt as the
+         * workspace's host is: what follows the origin is kept, so the
+         * request goes to exactly the configured host whatever case or
+         * default port the document used. */
+        const char *url = lua_tostring(L, -1), *rest = strstr(url, "://") + 3;
+        const char *origin_end = strstr(c->host, "://") + 3;
+        size_t hl, rl;
+        origin_end += strcspn(origin_end, "/?#");
+        hl = (size_t)(origin_end - c->host);
+        rest += strcspn(rest, "/?#");
+        rl = strlen(rest);
+        c->oauth.token_endpoint = malloc(hl + rl + 1);
+        if (c->oauth.token_endpoint) {
+            memcpy(c->oauth.token_endpoint, c->host, hl);
+            memcpy(c->oauth.token_endpoint + hl, rest, rl + 1);
+        } else {
             code = fail(c, DBW_E_UNAUTHENTICATED, "out of memory");
+        }
     }
     lua_pop(L, 2);
     c->oauth.discovery_done = code == NULL; /* after a failure, the next call asks again */
