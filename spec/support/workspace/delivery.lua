@@ -98,15 +98,18 @@ local attempt
 
 --- POSTs `body` to the webhook's URL. Returns status_code, response body, or nil, error.
 -- A connection the receiver closed before the request could be written is
--- tried once more (nothing was delivered), as a delivery agent would.
+-- tried twice more after a short pause (nothing was delivered), as a delivery
+-- agent would: a receiver under load may drop a fresh TLS connection.
 function M.post(spec, body)
   local scheme, host, port, path = schema.parse_url(spec.url)
   local addr = scheme and connect_host(host)
   if not addr then return nil, "could not resolve host" end
   port = port or (scheme == "https" and 443 or 80)
   local status, res, unsent = attempt(spec, body, scheme, host, addr, port, path)
-  if not status and unsent then
-    status, res = attempt(spec, body, scheme, host, addr, port, path)
+  for _ = 1, 2 do
+    if status or not unsent then break end
+    ngx.sleep(0.05)
+    status, res, unsent = attempt(spec, body, scheme, host, addr, port, path)
   end
   return status, res
 end
