@@ -4,29 +4,12 @@
 -- The transports here speak HTTP with LuaSocket to the local workspace.
 local webhooks = require("databricks.webhooks")
 local workspace = require("spec.support.workspace")
-local http = require("socket.http")
-local ltn12 = require("ltn12")
+local paths = require("spec.support.paths")
 
 local BASE = "/api/2.0/mlflow/registry-webhooks/"
 local BASE_PAT = BASE:gsub("%p", "%%%0") -- for string patterns
 
--- A LuaSocket transport; `seen` collects the request tables it is handed.
-local function luasocket_transport(seen)
-  return function(req)
-    if seen then seen[#seen + 1] = req end
-    local headers = {}
-    for k, v in pairs(req.headers) do headers[k] = v end
-    if req.body then headers["Content-Length"] = tostring(#req.body) end
-    local chunks = {}
-    local ok, status, resp_headers = http.request({
-      url = req.url, method = req.method, headers = headers,
-      source = req.body and ltn12.source.string(req.body) or nil,
-      sink = ltn12.sink.table(chunks),
-    })
-    if not ok then return { error_kind = "connect", message = tostring(status) } end
-    return { status = status, headers = resp_headers, body = table.concat(chunks) }
-  end
-end
+local luasocket_transport = paths.luasocket_transport
 
 local function hook(name)
   return { events = { "MODEL_VERSION_CREATED" }, model_name = name,

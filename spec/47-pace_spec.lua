@@ -8,22 +8,7 @@ local webhooks = require("databricks.webhooks")
 local config = require("databricks.webhooks.config")
 local workspace = require("spec.support.workspace")
 local socket = require("socket")
-local http = require("socket.http")
-local ltn12 = require("ltn12")
-
-local function luasocket_transport(req)
-  local headers = {}
-  for k, v in pairs(req.headers) do headers[k] = v end
-  if req.body then headers["Content-Length"] = tostring(#req.body) end
-  local chunks = {}
-  local ok, status, resp_headers = http.request({
-    url = req.url, method = req.method, headers = headers,
-    source = req.body and ltn12.source.string(req.body) or nil,
-    sink = ltn12.sink.table(chunks),
-  })
-  if not ok then return { error_kind = "connect", message = tostring(status) } end
-  return { status = status, headers = resp_headers, body = table.concat(chunks) }
-end
+local paths = require("spec.support.paths")
 
 describe("pace", function()
   local srv
@@ -102,7 +87,7 @@ describe("pace", function()
 
     it("are paced over a Lua transport too (the Stepper asks the same bucket)", function()
       srv:settings({ rate_limit = 10, rate_limit_burst = 2 })
-      local c = new({ rate_limit = 10, retry_timeout = 0, transport = luasocket_transport })
+      local c = new({ rate_limit = 10, retry_timeout = 0, transport = paths.luasocket_transport() })
       local elapsed, failed = lists(c, 6)
       assert.equals(0, failed)
       assert.equals(0, srv:stats().rate_limited)

@@ -54,6 +54,25 @@ local function luasec_transport(ca_file)
   end
 end
 
+--- A plain-HTTP LuaSocket transport; `seen` collects the request tables it is handed.
+function M.luasocket_transport(seen)
+  local http, ltn12 = require("socket.http"), require("ltn12")
+  return function(req)
+    if seen then seen[#seen + 1] = req end
+    local headers = {}
+    for k, v in pairs(req.headers) do headers[k] = v end
+    if req.body then headers["Content-Length"] = tostring(#req.body) end
+    local chunks = {}
+    local ok, status, resp_headers = http.request({
+      url = req.url, method = req.method, headers = headers,
+      source = req.body and ltn12.source.string(req.body) or nil,
+      sink = ltn12.sink.table(chunks),
+    })
+    if not ok then return { error_kind = "connect", message = tostring(status) } end
+    return { status = status, headers = resp_headers, body = table.concat(chunks) }
+  end
+end
+
 local BULK_OPS = { create = true, update = true, delete = true, test = true }
 
 -- A stand-in that runs create, update, delete and test as a bulk of one and
