@@ -234,10 +234,13 @@ static const char *on_discovery(lua_State *L, dbw_client *c, const dbw_response 
         hl = (size_t)(origin_end - c->host);
         rest += strcspn(rest, "/?#");
         rl = strlen(rest);
-        c->oauth.token_endpoint = malloc(hl + rl + 1);
+        c->oauth.token_endpoint = malloc(hl + rl + 2);
         if (c->oauth.token_endpoint) {
+            /* "https://h?x" names the path "/" of h: written out, so the URL is host + "/..." */
+            int slash = rest[0] != '/';
             memcpy(c->oauth.token_endpoint, c->host, hl);
-            memcpy(c->oauth.token_endpoint + hl, rest, rl + 1);
+            c->oauth.token_endpoint[hl] = '/';
+            memcpy(c->oauth.token_endpoint + hl + slash, rest, rl + 1);
         } else {
             code = fail(c, DBW_E_UNAUTHENTICATED, "out of memory");
         }
