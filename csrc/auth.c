@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 
 #include "errors.h"
@@ -148,6 +149,21 @@ int dbw_auth_invalidate(dbw_client *c)
 int dbw_auth_refreshing(const dbw_client *c, double now)
 {
     return now < c->oauth.refreshing_until;
+}
+
+void dbw_auth_abandon(dbw_client *c)
+{
+    if (c->oauth.refreshing_until == 0)
+        return;
+    c->oauth.refreshing_until = 0;
+    c->oauth.step = 0;
+    if (c->oauth.id_token) {
+        OPENSSL_cleanse(c->oauth.id_token, strlen(c->oauth.id_token));
+        free(c->oauth.id_token);
+        c->oauth.id_token = NULL;
+    }
+    dbw_buf_wipe(&c->aux_body);
+    dbw_buf_wipe(&c->aux_header);
 }
 
 const char *dbw_auth_next_request(lua_State *L, dbw_client *c, dbw_request *rq)

@@ -70,6 +70,11 @@ int dbw_auth_invalidate(dbw_client *c);
  * waits for its token instead of asking for one more (single flight). */
 int dbw_auth_refreshing(const dbw_client *c, double now);
 
+/* Forgets a refresh whose answer will never be read (its call or Stepper
+ * ended early), so the next exchange asks again at once instead of waiting
+ * for it. No effect when none is outstanding. */
+void dbw_auth_abandon(dbw_client *c);
+
 /* The next request of a refresh (see dbw_auth_source.next). */
 const char *dbw_auth_next_request(lua_State *L, dbw_client *c, dbw_request *rq);
 

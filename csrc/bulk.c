@@ -17,7 +17,9 @@ typedef struct item {
     dbw_exchange ex;
     dbw_req *req; /* in the call's array of requests (request.h) */
     item_state state;
-    double wake; /* monotonic time a SLEEPING item may go again */
+    double wake;             /* monotonic time a SLEEPING item may go again */
+    const char *last_method; /* of the request in flight (an API or a token request), */
+    const char *last_path;   /* for its debug line */
 } item;
 
 static const dbw_op *op_by_name(const char *name)
@@ -131,6 +133,8 @@ static void advance(lua_State *L, dbw_client *c, item *it, int i, const dbw_resp
         dbw_conn *k = c->pool[slot];
         if (dbw_http_start(k, &rq) == 0 && curl_multi_add_handle(c->multi, k->curl) == CURLM_OK) {
             it->state = ITEM_ACTIVE;
+            it->last_method = rq.method;
+            it->last_path = rq.path;
             return;
         }
         luaL_error(L, "databricks.webhooks: bulk: cannot start a transfer (out of memory)");
@@ -206,10 +210,6 @@ int dbw_bulk(lua_State *L, dbw_client *c)
         parallel = n ? (lua_Integer)n : 1;
     if (ensure_pool(c, (int)parallel) != 0)
         return luaL_error(L, "databricks.webhooks: bulk: cannot create connections");
-    /* A previous bulk call that was unwound by an error may have left some. */
-    for (slot = 0; slot < c->npool; slot++)
-        curl_multi_remove_handle(c->multi, c->pool[slot]->curl);
-
     /* slot_item[s]: the item running on slot s, or -1 */
     slot_item = lua_newuserdata(L, (size_t)parallel * sizeof *slot_item);
     for (slot = 0; slot < parallel; slot++)
@@ -268,7 +268,8 @@ int dbw_bulk(lua_State *L, dbw_client *c)
             curl_multi_remove_handle(c->multi, msg->easy_handle);
             finished++;
             dbw_http_finish(c->pool[slot], msg->data.result, &rs);
-            dbw_call_log(L, c, it->ex.method, it->ex.path, &rs, it->ex.attempts);
+            dbw_call_log(L, c, it->last_method, it->last_path, &rs,
+                         it->ex.sent == DBW_SENT_API ? it->ex.attempts : 1);
             if (it->ex.sent == DBW_SENT_API)
                 adapt(L, c, &win, &rs, c->pool[slot]->started);
             advance(L, c, it, slot_item[slot], &rs, slot, results, &done);

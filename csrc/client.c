@@ -36,7 +36,7 @@ dbw_client *dbw_client_new(lua_State *L)
 dbw_client *dbw_client_check(lua_State *L, int idx)
 {
     dbw_client *c = luaL_checkudata(L, idx, DBW_CLIENT_MT);
-    if (c->closed)
+    if (c->closed || c->close_pending)
         luaL_error(L, "databricks.webhooks: client is closed");
     return c;
 }
@@ -73,6 +73,18 @@ void dbw_client_release(lua_State *L, dbw_client *c)
     dbw_buf_free(&c->aux_url);
     dbw_buf_free(&c->msg);
     c->closed = 1;
+    c->close_pending = 0;
+}
+
+void dbw_client_end_call(lua_State *L, dbw_client *c, int aborted)
+{
+    if (aborted && !c->closed) {
+        dbw_http_abandon(c);
+        dbw_auth_abandon(c);
+    }
+    c->busy = 0;
+    if (c->close_pending)
+        dbw_client_release(L, c);
 }
 
 void dbw_client_debug(lua_State *L, const dbw_client *c, const char *line)

@@ -69,6 +69,7 @@ typedef struct dbw_client {
     int npool;
     int closed;
     int busy;                        /* a call is running: guards against re-entry from a callback */
+    int close_pending;               /* closed from inside its own call: released when that call unwinds */
     dbw_call_fn running;             /* what that call runs (core.c's protected call) */
     const struct dbw_op *running_op; /* and for which operation, if any */
 
@@ -106,6 +107,15 @@ typedef struct dbw_client {
 dbw_client *dbw_client_check(lua_State *L, int idx); /* raises on wrong type or closed */
 dbw_client *dbw_client_new(lua_State *L);            /* pushes a zeroed userdata with metatable */
 void dbw_client_release(lua_State *L, dbw_client *c);
+
+/* Every exit of a call ends here (return, a Lua error from any callback, out
+ * of memory): the client is left as it was before the call. `aborted` says
+ * the call did not run to its end, so its transfers are detached from the
+ * multi handle (libcurl then no longer reads request memory the collector
+ * may free) and a token refresh it had outstanding is forgotten (later calls
+ * would wait for an answer that never comes). Then clears busy and carries
+ * out a close() made from inside the call. */
+void dbw_client_end_call(lua_State *L, dbw_client *c, int aborted);
 
 /* Hands one debug line to stderr or the client's debug function (a no-op
  * without `debug`). Lines never hold a secret: callers build them from

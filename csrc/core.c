@@ -272,7 +272,7 @@ static int run(lua_State *L, dbw_call_fn impl)
     lua_pushcfunction(L, protected_call);
     lua_insert(L, 1);
     rc = lua_pcall(L, n, LUA_MULTRET, 0);
-    c->busy = 0;
+    dbw_client_end_call(L, c, rc != LUA_OK);
     if (rc != LUA_OK)
         return lua_error(L);
     return lua_gettop(L);
@@ -345,26 +345,25 @@ static int m_begin(lua_State *L)
     return dbw_stepper_begin(L, c, op);
 }
 
+/* close(), __close and __gc: one idempotent function. Inside the client's
+ * own call (close() or a `<close>` variable in its debug callback or token
+ * source) releasing now would free memory that call still uses: the client
+ * counts as closed at once and is released as the call unwinds (core.c run,
+ * stepper.c). The collector never runs it mid-call: the call holds the client. */
 static int m_close(lua_State *L)
 {
     dbw_client *c = luaL_checkudata(L, 1, DBW_CLIENT_MT);
     if (c->busy)
-        return luaL_error(L, "databricks.webhooks: cannot close a client inside its own call");
-    dbw_client_release(L, c);
-    return 0;
-}
-
-static int m_gc(lua_State *L)
-{
-    dbw_client *c = luaL_checkudata(L, 1, DBW_CLIENT_MT);
-    dbw_client_release(L, c);
+        c->close_pending = 1;
+    else
+        dbw_client_release(L, c);
     return 0;
 }
 
 static int m_tostring(lua_State *L)
 {
     dbw_client *c = luaL_checkudata(L, 1, DBW_CLIENT_MT);
-    if (c->closed)
+    if (c->closed || c->close_pending)
         lua_pushfstring(L, "databricks.webhooks.Client (closed): %p", (void *)c);
     else
         lua_pushfstring(L, "databricks.webhooks.Client (%s, %s): %p", c->host, c->auth_name, (void *)c);
@@ -394,7 +393,7 @@ static int m_stats(lua_State *L)
 static int m_closed(lua_State *L)
 {
     dbw_client *c = luaL_checkudata(L, 1, DBW_CLIENT_MT);
-    lua_pushboolean(L, c->closed);
+    lua_pushboolean(L, c->closed || c->close_pending);
     return 1;
 }
 
@@ -569,7 +568,7 @@ DBW_API int luaopen_databricks_webhooks_core(lua_State *L)
     dbw_json_init(L);
     dbw_stepper_init(L);
 
-    dbw_newclass(L, DBW_CLIENT_MT, client_methods, m_gc, 1, m_tostring);
+    dbw_newclass(L, DBW_CLIENT_MT, client_methods, m_close, 1, m_tostring);
     add_op_methods(L);
 
     lua_newtable(L);

@@ -325,3 +325,23 @@ void dbw_http_perform(dbw_client *c, const dbw_request *rq, dbw_response *rs)
         rs->net_msg = "out of memory";
     }
 }
+
+static void abandon_conn(CURLM *multi, dbw_conn *k)
+{
+    if (k->curl == NULL)
+        return;
+    if (multi)
+        curl_multi_remove_handle(multi, k->curl); /* CURLM_OK when it was not added */
+    curl_easy_setopt(k->curl, CURLOPT_HTTPHEADER, (struct curl_slist *)NULL);
+    curl_slist_free_all(k->headers);
+    k->headers = NULL;
+    dbw_buf_reset(&k->resp);
+}
+
+void dbw_http_abandon(dbw_client *c)
+{
+    int i;
+    abandon_conn(c->multi, &c->conn);
+    for (i = 0; i < c->npool; i++)
+        abandon_conn(c->multi, c->pool[i]);
+}

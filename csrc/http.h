@@ -40,4 +40,10 @@ int dbw_http_multi(dbw_client *c);
  * of one, on the same multi handle. */
 void dbw_http_perform(dbw_client *c, const dbw_request *rq, dbw_response *rs);
 
+/* Detaches every transfer of the client (its own handle and client:bulk()'s)
+ * from the multi handle and drops what they were sending: for a call that
+ * ended early (client.h dbw_client_end_call). A transfer cut off this way
+ * never completes later, and its connection is not reused. */
+void dbw_http_abandon(dbw_client *c);
+
 #endif

@@ -23,6 +23,7 @@
  */
 #include <locale.h>
 #include <stdlib.h>
+#include <limits.h>
 #include <string.h>
 
 #include "json.h"
@@ -297,11 +298,14 @@ static double to_double(parser *P, const char *s, size_t n)
     return strtod(buf, NULL);
 }
 
+/* Integers are exact wherever the Lua has them: on 5.3+ every integer that
+ * fits 64 bits becomes a Lua integer (ids and timestamps beyond 2^53 keep
+ * their last digit); on 5.1/5.2 and beyond 64 bits, a double as cjson gives. */
 static int parse_number(parser *P)
 {
     const char *s = P->p, *p = s, *end = P->end;
-    int neg = 0, digits = 0, integral = 1;
-    long long v = 0;
+    int neg = 0, integral = 1, exact = 1;
+    unsigned long long v = 0;
     if (*p == '-') {
         neg = 1;
         p++;
@@ -312,9 +316,11 @@ static int parse_number(parser *P)
         p++;
     } else {
         while (is_digit(p, end)) {
-            if (digits < 18)
-                v = v * 10 + (*p - '0');
-            digits++;
+            unsigned d = (unsigned)(*p - '0');
+            if (v > (ULLONG_MAX - d) / 10)
+                exact = 0;
+            else
+                v = v * 10 + d;
             p++;
         }
     }
@@ -336,16 +342,22 @@ static int parse_number(parser *P)
             p++;
     }
     P->p = p;
-    if (integral && digits <= 18) {
-        long long iv = neg ? -v : v;
+    if (integral && exact) {
 #if LUA_VERSION_NUM >= 503
-        if (v <= 9007199254740992LL) { /* within 2^53, what a double holds exactly */
-            lua_pushinteger(P->L, (lua_Integer)iv);
+        if (!neg && v <= (unsigned long long)LLONG_MAX) {
+            lua_pushinteger(P->L, (lua_Integer)v);
+            return PUSHED;
+        }
+        if (neg && v <= (unsigned long long)LLONG_MAX + 1u) {
+            lua_pushinteger(P->L,
+                            v > (unsigned long long)LLONG_MAX ? (lua_Integer)LLONG_MIN : -(lua_Integer)v);
             return PUSHED;
         }
 #endif
-        dbw_pushnumber(P->L, (double)iv); /* as a double; 2^53 itself may round to an integer */
-        return PUSHED;
+        if (v <= 9007199254740992ull) { /* within 2^53: the double is exact */
+            dbw_pushnumber(P->L, neg ? -(double)v : (double)v);
+            return PUSHED;
+        }
     }
     dbw_pushnumber(P->L, to_double(P, s, (size_t)(p - s)));
     return PUSHED;

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "auth.h"
 #include "call.h"
 #include "exchange.h"
 #include "request.h"
@@ -31,8 +32,24 @@ typedef struct dbw_stepper {
 
 /* ---- lifetime ------------------------------------------------------------- */
 
+/* Whether s's exchange has a token request out: the answer every other
+ * exchange of the client waits for (single flight, auth.h). */
+static int holds_refresh(const dbw_stepper *s)
+{
+    return s->state == ST_SENT && (s->ex.sent == DBW_SENT_TOKEN || s->ex.sent == DBW_SENT_DISCOVERY);
+}
+
+/* The exchange ends here, wherever it was: a refresh it had out is forgotten. */
+static void abandon(dbw_stepper *s)
+{
+    if (s->client != NULL && !s->client->closed && holds_refresh(s))
+        dbw_auth_abandon(s->client);
+    s->state = ST_DONE;
+}
+
 static void release(lua_State *L, dbw_stepper *s)
 {
+    abandon(s);
     dbw_req_free(&s->req); /* the body wiped: webhook secrets, job access tokens */
     s->client = NULL;
     luaL_unref(L, LUA_REGISTRYINDEX, s->client_ref);
@@ -40,7 +57,8 @@ static void release(lua_State *L, dbw_stepper *s)
     s->state = ST_DONE;
 }
 
-/* __gc: frees the copies and lets the client go. Idempotent. */
+/* __gc and st:abort(): ends the exchange (the Lua driver aborts one whose
+ * transport raised), frees the copies and lets the client go. Idempotent. */
 static int ex_gc(lua_State *L)
 {
     release(L, luaL_checkudata(L, 1, DBW_STEPPER_MT));
@@ -267,7 +285,7 @@ static int ex_step(lua_State *L)
     int rc;
     if (s->state == ST_DONE)
         return luaL_error(L, "databricks.webhooks: exchange is finished");
-    if (c == NULL || c->closed)
+    if (c == NULL || c->closed || c->close_pending)
         return luaL_error(L, "databricks.webhooks: client is closed");
     if (c->busy)
         return luaL_error(L, "databricks.webhooks: client is busy (called again from its own callback)");
@@ -280,11 +298,11 @@ static int ex_step(lua_State *L)
     lua_pushcfunction(L, step_impl);
     lua_insert(L, 1);
     rc = lua_pcall(L, 2, LUA_MULTRET, 0);
-    c->busy = 0;
-    if (rc != LUA_OK) {
-        s->state = ST_DONE; /* half a step cannot be resumed */
+    if (rc != LUA_OK)
+        abandon(s);               /* half a step cannot be resumed */
+    dbw_client_end_call(L, c, 0); /* no libcurl transfer is ever the Stepper's */
+    if (rc != LUA_OK)
         return lua_error(L);
-    }
     return lua_gettop(L);
 }
 
@@ -298,7 +316,7 @@ int dbw_stepper_sleep(lua_State *L)
 
 void dbw_stepper_init(lua_State *L)
 {
-    static const luaL_Reg methods[] = {{"step", ex_step}, {NULL, NULL}};
+    static const luaL_Reg methods[] = {{"step", ex_step}, {"abort", ex_gc}, {NULL, NULL}};
     dbw_newclass(L, DBW_STEPPER_MT, methods, ex_gc, 1, ex_tostring);
     lua_pop(L, 1);
 }

@@ -4,7 +4,8 @@
  *
  * The reference is cjson.safe.decode followed by the normalisation the
  * module used to apply to its output (written out here, below): nulls left
- * out (arrays close up), integral numbers within 2^53 made integers.
+ * out (arrays close up), integral numbers within 2^53 made integers (the
+ * module also keeps integers past 2^53 that fit 64 bits exact; see same_value).
  *
  * Invariants: the decoder never raises and leaves one value or nothing on
  * the stack; it accepts nothing cjson refuses (it is stricter about number
@@ -102,8 +103,14 @@ static int same_value(lua_State *L, int a, int b, int depth)
     switch (t) {
     case LUA_TNUMBER:
 #if LUA_VERSION_NUM >= 503
-        if (lua_isinteger(L, a) != lua_isinteger(L, b))
-            return 0;
+        if (lua_isinteger(L, a) != lua_isinteger(L, b)) {
+            /* Past 2^53 the module keeps the digits cjson's double rounds
+             * away: the same number, as far as a double can tell. */
+            int ia = lua_isinteger(L, a);
+            lua_Integer i = lua_tointeger(L, ia ? a : b);
+            lua_Number d = lua_tonumber(L, ia ? b : a);
+            return (i > 9007199254740992LL || i < -9007199254740992LL) && (lua_Number)i == d;
+        }
 #endif
         if (isnan(lua_tonumber(L, a)))
             return isnan(lua_tonumber(L, b));

@@ -45,6 +45,25 @@ describe("JSON decoding", function()
     end
   end)
 
+  it("keeps every digit of integers past 2^53 where the Lua has 64-bit integers", function()
+    local out = assert(decode('{"a":[9007199254740993,-9007199254740993,9223372036854775807,'
+      .. '-9223372036854775808,9223372036854775808,-9223372036854775809]}'))
+    local a = out.a
+    if math.type then
+      assert.equals("integer", math.type(a[1]))
+      assert.equals("9007199254740993", tostring(a[1]))
+      assert.equals("-9007199254740993", tostring(a[2]))
+      assert.equals(math.maxinteger, a[3])
+      assert.equals(math.mininteger, a[4])
+      -- beyond 64 bits: a double, as cjson gives
+      assert.equals("float", math.type(a[5]))
+      assert.equals("float", math.type(a[6]))
+    else
+      assert.equals(9007199254740992, a[1]) -- a double: the nearest one
+    end
+    assert.equals(9.2233720368547758e18, a[5])
+  end)
+
   it("refuses what is not JSON number syntax", function()
     for _, n in ipairs{ "01", "1.", ".5", "-", "+1", "0x10", "NaN", "Infinity", "1e", "1e+" } do
       refused('{"n":' .. n .. "}")

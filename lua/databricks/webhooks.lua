@@ -101,12 +101,7 @@ local function transport_for(self)
   return t
 end
 
---- Runs one call through a Lua transport: the loop the C core runs for libcurl,
--- written in Lua so that `send` and `sleep` may yield.
-local function run_lua(self, t, op, ...)
-  local st, err = self:_begin(op, ...)
-  if not st then return nil, err end
-  local send, sleep = t.send, t.sleep or default_sleep
+local function drive(st, send, sleep)
   local resp
   while true do
     local action, a, b = st:step(resp)
@@ -119,6 +114,27 @@ local function run_lua(self, t, op, ...)
       return a, b
     end
   end
+end
+
+-- Lua 5.1 alone cannot yield across pcall (cosockets run on LuaJIT, where it
+-- can): there an abandoned Stepper is ended by its __gc instead.
+local can_protect = type(jit) == "table" or _VERSION ~= "Lua 5.1"
+
+local function ended(st, ok, a, b)
+  if ok then return a, b end
+  st:abort() -- a token refresh it had out is not waited for by later calls
+  error(a, 0)
+end
+
+--- Runs one call through a Lua transport: the loop the C core runs for libcurl,
+-- written in Lua so that `send` and `sleep` may yield. Whatever the transport or
+-- `sleep` raises ends the call's Stepper before it propagates.
+local function run_lua(self, t, op, ...)
+  local st, err = self:_begin(op, ...)
+  if not st then return nil, err end
+  local send, sleep = t.send, t.sleep or default_sleep
+  if not can_protect then return drive(st, send, sleep) end
+  return ended(st, pcall(drive, st, send, sleep))
 end
 
 -- What each operation accepts as its argument, derived from the C core's one
@@ -175,7 +191,12 @@ local function bulk_lua(self, t, op, reqs, opts)
     for k = 1, math.min(parallel, n) do threads[k] = ngx.thread.spawn(worker) end
     for k = 1, #threads do
       local ok, err = ngx.thread.wait(threads[k])
-      if not ok then error(err, 0) end
+      if not ok then
+        -- one worker raised: the call raises, and the others stop here rather
+        -- than go on sending in the background
+        for j = k + 1, #threads do ngx.thread.kill(threads[j]) end
+        error(err, 0)
+      end
     end
   else
     worker()
