@@ -89,7 +89,9 @@ static int on_h2(CURL *h)
  * ahead for a GET, or when the previous send was HTTP/2 and nothing
  * failed; anything else fails instead, and exchange.c's policy (which
  * never replays a create) decides. Called before every request a transfer
- * sends (after any proxy CONNECT). */
+ * sends (after any proxy CONNECT). Limit: when the refused stream is the only
+ * one in flight, libcurl 7.88 ends the session before resending it, so that
+ * call fails with CONNECTION_ERROR (README, "How requests travel"). */
 static int on_prereq(void *ud, char *primary_ip, char *local_ip, int primary_port, int local_port)
 {
     dbw_conn *k = ud;
