@@ -54,7 +54,6 @@ static void release(lua_State *L, dbw_stepper *s)
     s->client = NULL;
     luaL_unref(L, LUA_REGISTRYINDEX, s->client_ref);
     s->client_ref = LUA_NOREF;
-    s->state = ST_DONE;
 }
 
 /* __gc and st:abort(): ends the exchange (the Lua driver aborts one whose
