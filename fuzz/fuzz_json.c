@@ -74,6 +74,18 @@ static int normalised_copy(lua_State *L, int v)
 
 static int same_value(lua_State *L, int a, int b, int depth);
 
+#if LUA_VERSION_NUM >= 503
+/* An integer a double cannot hold exactly, or 2^53 itself. */
+static int past_2_53(lua_State *L, int idx)
+{
+    lua_Integer i;
+    if (!lua_isinteger(L, idx))
+        return 0;
+    i = lua_tointeger(L, idx);
+    return i >= 9007199254740992LL || i <= -9007199254740992LL;
+}
+#endif
+
 /* Every key of a is in b, with the same value when deep is set (a walk
  * each way comparing values would be exponential in the nesting). */
 static int keys_within(lua_State *L, int a, int b, int depth, int deep)
@@ -103,14 +115,15 @@ static int same_value(lua_State *L, int a, int b, int depth)
     switch (t) {
     case LUA_TNUMBER:
 #if LUA_VERSION_NUM >= 503
-        if (lua_isinteger(L, a) != lua_isinteger(L, b)) {
+        if (past_2_53(L, a) || past_2_53(L, b)) {
             /* Past 2^53 the module keeps the digits cjson's double rounds
-             * away: the same number, as far as a double can tell. */
-            int ia = lua_isinteger(L, a);
-            lua_Integer i = lua_tointeger(L, ia ? a : b);
-            lua_Number d = lua_tonumber(L, ia ? b : a);
-            return (i > 9007199254740992LL || i < -9007199254740992LL) && (lua_Number)i == d;
+             * away (and the reference normalisation may turn that double
+             * back into an integer): the same number, as far as a double
+             * can tell. */
+            return lua_tonumber(L, a) == lua_tonumber(L, b);
         }
+        if (lua_isinteger(L, a) != lua_isinteger(L, b))
+            return 0;
 #endif
         if (isnan(lua_tonumber(L, a)))
             return isnan(lua_tonumber(L, b));
