@@ -21,7 +21,7 @@ M.OPTIONS = {
   status = { value = "STATUS" }, description = { value = "TEXT" },
   id = { value = "ID", multi = true },
   ["max-results"] = { value = "N" }, ["page-token"] = { value = "TOKEN" },
-  all = {}, parallel = { value = "N" },
+  all = {}, parallel = { value = "N" }, ["max-pages"] = { value = "N" },
   file = { value = "FILE" }, prune = {}, ["rotate-secrets"] = {}, yes = {},
 }
 
@@ -35,7 +35,7 @@ local TARGET = { "url", "secret", "secret-file", "job-id", "access-token-file", 
 -- The options each command takes besides COMMON.
 local ACCEPTS = {
   create = { "event", "model", "status", "description", TARGET },
-  list = { "model", "event", "all", "max-results", "page-token" },
+  list = { "model", "event", "all", "max-results", "page-token", "max-pages" },
   update = { "id", "model", "all", "parallel", "status", "description", "event", TARGET },
   delete = { "id", "model", "all", "event", "parallel", "yes" },
   test = { "id", "event" },

@@ -189,11 +189,12 @@ function Context:connect(o)
   return client
 end
 
--- Every webhook of `filter` (a list request), following every page.
-function Context.list_all(_, client, filter)
+-- Every webhook of `filter` (a list request), following every page: at most
+-- `max_pages` (default the module's MAX_PAGES), and never a page token twice.
+function Context.list_all(_, client, filter, max_pages)
   local out = {}
   local ok, err = pcall(function()
-    for wh in client:each(filter) do out[#out + 1] = wh end
+    for wh in client:each(filter, { max_pages = max_pages }) do out[#out + 1] = wh end
   end)
   if not ok then fail(exit.code_for(err), describe_error(err)) end
   return out

@@ -108,7 +108,7 @@ Plus the options of every command (databricks-webhooks --help).
 
 M.list = [[
 Usage: databricks-webhooks list [--model NAME] [--event EVENT...] [--all]
-           [--max-results N] [--page-token TOKEN] [OPTIONS]
+           [--max-pages N] [--max-results N] [--page-token TOKEN] [OPTIONS]
 
 Print webhooks, one row each: ID, MODEL, STATUS, EVENTS, TARGET, DESCRIPTION.
 Without --all, prints one page; when more remain, the token of the next page
@@ -116,7 +116,9 @@ is written to stderr (with --json it is the document's next_page_token).
 
   --model NAME          only webhooks of this registered model (or --model-name)
   --event EVENT         only webhooks listening to EVENT; repeatable
-  --all                 follow every page
+  --all                 follow every page: at most --max-pages of them, and
+                        never a page token the server sent before (exit 1)
+  --max-pages N         with --all, the most pages to fetch (default 10000)
   --max-results N       webhooks per page
   --page-token TOKEN    start at this page
 
