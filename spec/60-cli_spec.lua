@@ -717,6 +717,47 @@ describe("databricks-webhooks (command line)", function()
       assert.equals(0, run({ "plan", "-f", file }).code)
     end)
 
+    it("reads {file} references inside the file's folder only, unless --allow-file-outside", function()
+      write_file(tmp .. "/hook-secret", "s3cr3t-from-file\n")
+      local function with_file(path)
+        return desired({ webhooks = { hook("m", "a", { http_url_spec = { url = sink .. "/a",
+          secret = { file = path } } }) } })
+      end
+      -- outside: refused by plan and by apply, before anything is sent
+      for _, path in ipairs({ "/etc/hostname", tmp .. "/../" .. tmp:match("[^/]+$") .. "/../x",
+        tmp .. "/home/../../x" }) do
+        with_file(path)
+        for _, verb in ipairs({ "plan", "apply" }) do
+          local r = run({ verb, "-f", file, verb == "apply" and "--yes" or nil })
+          assert.equals(2, r.code, verb .. " " .. path .. ": " .. r.stderr)
+          assert.matches("file " .. path .. " is outside " .. tmp, r.stderr, 1, true)
+          assert.matches("--allow-file-outside", r.stderr, 1, true)
+        end
+      end
+      assert.same({}, srv:requests())
+      local r = run({ "plan", "-f", file, "--allow-file-outside" })
+      assert.equals(4, r.code, r.stderr)
+
+      -- inside, absolute or relative to the current directory
+      with_file(tmp .. "/hook-secret")
+      r = run({ "apply", "-f", file, "--yes" })
+      assert.equals(0, r.code, r.stderr)
+      assert.equals("s3cr3t-from-file", srv:webhooks()[1].http_url_spec.secret)
+      srv:reset()
+      with_file("./hook-secret")
+      r = run({ "apply", "-f", "desired.json", "--yes" }, { cwd = tmp })
+      assert.equals(0, r.code, r.stderr)
+      assert.equals("s3cr3t-from-file", srv:webhooks()[1].http_url_spec.secret)
+      srv:reset()
+      with_file("../hook-secret")
+      r = run({ "apply", "-f", "desired.json", "--yes" }, { cwd = tmp })
+      assert.equals(2, r.code, r.stderr)
+      assert.matches("file ../hook-secret is outside the current directory", r.stderr, 1, true)
+      r = run({ "apply", "-f", "desired.json", "--yes", "--allow-file-outside" }, { cwd = tmp .. "/home" })
+      assert.equals(2, r.code, r.stderr) -- allowed, but there is no such file
+      assert.matches("cannot read", r.stderr, 1, true)
+    end)
+
     it("has help, and --model only repeats for export", function()
       for _, cmd in ipairs({ "export", "plan", "apply" }) do
         assert.matches("^Usage: databricks%-webhooks " .. cmd, ok({ cmd, "--help" }).stdout)

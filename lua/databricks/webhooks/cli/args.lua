@@ -22,7 +22,7 @@ M.OPTIONS = {
   id = { value = "ID", multi = true },
   ["max-results"] = { value = "N" }, ["page-token"] = { value = "TOKEN" },
   all = {}, parallel = { value = "N" }, ["max-pages"] = { value = "N" },
-  file = { value = "FILE" }, prune = {}, ["rotate-secrets"] = {}, yes = {},
+  file = { value = "FILE" }, prune = {}, ["rotate-secrets"] = {}, yes = {}, ["allow-file-outside"] = {},
 }
 
 -- `--json` of the Databricks CLI's create and update verbs is the request body.
@@ -41,8 +41,8 @@ local ACCEPTS = {
   test = { "id", "event" },
   events = {},
   export = { "model" },
-  plan = { "file", "prune", "rotate-secrets" },
-  apply = { "file", "prune", "rotate-secrets", "yes", "parallel" },
+  plan = { "file", "prune", "rotate-secrets", "allow-file-outside" },
+  apply = { "file", "prune", "rotate-secrets", "yes", "parallel", "allow-file-outside" },
 }
 
 -- The Databricks CLI's verbs, and the command each one is.
