@@ -10,7 +10,7 @@
 -- Environment: BENCH_RUNS (default 5), BENCH_SCALE (multiplies call counts,
 -- default 1), BENCH_PIN=0 (do not pin client and servers to separate CPUs),
 -- BENCH_LUAJIT=0 (skip the LuaJIT clients), BENCH_VALGRIND=0, BENCH_CALLGRIND=0,
--- BENCH_CONCURRENCY=0, BENCH_PACE=0, BENCH_MEMORY_CALLS (default 200000),
+-- BENCH_CONCURRENCY=0, BENCH_PACE=0, BENCH_PARSE=0, BENCH_MEMORY_CALLS (default 200000),
 -- BENCH_WORKSPACE=1 (also measure against the local workspace, plain HTTP).
 -- bench/run builds a private snapshot of the module (BENCH_BUILD_DIR, with
 -- the Lua sources copied to BENCH_LUA_DIR), so that edits and rebuilds made
@@ -468,6 +468,37 @@ local function run_decode()
   return out
 end
 
+-- bench/parse.lua under LuaJIT (what nginx runs) and Lua 5.4: CPU per
+-- response of the cosocket parser on shapes meant to make it backtrack.
+local function run_parse()
+  if os.getenv("BENCH_PARSE") == "0" then return { skipped = true } end
+  local out = { lines = {}, results = {} }
+  for _, v in ipairs({ { "luajit", BJIT }, { "lua5.4", B54 } }) do
+    if v[1] == "lua5.4" or JIT_OK then
+      local text = capture(PIN_PREFIX .. v[1] .. " bench/parse.lua " .. q(LUA_DIR) .. " " .. q(v[2]) .. " 2>&1")
+      local any = false
+      for line in text:gmatch("[^\n]+") do
+        if line:find("^parse:") then
+          say("%s", line)
+          out.lines[#out.lines + 1] = line
+        end
+        local rest = line:match("^RESULT parse (.*)$")
+        if rest then
+          local r = {}
+          for k, x in rest:gmatch("([%w_]+)=(%S+)") do r[k] = tonumber(x) or x end
+          out.results[#out.results + 1] = r
+          any = true
+        end
+      end
+      if not any then
+        out.results[#out.results + 1] = { case = "run", lua = v[1], ok = 0, growth = 0, limit = 0 }
+        say("  ! parse (%s): %s", v[1], first_line(text))
+      end
+    end
+  end
+  return out
+end
+
 -- The memory run and valgrind's go over TLS + HTTP/2, the path with the most
 -- state per connection (TLS, the HTTP/2 session, decompression).
 local function memory_args(calls, checkpoint)
@@ -642,6 +673,28 @@ local function check_targets(extra)
     add("pace", pwhat, pc.ratio and ("%.2fx, %.1f%% 429, %d lost, %d twice"):format(pc.ratio, 100 * pc.share,
       pc.lost, pc.twice) or "failed", plimit, pc.ratio ~= nil and pc.ratio >= 0.9 and pc.share <= 0.05
       and pc.failed == 0 and pc.lost == 0 and pc.twice == 0)
+  end
+  local pa = extra.parse
+  if pa.skipped then
+    add("parse", "cosocket parser, pathological heads: CPU growth for 14.6x the bytes", "disabled",
+      "<= 2x linear", true)
+    checks[#checks].skipped = true
+  else
+    -- one row per Lua: the shape whose CPU grew most, relative to its limit
+    local worst, order = {}, {}
+    for _, r in ipairs(pa.results) do
+      local w = worst[r.lua]
+      if not w then order[#order + 1] = r.lua end
+      if not w or (r.limit > 0 and r.growth / r.limit > w.growth / w.limit) or r.ok ~= 1 then
+        worst[r.lua] = r
+      end
+    end
+    for _, lua in ipairs(order) do
+      local r = worst[lua]
+      add("parse", ("cosocket parser and plan on pathological input (%s): CPU growth, smallest to largest "
+        .. "size, of the shape that grew most"):format(lua), ("%s %.1fx"):format(r.case, r.growth),
+        ("<= %.1fx (2x linear)"):format(r.limit), r.ok == 1, ("%s/%s %.1fx"):format(r.case, lua, r.growth))
+    end
   end
   local mem = extra.memory
   add("memory", ("RSS growth from call %s to call %s (TLS + HTTP/2)"):format(commas(MEMORY_CHECKPOINT),
@@ -875,6 +928,15 @@ local function report(mach, extra, checks, summary, plotted)
   add()
   add("- " .. extra.concurrency.text)
   add()
+  add("## Parsing a hostile peer's bytes")
+  add()
+  add("`bench/parse.lua`: CPU per response of the cosocket transport's parser (in process, on an in-memory "
+    .. "socket) on heads shaped to make a parser backtrack, at three sizes; linear parsing grows with the "
+    .. "bytes, a quadratic pattern with their square (the old header pattern's column).")
+  add()
+  if extra.parse.skipped then add("- disabled (BENCH_PARSE=0)") end
+  for _, line in ipairs(extra.parse.lines or {}) do add("- " .. line:gsub("^parse: ", "")) end
+  add()
   add("## Pace")
   add()
   if extra.pace.skipped then
@@ -927,6 +989,7 @@ local function main()
   extra.instructions = phase("instructions per call (callgrind)", run_instructions)
   extra.concurrency = phase("concurrency", run_concurrency)
   extra.pace = phase("pace", run_pace)
+  extra.parse = phase("parsing pathological heads", run_parse)
   stop_servers()
 
   local checks = check_targets(extra)

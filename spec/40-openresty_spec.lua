@@ -429,6 +429,49 @@ describe("inside nginx (OpenResty)", function()
       assert.same({}, list_from(p).result.webhooks) -- 90 lines, 55 KiB: within the limits
     end)
 
+    -- Runs of blanks where a pattern would backtrack: inside a header value,
+    -- between a name and its colon, around Content-Length digits, in chunk
+    -- size lines. A pattern never yields, so no deadline cuts it: the old
+    -- header pattern spent over a second of CPU on each of these lines and the
+    -- call ended long after its timeout. bench/parse.lua measures the CPU.
+    it("parses long runs of blanks in linear time: the right answer, within the call's timeout", function()
+      local run = (" "):rep(15000)
+      local values = { "HTTP/1.1 200 OK" }
+      for i = 1, 4 do values[#values + 1] = "X-Pad-" .. i .. ": a" .. run .. "b" end
+      local length = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length:" .. (" "):rep(7000)
+        .. ("0"):rep(7000) .. "15" .. (" "):rep(1500) .. "\r\nX-Name" .. (" "):rep(10000) .. ": v"
+        .. "\r\nX-Tail: " .. ("a "):rep(7000) .. "\r\n\r\n{\"webhooks\":[]}"
+      local chunked = "HTTP/1.1 200 OK\r\nTransfer-Encoding:" .. (" "):rep(8000) .. "chunked" .. (" "):rep(8000)
+        .. "\r\n\r\n" .. (" "):rep(8000) .. ("0"):rep(8000) .. "f\r\n{\"webhooks\":[]}\r\n"
+        .. "0;" .. ("x"):rep(15000) .. "\r\n\r\n"
+      local malformed = "HTTP/1.1 200 OK\r\nContent-Length: " .. ("0"):rep(7000) .. (" "):rep(7000) .. "x"
+        .. "\r\n\r\n{\"webhooks\":[]}"
+      local p = peer({ { { parts = { table.concat(values, "\r\n") .. OK_TAIL }, close = true } },
+        { { parts = { length }, close = true } },
+        { { parts = { chunked }, close = true } },
+        { { parts = { malformed }, close = true } } })
+      for _, what in ipairs({ "blanks inside header values", "blanks around Content-Length digits",
+        "blanks in chunked framing" }) do
+        local r = list_from(p, { timeout = 1 })
+        assert.same({}, r.result and r.result.webhooks, what .. ": " .. cjson.encode(r))
+        assert.is_true(r.elapsed < 1, what .. ": took " .. r.elapsed .. " s")
+      end
+      local r = list_from(p, { timeout = 1 })
+      assert.equals("CONNECTION_ERROR", r.err and r.err.error_code, cjson.encode(r))
+      assert.matches("malformed Content%-Length", r.err.message)
+      assert.is_true(r.elapsed < 1, "malformed Content-Length: took " .. r.elapsed .. " s")
+    end)
+
+    it("refuses chunked framing larger than the body may be (one-byte chunks, long size lines)", function()
+      local chunks = {}
+      for i = 1, 9 do chunks[i] = "1;" .. ("e"):rep(8000) .. "\r\n" .. ("{\"webhooks\":[]}"):sub(i, i) .. "\r\n" end
+      local p = peer({ { { parts = { "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+        .. table.concat(chunks) .. "0\r\n\r\n" }, close = true } } })
+      local r = list_from(p, { max_response_bytes = 1024 })
+      assert.equals("BAD_RESPONSE", r.err and r.err.error_code, cjson.encode(r))
+      assert.matches("chunked framing exceeds 65536 bytes", r.err.message)
+    end)
+
     it("refuses bodies over max_response_bytes (8 MiB by default), announced, chunked or streamed",
       function()
         local size = 9 * 1024 * 1024

@@ -70,7 +70,8 @@ describe("plan and apply", function()
       http("m1", "b", { http_url_spec = { url = url("b"), secret = { file = tmp } }, status = "TEST_MODE" }),
       { events = { "REGISTERED_MODEL_CREATED" }, job_spec = { job_id = "42", access_token = { env = "HOME" } } },
     }
-    local p = assert(client:plan(desired))
+    local files = { file_root = tmp:match("^(.*)/") } -- the folder of the referenced file
+    local p = assert(client:plan(desired, files))
     assert.equals(3, #p.actions)
     assert.same({ create = 3, update = 0, delete = 0, unchanged = 0, unmanaged = 0 }, p.counts)
     for _, a in ipairs(p.actions) do assert.equals("create", a.action) end
@@ -91,7 +92,7 @@ describe("plan and apply", function()
     assert.equals("TEST_MODE", s[url("b")].status)
     assert.equals(os.getenv("HOME"), s["job:42"].job_spec.access_token)
 
-    local again = converged(desired)
+    local again = converged(desired, files)
     assert.equals(3, again.counts.unchanged)
     assert.same({ "secret: not compared (write-only)" }, again.unchanged[1].notes)
     assert.same({ "access_token: not compared (write-only)" }, again.unchanged[3].notes)
@@ -195,7 +196,8 @@ describe("plan and apply", function()
     assert.same({}, srv:webhooks())
 
     os.remove(tmp)
-    p = assert(client:plan({ http("m1", "b", { http_url_spec = { url = url("b"), secret = { file = tmp } } }) }))
+    p = assert(client:plan({ http("m1", "b", { http_url_spec = { url = url("b"), secret = { file = tmp } } }) },
+      { allow_file_outside = true }))
     res, err = client:apply(p)
     assert.is_nil(res)
     assert.matches("cannot read", err.message)
@@ -340,6 +342,89 @@ describe("plan and apply", function()
     assert.is_nil(text:find("TOPSECRET", 1, true))
     assert.is_nil(json:find("TOPSECRET", 1, true))
     assert.is_true(require("cjson").decode(json).changes)
+  end)
+
+  -- A desired state is code (issue 20, item 9): a {file} reference may not
+  -- read outside the plan's folder unless told so.
+  it("tells whether a path stays inside a folder, as written", function()
+    local inside = require("databricks.webhooks.plan").is_inside
+    for _, case in ipairs({
+      { "deploy", "deploy/secret", true }, { "deploy", "deploy/./a/../secret", true },
+      { "deploy", "deploy/../secret", false }, { "deploy", "deployed/secret", false },
+      { ".", "secret", true }, { ".", "a/../secret", true }, { ".", "../secret", false },
+      { ".", "a/../../secret", false }, { "./deploy/", "deploy//secret", true },
+      { "..", "../x", true }, { "..", "../../x", false }, { "../plans", "../plans/../x", false },
+      { "/a/b", "/a/b/c", true }, { "/a/b", "/a/bc", false }, { "/a/b", "/a/b/../../etc/passwd", false },
+      { "/", "/etc/passwd", true }, { "/a", "/../a/x", true },
+    }) do
+      assert.equals(case[3], inside(case[1], case[2]), case[1] .. " / " .. case[2])
+    end
+    local pwd = os.getenv("PWD")
+    if pwd and pwd:sub(1, 1) == "/" then -- a relative folder and an absolute path meet at $PWD
+      assert.is_true(inside("spec", pwd .. "/spec/x"))
+      assert.is_false(inside("spec", pwd .. "/x"))
+      assert.is_false(inside(".", "/etc/passwd"))
+      assert.is_true(inside(pwd, "spec/x"))
+    end
+  end)
+
+  it("refuses a {file} reference leaving the plan's folder, unless allow_file_outside", function()
+    util.write_file(tmp, "outside-secret\n")
+    local folder = tmp:match("^(.*)/")
+    local function wants(path)
+      return { http("m1", "f", { http_url_spec = { url = url("f"), secret = { file = path } } }) }
+    end
+    for _, case in ipairs({ { tmp, nil }, { "../" .. "x", nil }, { "spec/../../x", nil },
+      { "spec/../README.md", "spec" }, { "/etc/hostname", "spec" } }) do
+      local p, err = client:plan(wants(case[1]), { file_root = case[2] })
+      assert.is_nil(p, case[1])
+      assert.equals("INVALID_PARAMETER_VALUE", err.error_code)
+      assert.matches("desired[1]: http_url_spec.secret: file " .. case[1] .. " is outside "
+        .. (case[2] or "the current directory"), err.message, 1, true)
+      assert.matches("allow_file_outside = true", err.message, 1, true)
+    end
+    assert.equals(0, #srv:requests()) -- refused before listing
+    assert(client:plan(wants("spec/46-plan_spec.lua"), { file_root = "spec" }))
+
+    -- allowed: read and sent
+    local p = assert(client:plan(wants(tmp), { allow_file_outside = true }))
+    assert.is_true(p.allow_file_outside)
+    -- apply checks again before reading, with the plan's settings
+    p.allow_file_outside = false
+    local res, err = client:apply(p)
+    assert.is_nil(res)
+    assert.matches("is outside the current directory", err.message, 1, true)
+    assert.same({}, srv:webhooks())
+    p.allow_file_outside = true
+    assert.is_nil(assert(client:apply(p))[1].err)
+    assert.equals("outside-secret", stored()[url("f")].http_url_spec.secret)
+    -- the plan's folder, given
+    srv:reset()
+    assert.is_nil(assert(client:apply(assert(client:plan(wants(tmp), { file_root = folder }))))[1].err)
+    assert.has_error(function() client:plan({}, { file_root = 5 }) end,
+      "bad argument #2 to 'plan' (file_root must be a non-empty string)")
+    assert.has_error(function() client:plan({}, { allow_file_outside = "yes" }) end,
+      "bad argument #2 to 'plan' (allow_file_outside must be a boolean)")
+  end)
+
+  -- "/+$" took seconds on a run of slashes inside a URL the server sent
+  -- (bench/parse.lua measures it); a scan from the end does not.
+  it("compares workspace URLs without their trailing slashes, however many slashes they hold", function()
+    local odd = "https://ws.example.com" .. ("/"):rep(20000) .. "x"
+    local function job(id, ws_url, token)
+      return { events = { "MODEL_VERSION_CREATED" }, model_name = "m1",
+        job_spec = { job_id = id, workspace_url = ws_url, access_token = token or { env = "HOME" } } }
+    end
+    assert(client:create(job("1", odd, "t")))
+    assert(client:create(job("2", "https://ws.example.com/a///", "t")))
+    local p = converged({ job("1", odd .. "//"), job("2", "https://ws.example.com/a") }, { model_names = { "m1" } })
+    assert.equals(2, p.counts.unchanged)
+  end)
+
+  it("plan_file.load gives the file's folder", function()
+    util.write_file(tmp, '{"version":1,"webhooks":[]}')
+    assert.equals(tmp:match("^(.*)/"), assert(plan_file.load(tmp)).folder)
+    assert.equals(tmp:match("^(.*)/") .. "/.", assert(plan_file.load(tmp:gsub("^(.*)/", "%1/./"))).folder)
   end)
 
   it("raises on misuse", function()

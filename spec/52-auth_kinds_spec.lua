@@ -138,6 +138,46 @@ describe("auth kinds end to end", function()
     assert(list_with({ host = ws.url, auth_type = "databricks-cli",
       databricks_cli_path = "spec/support/bin/databricks" }))
   end)
+
+  -- The stand-in with some variables set, as its own executable (the variables
+  -- of this process cannot be changed from Lua).
+  local function cli_with(vars)
+    local path = os.tmpname()
+    local f = assert(io.open(path, "w"))
+    f:write("#!/bin/sh\n")
+    for k, v in pairs(vars) do f:write(k, "='", v, "'\n", "export ", k, "\n") end
+    f:write('exec "', os.getenv("PWD") or ".", '/spec/support/bin/databricks" "$@"\n')
+    f:close()
+    assert(os.execute("chmod +x " .. path))
+    return path
+  end
+
+  it("databricks-cli reads the token from stdout alone: a warning on stderr is no failure", function()
+    local ws = workspace("Bearer cli-token-warned")
+    local cli = cli_with({ FAKE_CLI_TOKEN = "cli-token-warned",
+      FAKE_CLI_WARN = "Warning: a new version of the Databricks CLI is available" })
+    finally(function() ws:stop(); os.remove(cli) end)
+    local res, err = list_with({ host = ws.url, auth_type = "databricks-cli", databricks_cli_path = cli })
+    assert.is_nil(err and tostring(err):find("cli-token-warned", 1, true), tostring(err))
+    assert.same({}, res and res.webhooks, tostring(err))
+  end)
+
+  it("databricks-cli never echoes stdout in an error, only stderr, without long words", function()
+    local ws = workspace("Bearer never")
+    local broken = cli_with({ FAKE_CLI_TOKEN = "cli-token-in-a-broken-line", FAKE_CLI_BROKEN = "1",
+      FAKE_CLI_WARN = "Error: cannot refresh: token dapi0123456789abcdef0123456789abcdef expired" })
+    local quiet = cli_with({ FAKE_CLI_TOKEN = "cli-token-in-a-broken-line", FAKE_CLI_BROKEN = "1" })
+    finally(function() ws:stop(); os.remove(broken); os.remove(quiet) end)
+    local _, err = list_with({ host = ws.url, auth_type = "databricks-cli", databricks_cli_path = broken })
+    assert.equals("UNAUTHENTICATED", err.error_code)
+    assert.matches("Error: cannot refresh: token <redacted> expired", err.message, 1, true)
+    assert.is_nil(tostring(err):find("cli-token-in-a-broken-line", 1, true), tostring(err))
+    assert.is_nil(tostring(err):find("dapi0123", 1, true), tostring(err))
+    _, err = list_with({ host = ws.url, auth_type = "databricks-cli", databricks_cli_path = quiet })
+    assert.equals("UNAUTHENTICATED", err.error_code)
+    assert.matches("printed no token it could read", err.message, 1, true)
+    assert.is_nil(tostring(err):find("cli-token-in-a-broken-line", 1, true), tostring(err))
+  end)
 end)
 
 -- End to end against the local workspace, which issues tokens that live 2 s

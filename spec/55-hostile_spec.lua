@@ -284,3 +284,85 @@ describe("numbers", function()
     assert.equals(before, #sent())
   end)
 end)
+
+-- Paging (issue 20): a server decides the page tokens; each must end on any
+-- token it already sent, and after a bounded number of pages. The stub gives
+-- up after 60 pages (a last page without a token) so that a client that never
+-- stops is seen to fail, not to hang.
+describe("paging", function()
+  local s, c
+  after_each(function()
+    if c then c:close() end
+    if s then s:stop() end
+    s, c = nil, nil
+  end)
+
+  local function server(tokens)
+    s = stub.start(([[local tokens = %s
+      return function(req, n)
+        local token = n < 60 and tokens(n) or nil
+        return response(200, '{"webhooks":[{"id":"' .. n .. '"}]'
+          .. (token and (',"next_page_token":"' .. token .. '"') or "") .. '}')
+      end]]):format(tokens))
+    c = assert(webhooks.new{ host = s.url, token = "dapi-x", retry_timeout = 0 })
+  end
+
+  local function walk(req, opts)
+    local ids = {}
+    local ok, err = pcall(function()
+      for wh in c:each(req, opts) do ids[#ids + 1] = wh.id end
+    end)
+    return ok, err, ids
+  end
+
+  it("ends on a token seen before, however long the cycle (A, B, A, B)", function()
+    server([[function(n) return n % 2 == 1 and "A" or "B" end]])
+    local ok, err, ids = walk()
+    assert.is_false(ok)
+    assert.equals("BAD_RESPONSE", err.error_code, tostring(err))
+    assert.equals("list: page 3 repeated the page token of page 1; a cycle of 2 pages; stopping", err.message)
+    assert.same({ "1", "2" }, ids)
+    assert.equals(3, #s:requests())
+    assert.truthy(s:requests()[3]:find("page_token=B", 1, true))
+  end)
+
+  it("ends on the token it started with, and on a long cycle of long tokens", function()
+    server([[function(n) return "A" end]])
+    local ok, err = walk({ page_token = "A" })
+    assert.is_false(ok)
+    assert.equals("list: page 1 repeated the page token the walk started with; a cycle of 1 page; stopping",
+      err.message)
+    s:stop(); c:close()
+    server([[function(n) return ("%03d"):format(n % 7) .. ("t"):rep(3000) end]])
+    ok, err = walk()
+    assert.is_false(ok)
+    assert.equals("list: page 8 repeated the page token of page 1; a cycle of 7 pages; stopping", err.message)
+    assert.is_nil(err.message:find("ttt", 1, true))
+  end)
+
+  it("fetches at most max_pages pages (default webhooks.MAX_PAGES, 10,000)", function()
+    assert.equals(10000, webhooks.MAX_PAGES)
+    server([[function(n) return "t" .. n end]])
+    local ok, err, ids = walk({ max_results = 1 }, { max_pages = 5 })
+    assert.is_false(ok)
+    assert.equals("BAD_RESPONSE", err.error_code)
+    assert.matches("more than 5 pages", err.message)
+    assert.equals(5, #ids)
+    assert.equals(5, #s:requests())
+    -- a walk that ends within the cap is whole
+    s:stop(); c:close()
+    server([[function(n) return n < 3 and ("t" .. n) or nil end]])
+    ok, err, ids = walk(nil, { max_pages = 3 })
+    assert.is_true(ok, tostring(err))
+    assert.same({ "1", "2", "3" }, ids)
+  end)
+
+  it("raises on a bad max_pages", function()
+    server([[function(n) return nil end]])
+    for _, bad in ipairs({ 0, -1, 1.5, 0 / 0, math.huge, "10" }) do
+      assert.has_error(function() c:each(nil, { max_pages = bad }) end,
+        "bad argument #2 to 'each' (max_pages must be a positive integer)")
+    end
+    assert.has_error(function() c:each(nil, 5) end, "bad argument #2 to 'each' (table expected, got number)")
+  end)
+end)

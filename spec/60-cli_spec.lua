@@ -370,6 +370,34 @@ describe("databricks-webhooks (command line)", function()
         r.stderr)
     end)
 
+    it("list --all ends on a page token seen before, and after --max-pages pages", function()
+      -- A, B, A, B ... (a fresh token from page 60 on: a client that never
+      -- stops ends there, and fails the spec instead of hanging)
+      s = stub.start([[return function(req, n)
+        local token = n >= 60 and ("t" .. n) or (n % 2 == 1 and "A" or "B")
+        if n >= 70 then token = nil end
+        return response(200, '{"webhooks":[{"id":"w' .. n .. '"}]'
+          .. (token and (',"next_page_token":"' .. token .. '"') or "") .. '}')
+      end]])
+      local r = run({ "list", "--host", s.url, "--all" })
+      assert.equals(1, r.code, r.stderr)
+      assert.equals("", r.stdout)
+      assert.matches("BAD_RESPONSE: list: page 3 repeated the page token of page 1; a cycle of 2 pages", r.stderr)
+      assert.equals(3, #s:requests())
+      s:stop()
+      s = stub.start([[return function(req, n)
+        return response(200, '{"webhooks":[{"id":"w' .. n .. '"}],"next_page_token":"t' .. n .. '"}')
+      end]])
+      r = run({ "list", "--host", s.url, "--all", "--max-pages", "4" })
+      assert.equals(1, r.code, r.stderr)
+      assert.matches("more than 4 pages", r.stderr)
+      assert.equals(4, #s:requests())
+      r = run({ "list", "--host", s.url, "--max-pages", "4" })
+      assert.equals(2, r.code)
+      assert.matches("%-%-max%-pages needs %-%-all", r.stderr)
+      assert.equals(2, run({ "list", "--host", s.url, "--all", "--max-pages", "0" }).code)
+    end)
+
     it("gets one stderr line per retry, and the default budget is 30 s", function()
       s = stub.start([[return function(req, n)
         return response(503, '{"error_code":"TEMPORARILY_UNAVAILABLE","message":"busy"}')
@@ -687,6 +715,47 @@ describe("databricks-webhooks (command line)", function()
       ok({ "apply", "-f", file, "--yes" }, ENV)
       assert.equals(12, #srv:webhooks())
       assert.equals(0, run({ "plan", "-f", file }).code)
+    end)
+
+    it("reads {file} references inside the file's folder only, unless --allow-file-outside", function()
+      write_file(tmp .. "/hook-secret", "s3cr3t-from-file\n")
+      local function with_file(path)
+        return desired({ webhooks = { hook("m", "a", { http_url_spec = { url = sink .. "/a",
+          secret = { file = path } } }) } })
+      end
+      -- outside: refused by plan and by apply, before anything is sent
+      for _, path in ipairs({ "/etc/hostname", tmp .. "/../" .. tmp:match("[^/]+$") .. "/../x",
+        tmp .. "/home/../../x" }) do
+        with_file(path)
+        for _, verb in ipairs({ "plan", "apply" }) do
+          local r = run({ verb, "-f", file, verb == "apply" and "--yes" or nil })
+          assert.equals(2, r.code, verb .. " " .. path .. ": " .. r.stderr)
+          assert.matches("file " .. path .. " is outside " .. tmp, r.stderr, 1, true)
+          assert.matches("--allow-file-outside", r.stderr, 1, true)
+        end
+      end
+      assert.same({}, srv:requests())
+      local r = run({ "plan", "-f", file, "--allow-file-outside" })
+      assert.equals(4, r.code, r.stderr)
+
+      -- inside, absolute or relative to the current directory
+      with_file(tmp .. "/hook-secret")
+      r = run({ "apply", "-f", file, "--yes" })
+      assert.equals(0, r.code, r.stderr)
+      assert.equals("s3cr3t-from-file", srv:webhooks()[1].http_url_spec.secret)
+      srv:reset()
+      with_file("./hook-secret")
+      r = run({ "apply", "-f", "desired.json", "--yes" }, { cwd = tmp })
+      assert.equals(0, r.code, r.stderr)
+      assert.equals("s3cr3t-from-file", srv:webhooks()[1].http_url_spec.secret)
+      srv:reset()
+      with_file("../hook-secret")
+      r = run({ "apply", "-f", "desired.json", "--yes" }, { cwd = tmp })
+      assert.equals(2, r.code, r.stderr)
+      assert.matches("file ../hook-secret is outside the current directory", r.stderr, 1, true)
+      r = run({ "apply", "-f", "desired.json", "--yes", "--allow-file-outside" }, { cwd = tmp .. "/home" })
+      assert.equals(2, r.code, r.stderr) -- allowed, but there is no such file
+      assert.matches("cannot read", r.stderr, 1, true)
     end)
 
     it("has help, and --model only repeats for export", function()

@@ -148,4 +148,12 @@ describe("bench", function()
     assert.equal("HTTP/2", r.proto)
     assert.equal(1, r.connections)
   end)
+
+  it("measures the cosocket parser on every pathological shape, and plan, with right answers", function()
+    local text, rc = sh(("BENCH_PARSE_OLD=0 %s bench/parse.lua lua %s"):format(LUA, q(BUILD)))
+    assert.equal(0, rc, text)
+    local cases = {}
+    for case in text:gmatch("RESULT parse case=(%S+)") do cases[#cases + 1] = case end
+    assert.same({ "plain", "values", "names", "length", "chunks", "drip", "plan" }, cases, text)
+  end)
 end)

@@ -361,13 +361,36 @@ end
 
 -- Iterates over every webhook matching `req`, following every page; raises the
 -- error object when a page fails. (Its LDoc entry is at the end of this file.)
-function methods:each(req)
+-- A server decides the tokens: a token it sent before (a cycle of any length)
+-- or more than `max_pages` pages ends the walk with BAD_RESPONSE.
+M.MAX_PAGES = 10000
+
+-- Long tokens are remembered by digest, so that the memory a walk holds
+-- stays small whatever a server sends.
+local function token_key(token)
+  if #token <= 64 then return token end
+  return core.sign("databricks.webhooks page token", token)
+end
+
+function methods:each(req, opts)
   if req ~= nil and type(req) ~= "table" then
     error("bad argument #1 to 'each' (table expected, got " .. type(req) .. ")", 2)
   end
+  if opts ~= nil and type(opts) ~= "table" then
+    error("bad argument #2 to 'each' (table expected, got " .. type(opts) .. ")", 2)
+  end
+  local max_pages = opts and opts.max_pages
+  if max_pages == nil then
+    max_pages = M.MAX_PAGES
+  elseif type(max_pages) ~= "number" or max_pages < 1 or max_pages % 1 ~= 0 or max_pages == math.huge then
+    error("bad argument #2 to 'each' (max_pages must be a positive integer)", 2)
+  end
   local query = {}
   for k, v in pairs(req or {}) do query[k] = v end  -- never mutate the caller's table
-  local page, i, done = nil, 0, false
+  -- the page each token was first given on (0: the caller's own)
+  local seen = {}
+  if type(query.page_token) == "string" then seen[token_key(query.page_token)] = 0 end
+  local page, i, done, pages = nil, 0, false, 0
   return function()
     while true do
       if page and i < #page.webhooks then
@@ -375,14 +398,26 @@ function methods:each(req)
         return page.webhooks[i]
       end
       if done then return nil end
+      if pages >= max_pages then
+        error(core.error("BAD_RESPONSE", ("list: more than %d pages; stopping (raise each's max_pages"
+          .. " if the registry is that large)"):format(max_pages)), 0)
+      end
       local p, err = self:list(query)
       if not p then error(err, 0) end
+      pages = pages + 1
       local token = p.next_page_token
       if token == nil then
         done = true
-      elseif token == query.page_token then
-        -- a server that hands back the token it was given would loop forever
-        error(core.error("BAD_RESPONSE", "list: server repeated page token; stopping"), 0)
+      else
+        local key = token_key(token)
+        local first = seen[key]
+        if first then
+          -- a server handing back a token it gave before would loop forever
+          error(core.error("BAD_RESPONSE", ("list: page %d repeated the page token %s; a cycle of %d "
+            .. "page%s; stopping"):format(pages, first == 0 and "the walk started with"
+            or ("of page " .. first), pages - first, pages - first == 1 and "" or "s")), 0)
+        end
+        seen[key] = pages
       end
       query.page_token = token
       page, i = p, 0
@@ -413,9 +448,12 @@ M.sign = core.sign
 
 --- Iterate over every webhook matching `req`, following every page
 -- (on top of `client:list`).
--- Raises the error object when a page fails; `pcall` gets it intact.
+-- Raises the error object when a page fails; `pcall` gets it intact. A page
+-- token the server already sent (a cycle of any length), or a page past
+-- `max_pages`, raises `BAD_RESPONSE` naming the pages.
 -- @function client:each
 -- @tparam[opt] table req `model_name`, `events`, `max_results`, `page_token`
+-- @tparam[opt] table opts `max_pages`: the most pages fetched (default `webhooks.MAX_PAGES`, 10,000)
 -- @return an iterator of webhooks
 -- @usage
 -- for wh in client:each{ model_name = "churn-model" } do print(wh.id, wh.status) end
@@ -447,5 +485,8 @@ M.sign = core.sign
 
 --- The rock's version, `"MAJOR.MINOR.PATCH"`.
 -- @field VERSION
+
+--- The most pages `client:each` fetches unless its `max_pages` says otherwise: 10,000.
+-- @field MAX_PAGES
 
 return M

@@ -36,21 +36,50 @@ function M.parse_expiry(s)
   return days * 86400 + tonumber(h) * 3600 + tonumber(mi) * 60 + tonumber(sec) - offset
 end
 
+-- The first line of what the CLI wrote on stderr that says something,
+-- bounded, with every word long enough to be a token cut out: the CLI's
+-- diagnostics are shown, a credential never is.
+local function diagnostic(text)
+  local line = ""
+  for l in text:gmatch("[^\r\n]+") do
+    if l:find("%S") then line = l break end
+  end
+  line = line:sub(1, 200):gsub("%c", " ")
+  return (line:gsub("[%w%-%._~+=]+", function(word)
+    if #word >= 24 then return "<redacted>" end
+  end))
+end
+
 --- A token source for core.new's `token_source`.
 -- @tparam table settings `host`, `databricks_cli_path`
 function M.new(settings)
-  local cmd = quote(settings.databricks_cli_path or "databricks") .. " auth token --host "
-    .. quote(settings.host) .. " 2>&1"
+  local exe = settings.databricks_cli_path or "databricks"
+  local cmd = quote(exe) .. " auth token --host " .. quote(settings.host)
   return function()
-    local p = io.popen(cmd, "r")
-    if not p then return nil, "cannot run " .. (settings.databricks_cli_path or "databricks") end
+    -- stdout and stderr apart: a warning after the token must not spoil the
+    -- JSON, and what is echoed in an error comes from stderr only, never
+    -- from stdout, which holds the token. The file is os.tmpname's (0600).
+    local errfile = os.tmpname()
+    local p = io.popen(cmd .. " 2>" .. quote(errfile), "r")
+    if not p then
+      os.remove(errfile)
+      return nil, "cannot run " .. exe
+    end
     local out = p:read("*a") or ""
     p:close()
+    local f = io.open(errfile, "rb")
+    local err = f and f:read(4096) or ""
+    if f then f:close() end
+    os.remove(errfile)
     local t = cjson.decode(out)
     if type(t) ~= "table" or type(t.access_token) ~= "string" then
-      -- what the CLI said, first line only and bounded; never a token (there was none)
-      local line = (out:match("^[^\n]*") or ""):sub(1, 200)
-      return nil, "`databricks auth token` failed: " .. (line ~= "" and line or "no output")
+      local said = diagnostic(err)
+      if said ~= "" then return nil, "`databricks auth token` failed: " .. said end
+      if out:find("%S") then
+        return nil, "`databricks auth token` printed no token it could read (its output is not shown:"
+          .. " it may hold a credential)"
+      end
+      return nil, "`databricks auth token` failed: no output"
     end
     return { access_token = t.access_token, token_type = t.token_type, expiry = M.parse_expiry(t.expiry) }
   end

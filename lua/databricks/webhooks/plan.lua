@@ -9,6 +9,12 @@
 -- `rotate_secrets` (or when the whole `http_url_spec` must be sent anyway).
 -- A secret is a string or a reference `{env = NAME}` / `{file = PATH}`,
 -- resolved by `apply` before anything is sent.
+--
+-- A desired state is code: its references read variables and files and send
+-- them to URLs it names. So a `{file = PATH}` must stay inside `file_root`
+-- (the plan file's folder; default the current directory) unless
+-- `allow_file_outside` is set. The check is on the path as written (`.` and
+-- `..` resolved, symbolic links not followed).
 -- @module databricks.webhooks.plan
 
 local core = require("databricks.webhooks.core")
@@ -50,15 +56,92 @@ function M.is_reference(v)
   return type(name) == "string" and name ~= ""
 end
 
+-- Whether a path is absolute, and its components with "." dropped and ".."
+-- taken back where it can be (the leading ".." of a relative path stay).
+local function components(path)
+  local absolute, out = path:sub(1, 1) == "/", {}
+  for part in path:gmatch("[^/]+") do
+    if part == ".." then
+      if #out > 0 and out[#out] ~= ".." then
+        out[#out] = nil
+      elseif not absolute then
+        out[#out + 1] = ".."
+      end
+    elseif part ~= "." then
+      out[#out + 1] = part
+    end
+  end
+  return absolute, out
+end
+
+-- The current directory, when the environment says it (for comparing a
+-- relative path with an absolute one); nil otherwise.
+local function cwd()
+  local pwd = os.getenv("PWD")
+  if type(pwd) == "string" and pwd:sub(1, 1) == "/" then return pwd end
+  return nil
+end
+
+--- Whether `path` (relative paths from the current directory) lies inside
+-- the folder `root`, as written: `.` and `..` resolved, links not followed.
+-- A comparison that needs the current directory and cannot know it is false.
+function M.is_inside(root, path)
+  local root_abs, r = components(root)
+  local path_abs, p = components(path)
+  if root_abs ~= path_abs then
+    local here = cwd()
+    if not here then return false end
+    if root_abs then
+      p = select(2, components(here .. "/" .. path))
+    else
+      r = select(2, components(here .. "/" .. root))
+    end
+  end
+  if #p < #r then return false end
+  for i = 1, #r do
+    if r[i] ~= p[i] then return false end
+  end
+  for i = #r + 1, #p do
+    if p[i] == ".." then return false end
+  end
+  return true
+end
+
+-- nil when a `{file}` reference may be read under `files` ({ root,
+-- allow_outside }), else why not.
+local function refused_file(path, files)
+  if files.allow_outside or M.is_inside(files.root, path) then return nil end
+  return ("file %s is outside %s, the folder file references may read (a desired state is code: "
+    .. "allow_file_outside = true, or the CLI's --allow-file-outside, reads it anyway)"):format(path,
+    files.root == "." and "the current directory" or files.root)
+end
+
+-- The file-reference settings of plan's or apply's options.
+local function files_of(opts)
+  local root, allow = opts.file_root, opts.allow_file_outside
+  if root ~= nil and (type(root) ~= "string" or root == "") then
+    error("bad argument #2 to 'plan' (file_root must be a non-empty string)", 3)
+  end
+  if allow ~= nil and type(allow) ~= "boolean" then
+    error("bad argument #2 to 'plan' (allow_file_outside must be a boolean)", 3)
+  end
+  return { root = root or ".", allow_outside = allow == true }
+end
+
 --- The text of a secret: v itself, or what its reference points to.
+-- `files` (optional) is `{ root = folder, allow_outside = boolean }`: a file
+-- outside `root` is refused unless `allow_outside` (default: the current
+-- directory, refused).
 -- Returns the string, or nil and why (naming the variable or file, never a value).
-function M.resolve_secret(v)
+function M.resolve_secret(v, files)
   if type(v) == "string" then return v end
   if v.env then
     local s = os.getenv(v.env)
     if s == nil or s == "" then return nil, "environment variable " .. v.env .. " is not set" end
     return s
   end
+  local refused = refused_file(v.file, files or { root = "." })
+  if refused then return nil, refused end
   local f, err = io.open(v.file, "rb")
   if not f then return nil, "cannot read " .. tostring(err) end
   local data = f:read("*a") or ""
@@ -93,8 +176,13 @@ local function unique(list)
   return out
 end
 
+-- Without its trailing slashes, by a scan from the end: "/+$" retries every
+-- slash of a run, quadratic in a URL the server sent.
 local function trim_slash(url)
-  return (url or ""):gsub("/+$", "")
+  url = url or ""
+  local to = #url
+  while to > 0 and url:byte(to) == 47 do to = to - 1 end
+  return url:sub(1, to)
 end
 
 -- The comparable view of a webhook (desired spec or listed webhook): absent
@@ -129,13 +217,16 @@ end
 M.label = function(wh) return label(normalise(wh)) end
 
 -- Validates one desired spec as create would, references standing in for
--- strings. Returns true or nil, err.
-local function validate(spec, i)
+-- strings, and file references against `files`. Returns true or nil, err.
+local function validate(spec, i, files)
   local probe, bad = copy(spec), nil
   each_secret(spec, function(kind, field, v)
     if type(v) == "table" then
       if not M.is_reference(v) then
         bad = bad or ("desired[%d]: %s.%s: a reference is {env = NAME} or {file = PATH}"):format(i, kind, field)
+      elseif v.file then
+        local refused = refused_file(v.file, files)
+        if refused then bad = bad or ("desired[%d]: %s.%s: %s"):format(i, kind, field, refused) end
       end
       probe[kind][field] = "reference"
     end
@@ -282,7 +373,9 @@ end
 -- @tparam table desired the webhooks that should exist
 -- @tparam[opt] table opts `model_names` (the scope; default the whole
 --   registry), `prune` (delete webhooks in scope that are not desired),
---   `rotate_secrets` (send every secret again)
+--   `rotate_secrets` (send every secret again), `file_root` (the folder
+--   `{file = PATH}` references must stay in; default `"."`),
+--   `allow_file_outside` (read files outside it too)
 -- @return plan: `actions` (creates, then updates, then deletes), `unchanged`,
 --   `unmanaged` (in scope, not desired, kept without prune), `counts`; or nil, err
 function M.plan(client, desired, opts)
@@ -291,12 +384,13 @@ function M.plan(client, desired, opts)
   end
   opts = check_opts(opts, "plan")
   local scope = scope_of(opts)
+  local files = files_of(opts)
   local wanted, by_key = {}, {}
   for i, spec in ipairs(desired) do
     if type(spec) ~= "table" then
       error(("bad argument #1 to 'plan' (desired[%d]: table expected, got %s)"):format(i, type(spec)), 2)
     end
-    local ok, err = validate(spec, i)
+    local ok, err = validate(spec, i, files)
     if not ok then return nil, err end
     local d = normalise(spec)
     if scope and not (d.model_name and scope.set[d.model_name]) then
@@ -318,7 +412,8 @@ function M.plan(client, desired, opts)
   end
 
   local plan = { actions = {}, unchanged = {}, unmanaged = {}, prune = opts.prune and true or false,
-    rotate_secrets = opts.rotate_secrets and true or false, model_names = scope and scope.list or nil }
+    rotate_secrets = opts.rotate_secrets and true or false, model_names = scope and scope.list or nil,
+    file_root = files.root, allow_file_outside = files.allow_outside }
   local by_kind, matched = { create = {}, update = {}, delete = {} }, {}
   for i, d in ipairs(wanted) do
     local cur = found[d.key]
@@ -355,13 +450,13 @@ end
 -- ----------------------------------------------------------------------------
 
 -- The request of an action with every reference resolved, or nil, err.
-local function resolved(a)
+local function resolved(a, files)
   if a.action == "delete" then return { id = a.id } end
   local req = copy(a.request)
   local why
   each_secret(req, function(kind, field, v)
     if why then return end
-    local s, err = M.resolve_secret(v)
+    local s, err = M.resolve_secret(v, files)
     if s then req[kind][field] = s else why = ("%s: %s.%s: %s"):format(a.label, kind, field, err) end
   end)
   if why then return invalid(why) end
@@ -382,6 +477,9 @@ function M.apply(client, plan, opts)
     error("bad argument #1 to 'apply' (a plan expected, got " .. type(plan) .. ")", 2)
   end
   opts = check_opts(opts, "apply")
+  -- the plan's own settings: a file reference is checked again before it is read
+  local files = { root = type(plan.file_root) == "string" and plan.file_root or ".",
+    allow_outside = plan.allow_file_outside == true }
   if opts.progress ~= nil and type(opts.progress) ~= "function" then
     error("bad argument #2 to 'apply' (progress must be a function)", 2)
   end
@@ -391,7 +489,7 @@ function M.apply(client, plan, opts)
     if not b then
       error(("bad argument #1 to 'apply' (action %d: unknown kind %s)"):format(i, tostring(a.action)), 2)
     end
-    local req, err = resolved(a)
+    local req, err = resolved(a, files)
     if not req then return nil, err end
     b.reqs[#b.reqs + 1], b.at[#b.at + 1] = req, i
   end

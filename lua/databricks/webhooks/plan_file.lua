@@ -5,7 +5,10 @@
 -- `webhooks` holds create-shaped specs; `model_names`, when present, is the
 -- plan's scope (otherwise the whole registry). A secret is never written
 -- literally: `{"env": NAME}` or `{"file": PATH}` (relative paths are taken from
--- the current directory), resolved at apply time.
+-- the current directory), resolved at apply time. A file is code: its
+-- references read variables and files and send them to URLs it names, so a
+-- `{"file"}` outside the file's own folder is refused unless the plan is told
+-- `allow_file_outside` (databricks.webhooks.plan).
 -- @module databricks.webhooks.plan_file
 
 local cjson = require("cjson.safe")
@@ -175,14 +178,27 @@ function M.parse(text, name)
   return { webhooks = doc.webhooks, model_names = names }
 end
 
---- Reads and parses a desired-state file ("-" reads stdin).
+-- The folder of a path as written ("." when it names none).
+local function folder_of(path)
+  local dir = path:match("^(.*)/[^/]*$")
+  if dir == nil then return "." end
+  if dir == "" then return "/" end
+  return dir
+end
+
+--- Reads and parses a desired-state file ("-" reads stdin). The result's
+-- `folder` is the file's folder (the current directory for stdin): the
+-- `file_root` to give `client:plan`.
 function M.load(path)
   local f, err = io.stdin, nil
   if path ~= "-" then f, err = io.open(path, "rb") end
   if not f then return invalid("cannot read " .. tostring(err)) end
   local text = f:read("*a") or ""
   if f ~= io.stdin then f:close() end
-  return M.parse(text, path == "-" and "stdin" or path)
+  local doc, perr = M.parse(text, path == "-" and "stdin" or path)
+  if not doc then return nil, perr end
+  doc.folder = path == "-" and "." or folder_of(path)
+  return doc
 end
 
 -- ----------------------------------------------------------------------------

@@ -21,8 +21,8 @@ M.OPTIONS = {
   status = { value = "STATUS" }, description = { value = "TEXT" },
   id = { value = "ID", multi = true },
   ["max-results"] = { value = "N" }, ["page-token"] = { value = "TOKEN" },
-  all = {}, parallel = { value = "N" },
-  file = { value = "FILE" }, prune = {}, ["rotate-secrets"] = {}, yes = {},
+  all = {}, parallel = { value = "N" }, ["max-pages"] = { value = "N" },
+  file = { value = "FILE" }, prune = {}, ["rotate-secrets"] = {}, yes = {}, ["allow-file-outside"] = {},
 }
 
 -- `--json` of the Databricks CLI's create and update verbs is the request body.
@@ -35,14 +35,14 @@ local TARGET = { "url", "secret", "secret-file", "job-id", "access-token-file", 
 -- The options each command takes besides COMMON.
 local ACCEPTS = {
   create = { "event", "model", "status", "description", TARGET },
-  list = { "model", "event", "all", "max-results", "page-token" },
+  list = { "model", "event", "all", "max-results", "page-token", "max-pages" },
   update = { "id", "model", "all", "parallel", "status", "description", "event", TARGET },
   delete = { "id", "model", "all", "event", "parallel", "yes" },
   test = { "id", "event" },
   events = {},
   export = { "model" },
-  plan = { "file", "prune", "rotate-secrets" },
-  apply = { "file", "prune", "rotate-secrets", "yes", "parallel" },
+  plan = { "file", "prune", "rotate-secrets", "allow-file-outside" },
+  apply = { "file", "prune", "rotate-secrets", "yes", "parallel", "allow-file-outside" },
 }
 
 -- The Databricks CLI's verbs, and the command each one is.

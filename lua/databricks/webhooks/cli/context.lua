@@ -9,6 +9,7 @@ local output = require("databricks.webhooks.cli.output")
 local fail, usage_error, PROG = exit.fail, exit.usage_error, exit.PROG
 local cell, describe_error = output.cell, output.describe_error
 local unpack = table.unpack or unpack -- luacheck: ignore 143
+local trim = require("databricks.webhooks.host").trim -- linear, unlike gsub("%s+$", "")
 
 -- Seconds of retrying (refused connections, 429, 503) before giving up: a
 -- person waits at a terminal, so less than the library's 300.
@@ -189,11 +190,12 @@ function Context:connect(o)
   return client
 end
 
--- Every webhook of `filter` (a list request), following every page.
-function Context.list_all(_, client, filter)
+-- Every webhook of `filter` (a list request), following every page: at most
+-- `max_pages` (default the module's MAX_PAGES), and never a page token twice.
+function Context.list_all(_, client, filter, max_pages)
   local out = {}
   local ok, err = pcall(function()
-    for wh in client:each(filter) do out[#out + 1] = wh end
+    for wh in client:each(filter, { max_pages = max_pages }) do out[#out + 1] = wh end
   end)
   if not ok then fail(exit.code_for(err), describe_error(err)) end
   return out
@@ -225,8 +227,7 @@ end
 function Context:ask(prompt)
   self.stderr:write(prompt)
   if self.stderr.flush then self.stderr:flush() end
-  local answer = self.sys.stdin:read("*l") or ""
-  return (answer:gsub("^%s+", ""):gsub("%s+$", ""))
+  return trim(self.sys.stdin:read("*l") or "")
 end
 
 return M

@@ -108,7 +108,7 @@ Plus the options of every command (databricks-webhooks --help).
 
 M.list = [[
 Usage: databricks-webhooks list [--model NAME] [--event EVENT...] [--all]
-           [--max-results N] [--page-token TOKEN] [OPTIONS]
+           [--max-pages N] [--max-results N] [--page-token TOKEN] [OPTIONS]
 
 Print webhooks, one row each: ID, MODEL, STATUS, EVENTS, TARGET, DESCRIPTION.
 Without --all, prints one page; when more remain, the token of the next page
@@ -116,7 +116,9 @@ is written to stderr (with --json it is the document's next_page_token).
 
   --model NAME          only webhooks of this registered model (or --model-name)
   --event EVENT         only webhooks listening to EVENT; repeatable
-  --all                 follow every page
+  --all                 follow every page: at most --max-pages of them, and
+                        never a page token the server sent before (exit 1)
+  --max-pages N         with --all, the most pages to fetch (default 10000)
   --max-results N       webhooks per page
   --page-token TOKEN    start at this page
 
@@ -126,7 +128,7 @@ Plus the options of every command (databricks-webhooks --help).
 
 M["list-webhooks"] = [[
 Usage: databricks-webhooks list-webhooks [--model-name NAME] [--event EVENT...]
-           [--max-results N] [--page-token TOKEN] [--all] [OPTIONS]
+           [--max-results N] [--page-token TOKEN] [--all] [--max-pages N] [OPTIONS]
 
 The Databricks CLI's verb: the same as 'databricks-webhooks list'.
 Plus the options of every command (databricks-webhooks --help).
@@ -236,7 +238,8 @@ Plus the options of every command (databricks-webhooks --help).
 ]]
 
 M.plan = [[
-Usage: databricks-webhooks plan -f FILE [--prune] [--rotate-secrets] [--json] [OPTIONS]
+Usage: databricks-webhooks plan -f FILE [--prune] [--rotate-secrets]
+           [--allow-file-outside] [--json] [OPTIONS]
 
 Compare the desired-state FILE with the workspace and print what apply would
 do: "+ create", "~ update" with old -> new values, "- delete" (only with
@@ -247,10 +250,14 @@ do: "+ create", "~ update" with old -> new values, "- delete" (only with
                         (scope: the file's model_names, else the whole registry)
   --rotate-secrets      send every secret again (secrets are write-only, so
                         they are otherwise never compared)
+  --allow-file-outside  let {"file": PATH} references leave FILE's folder
 
 A webhook is identified by its model (or registry-wide) and its target: the
 URL, or the job id and workspace URL. Secrets in the file are references,
 {"env": "NAME"} or {"file": "PATH"}, read by apply; plan does not need them.
+The file is code: apply sends what its references name to the URLs it names.
+A {"file": PATH} (relative to the current directory) outside FILE's folder
+is refused, by plan too, unless --allow-file-outside; review the file as code.
 
 Exit status: 0 no changes; 4 changes pending; 1, 2, 3 as for every command.
 With --json, one document: {"changes", "counts", "actions": [...], ...}.
@@ -259,7 +266,7 @@ Plus the options of every command (databricks-webhooks --help).
 
 M.apply = [[
 Usage: databricks-webhooks apply -f FILE [--prune] [--rotate-secrets] [--yes]
-           [--parallel N] [OPTIONS]
+           [--parallel N] [--allow-file-outside] [OPTIONS]
 
 Make the workspace match the desired-state FILE: print the plan (as plan
 does), ask for confirmation, then create, update and delete concurrently
@@ -272,9 +279,12 @@ apply again finishes what failed, without duplicates.
   --rotate-secrets      send every secret again
   --yes                 do not ask (required when stdin is not a terminal)
   --parallel N          requests in flight at once, 1 to 64 (default 8)
+  --allow-file-outside  let {"file": PATH} references leave FILE's folder
 
 Every secret reference ({"env": NAME}, {"file": PATH}) a change needs is read
-before anything is sent; one that cannot be read stops apply (exit 2).
+before anything is sent; one that cannot be read stops apply (exit 2). The
+file is code: it sends what its references name to the URLs it names. A
+{"file": PATH} outside FILE's folder is refused unless --allow-file-outside.
 Progress goes to stderr for runs of 10 changes or more.
 Plus the options of every command (databricks-webhooks --help).
 ]]

@@ -110,10 +110,12 @@ function C.list(ctx, o, format)
     max_results = o.max_results and args.positive_integer("max-results", o.max_results),
     page_token = o.page_token,
   }
+  if o.max_pages and not o.all then usage_error("--max-pages needs --all") end
+  local max_pages = o.max_pages and args.positive_integer("max-pages", o.max_pages)
   local client = ctx:connect(o)
   local list, next_token
   if o.all then
-    list = ctx:list_all(client, req)
+    list = ctx:list_all(client, req, max_pages)
   else
     local page = call(client, "list", req)
     list, next_token = page.webhooks, page.next_page_token
