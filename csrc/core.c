@@ -411,6 +411,18 @@ static int core_sign(lua_State *L)
     return 1;
 }
 
+/* core.delivery_key(body) -> 64 lowercase hex digits of SHA-256(body) */
+static int core_delivery_key(lua_State *L)
+{
+    size_t ml;
+    const char *m = luaL_checklstring(L, 1, &ml);
+    char hex[DBW_SIG_HEX_LEN + 1];
+    if (dbw_sha256_hex(m, ml, hex) != 0)
+        return luaL_error(L, "databricks.webhooks: SHA-256 failed");
+    lua_pushlstring(L, hex, DBW_SIG_HEX_LEN);
+    return 1;
+}
+
 /* core.verify_signature(secret, body, header) -> true | false, reason */
 static int core_verify(lua_State *L)
 {
@@ -542,6 +554,7 @@ static const luaL_Reg module_functions[] = {
     {"new", core_new},
     {"sign", core_sign},
     {"verify_signature", core_verify},
+    {"delivery_key", core_delivery_key},
     {"parse_delivery", core_parse_delivery},
     {"error", core_error},
     {"set_transport", core_set_transport},
@@ -650,6 +663,17 @@ static int core_file_mode(lua_State *L)
  * `model_name`, `version`, `to_stage`, `from_stage`, ... (plain Lua values)
  * @return[2] nil
  * @treturn[2] Error why the body is not a delivery
+ */
+
+/***
+ * The identity of a delivery: the SHA-256 of its exact body, in hex.
+ *
+ * A sender's retry repeats the same bytes, while two deliveries of one
+ * webhook differ in their body (the event, at least) even when they share an
+ * `event_timestamp`. The receiver de-duplicates on this key.
+ * @function delivery_key
+ * @tparam string raw_body the request body, byte for byte
+ * @treturn string 64 lowercase hex digits
  */
 
 /***

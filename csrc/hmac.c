@@ -3,19 +3,35 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
+static void to_hex(const unsigned char *d, unsigned int n, char *out)
+{
+    static const char hex[] = "0123456789abcdef";
+    unsigned int i;
+    for (i = 0; i < n; i++) {
+        out[2 * i] = hex[d[i] >> 4];
+        out[2 * i + 1] = hex[d[i] & 15];
+    }
+    out[2 * n] = '\0';
+}
+
 int dbw_hmac_sha256_hex(const char *key, size_t klen, const char *msg, size_t mlen,
                         char out[DBW_SIG_HEX_LEN + 1])
 {
-    static const char hex[] = "0123456789abcdef";
     unsigned char mac[EVP_MAX_MD_SIZE];
-    unsigned int n = 0, i;
+    unsigned int n = 0;
     if (HMAC(EVP_sha256(), key, (int)klen, (const unsigned char *)msg, mlen, mac, &n) == NULL || n != 32)
         return -1;
-    for (i = 0; i < n; i++) {
-        out[2 * i] = hex[mac[i] >> 4];
-        out[2 * i + 1] = hex[mac[i] & 15];
-    }
-    out[2 * n] = '\0';
+    to_hex(mac, n, out);
+    return 0;
+}
+
+int dbw_sha256_hex(const char *msg, size_t mlen, char out[DBW_SIG_HEX_LEN + 1])
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int n = 0;
+    if (EVP_Digest(msg, mlen, md, &n, EVP_sha256(), NULL) != 1 || n != 32)
+        return -1;
+    to_hex(md, n, out);
     return 0;
 }
 

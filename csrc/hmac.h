@@ -1,7 +1,8 @@
 /*
  * hmac.h - webhook delivery signatures: lowercase hex HMAC-SHA256 of the raw
  * body keyed with the shared secret (databricks-api.md §4), and a comparison
- * whose time does not depend on where the strings differ.
+ * whose time does not depend on where the strings differ; the body digest
+ * that identifies a delivery.
  */
 #ifndef DBW_HMAC_H
 #define DBW_HMAC_H
@@ -13,6 +14,10 @@
 /* out receives 64 hex digits and a NUL. Returns 0, or -1 if libcrypto fails. */
 int dbw_hmac_sha256_hex(const char *key, size_t klen, const char *msg, size_t mlen,
                         char out[DBW_SIG_HEX_LEN + 1]);
+
+/* out receives the 64 lowercase hex digits of SHA-256(msg) and a NUL: the
+ * identity of a delivery (its retries are the same bytes). Returns 0 or -1. */
+int dbw_sha256_hex(const char *msg, size_t mlen, char out[DBW_SIG_HEX_LEN + 1]);
 
 /* Case-insensitive comparison of two 64-digit hex strings in constant time. */
 int dbw_hex_equal_ct(const char *a, const char *b);

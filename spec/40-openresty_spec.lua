@@ -643,6 +643,26 @@ describe("inside nginx (OpenResty)", function()
       assert.equals(4, #events())
     end)
 
+    it("is_duplicate: two events of one webhook in the same millisecond are two deliveries", function()
+      -- a stage transition fires both events at once (keyed on webhook and
+      -- timestamp, the second was answered "duplicate" and lost)
+      local ts = now_ms()
+      local a = delivery(nil, { event = "MODEL_VERSION_TRANSITIONED_STAGE", event_timestamp = ts,
+        to_stage = "Production", from_stage = "None" })
+      local b = delivery(nil, { event = "MODEL_VERSION_TRANSITIONED_TO_PRODUCTION", event_timestamp = ts,
+        to_stage = "Production", from_stage = "None" })
+      assert.equals("OK\n", signed_post("/hook-fresh", a).body)
+      assert.equals("OK\n", signed_post("/hook-fresh", b).body)
+      local got = events()
+      assert.equals(2, #got)
+      assert.same({ "MODEL_VERSION_TRANSITIONED_STAGE", "MODEL_VERSION_TRANSITIONED_TO_PRODUCTION" },
+        { got[1].event, got[2].event })
+      -- and each one's retry is still a duplicate
+      assert.matches("duplicate", signed_post("/hook-fresh", b).body)
+      assert.matches("duplicate", signed_post("/hook-fresh", a).body)
+      assert.equals(2, #events())
+    end)
+
     it("without max_age or is_duplicate: old and repeated deliveries are handed over (off by default)",
       function()
         local body = delivery() -- event_timestamp of 2023
@@ -703,6 +723,34 @@ describe("inside nginx (OpenResty)", function()
         headers = { ["x-databricks-signature"] = string.rep("0", 64) } })
       assert.equals(401, bad.status)
     end)
+
+    it("de-duplicates across its workers on a lua_shared_dict, and keeps same-millisecond events apart",
+      function()
+        assert.truthy(example, "the example did not start")
+        local ts = math.floor(socket.gettime() * 1000)
+        local function post(body)
+          return example:request({ method = "POST", path = "/databricks/webhook", body = body,
+            headers = { ["content-type"] = "application/json",
+              ["x-databricks-signature"] = server.sign(SECRET, body) } })
+        end
+        local a = delivery(nil, { event = "MODEL_VERSION_TRANSITIONED_STAGE", event_timestamp = ts,
+          model_name = "dedup-model" })
+        local b = delivery(nil, { event = "MODEL_VERSION_TRANSITIONED_TO_PRODUCTION", event_timestamp = ts,
+          model_name = "dedup-model" })
+        local answers = {}
+        for i = 1, 8 do -- a new connection each: both workers take some
+          local r = post(i % 2 == 1 and a or b)
+          assert.equals(200, r.status)
+          answers[#answers + 1] = r.body
+        end
+        local all = table.concat(answers)
+        assert.equals(2, select(2, all:gsub("OK\n", "")))
+        assert.equals(6, select(2, all:gsub("duplicate delivery\n", "")))
+        local log = example:error_log(200)
+        local _, handled = log:gsub("databricks webhook: MODEL_VERSION_TRANSITIONED_[%u_]+ model=dedup%-model", "")
+        assert.equals(2, handled)
+        assert.equals(400, post(delivery(nil, { event_timestamp = ts - 3600 * 1000 })).status) -- max_age
+      end)
   end)
 end)
 
@@ -725,5 +773,34 @@ describe("the receiver's options", function()
         assert.matches(case[2], err)
       end
     end
+  end)
+
+  it("seen_in: add() records and answers in one step; its failure raises (a 500 in handle)", function()
+    local receiver = require("databricks.webhooks.receiver")
+    -- a stand-in with lua_shared_dict's add/delete contract
+    local dict = { store = {}, full = false }
+    function dict:add(k, v, ttl)
+      assert.equals(600, ttl)
+      if self.full then return false, "no memory" end
+      if self.store[k] ~= nil then return false, "exists" end
+      self.store[k] = v
+      return true
+    end
+    function dict:delete(k) self.store[k] = nil end
+    local seen = receiver.seen_in(dict, 600)
+    local key = require("databricks.webhooks").delivery_key("{}")
+    assert.equals(("44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a"), key)
+    assert.is_false(seen.is_duplicate(key))
+    assert.is_true(seen.is_duplicate(key))
+    seen.forget(key)
+    assert.is_false(seen.is_duplicate(key))
+    dict.full = true
+    local ok, err = pcall(seen.is_duplicate, "other")
+    assert.is_false(ok)
+    assert.equals("shared dict: no memory", err)
+
+    assert.error_matches(function() receiver.seen_in(nil, 600) end, "bad argument #1 to 'seen_in'")
+    assert.error_matches(function() receiver.seen_in(dict, 0) end, "bad argument #2 to 'seen_in'")
+    assert.error_matches(function() receiver.seen_in(dict, "600") end, "bad argument #2 to 'seen_in'")
   end)
 end)

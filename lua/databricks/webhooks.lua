@@ -437,6 +437,7 @@ function methods:apply(plan, opts)
 end
 
 M.verify_signature = core.verify_signature
+M.delivery_key = core.delivery_key
 M.parse_delivery = core.parse_delivery
 M.sign = core.sign
 

@@ -22,18 +22,24 @@
 -- * 400: with `max_age` (seconds): the delivery's `event_timestamp` (ms since
 --   the epoch, covered by the signature) is missing, or more than `max_age`
 --   seconds in the past or in the future;
--- * 200: with `is_duplicate(webhook_id, event_timestamp)`: it returned true,
---   so the delivery is acknowledged but not handed to `on_event` again;
+-- * 200: with `is_duplicate(key, event)`: it returned true, so the delivery
+--   is acknowledged but not handed to `on_event` again. `key` identifies the
+--   delivery itself: `webhooks.delivery_key(raw)`, the hex SHA-256 of the exact
+--   body (a sender's retry repeats the bytes; two events of one webhook in the
+--   same millisecond differ in their body). `event` is the parsed delivery;
 -- * 200: `on_event(event, raw)` ran; it may return a status (and a body) to
 --   answer instead, and an error it raises becomes a 500 (logged). When it
---   fails (raises or answers 5xx), `forget(webhook_id, event_timestamp)` (if
---   given) is called so that the sender's retry is not a duplicate;
+--   fails (raises or answers 5xx), `forget(key, event)` (if given) is called
+--   so that the sender's retry is not a duplicate;
 -- * 500: no secret configured: the receiver fails closed.
 --
 -- The body is read with `ngx.req.read_body()`; one that nginx buffered to a
 -- temporary file (larger than `client_body_buffer_size`) is read from that file.
 -- Keep `client_max_body_size` at least `max_body`, or nginx answers 413 itself.
 -- Nothing is parsed before the signature is verified.
+--
+-- `receiver.seen_in(dict, ttl)` gives both hooks over a `lua_shared_dict`,
+-- shared by every worker of the nginx instance.
 --
 -- `receiver.read(opts)` does the same checks without answering: it returns
 -- `event, raw` or `nil, status, reason` (a duplicate is `nil, 200, "duplicate
@@ -145,12 +151,8 @@ local function fresh(event, max_age)
 end
 
 -- is_duplicate: true, or false, or nil, status, reason.
-local function duplicate(event, hook)
-  local id, ts = event.webhook_id, event.event_timestamp
-  if type(id) ~= "string" or not valid_timestamp(ts) then
-    return nil, 400, "delivery has no webhook_id and event_timestamp to de-duplicate"
-  end
-  local ok, seen = pcall(hook, id, ts)
+local function duplicate(key, event, hook)
+  local ok, seen = pcall(hook, key, event)
   if not ok then
     ngx.log(ngx.ERR, "databricks.webhooks.receiver: is_duplicate failed: ", tostring(seen))
     return nil, 500, "cannot check for duplicates"
@@ -190,20 +192,47 @@ local function authenticated(opts)
     local young, fstatus, freason = fresh(event, opts.max_age)
     if not young then return nil, fstatus, freason end
   end
+  local key = webhooks.delivery_key(body)
   if opts.is_duplicate then
-    local seen, dstatus, dreason = duplicate(event, opts.is_duplicate)
+    local seen, dstatus, dreason = duplicate(key, event, opts.is_duplicate)
     if seen == nil then return nil, dstatus, dreason end
     if seen then return nil, 200, "duplicate delivery" end
   end
-  return event, body
+  return event, body, key
 end
 
 --- Reads and authenticates the current request's delivery without answering.
 -- @tparam table opts `secret`, `max_body`, `max_age`, `is_duplicate`, as for `handle`
--- @return the parsed event and the raw body, or nil, an HTTP status and a reason
+-- @return the parsed event, the raw body and the delivery's key
+--   (`webhooks.delivery_key`), or nil, an HTTP status and a reason
 function M.read(opts)
   check_opts(opts, "read", 3)
   return authenticated(opts)
+end
+
+--- The de-duplication hooks over a `lua_shared_dict`, which every worker of
+-- the nginx instance shares: `is_duplicate` records a key and tells whether
+-- it was there already, in one atomic `add`; `forget` deletes it.
+-- @param dict a shared dict, e.g. `ngx.shared.webhook_seen`
+-- @tparam number ttl seconds a key is kept: at least twice `max_age`
+-- @treturn table `{ is_duplicate = function(key), forget = function(key) }`
+function M.seen_in(dict, ttl)
+  if type(dict) ~= "table" and type(dict) ~= "userdata" then
+    error("bad argument #1 to 'seen_in' (shared dict expected, got " .. type(dict) .. ")", 2)
+  end
+  if type(ttl) ~= "number" or ttl ~= ttl or ttl <= 0 or ttl == math.huge then
+    error("bad argument #2 to 'seen_in' (seconds > 0 expected)", 2)
+  end
+  return {
+    is_duplicate = function(key)
+      local ok, err = dict:add(key, true, ttl)
+      if ok then return false end
+      if err == "exists" then return true end
+      -- e.g. "no memory": answered 500, so the sender retries
+      error("shared dict: " .. tostring(err), 0)
+    end,
+    forget = function(key) dict:delete(key) end,
+  }
 end
 
 local function respond(status, text)
@@ -220,16 +249,17 @@ end
 -- @tparam table opts `secret` (a string, an array of strings, or a function
 --   returning either), `max_body` (bytes, default 1 MiB), `on_event`
 --   (`function(event, raw)`, may return a status and a body), `max_age`
---   (seconds), `is_duplicate` (`function(webhook_id, event_timestamp)`, true
---   when already seen), `forget` (`function(webhook_id, event_timestamp)`)
+--   (seconds), `is_duplicate` (`function(key, event)`, true when already
+--   seen), `forget` (`function(key, event)`); see `seen_in`
 function M.handle(opts)
   check_opts(opts, "handle", 3)
-  local event, raw_or_status, reason = authenticated(opts)
+  local event, raw_or_status, reason_or_key = authenticated(opts)
   if not event then
     if raw_or_status == 401 or raw_or_status == 400 then
-      ngx.log(ngx.WARN, "databricks.webhooks.receiver: refused delivery (", raw_or_status, "): ", reason)
+      ngx.log(ngx.WARN, "databricks.webhooks.receiver: refused delivery (", raw_or_status, "): ",
+        reason_or_key)
     end
-    return respond(raw_or_status, reason), reason
+    return respond(raw_or_status, reason_or_key), reason_or_key
   end
   local status, text = 200, REASON[200]
   if opts.on_event then
@@ -244,7 +274,7 @@ function M.handle(opts)
   end
   -- the sender retries a failed delivery: it must not be taken for a duplicate
   if status >= 500 and opts.is_duplicate and opts.forget then
-    local ok, err = pcall(opts.forget, event.webhook_id, event.event_timestamp)
+    local ok, err = pcall(opts.forget, reason_or_key, event)
     if not ok then ngx.log(ngx.ERR, "databricks.webhooks.receiver: forget failed: ", tostring(err)) end
   end
   return respond(status, text), event

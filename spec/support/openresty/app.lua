@@ -67,28 +67,17 @@ end
 
 ---------------------------------------------------------------- receiver
 
--- A delivery's key in dbw_seen (%.0f: LuaJIT's tostring would write 1.7e+12).
-local function seen_key(webhook_id, event_timestamp)
-  return ("%s:%.0f"):format(webhook_id, event_timestamp)
-end
-
 -- opts.fresh: with max_age and the de-duplication hooks, as the README shows them.
 function M.hook(opts)
   local fresh = opts and opts.fresh
+  local seen = fresh and receiver.seen_in(ngx.shared.dbw_seen, 600) or {}
   receiver.handle{
     -- the second secret shows rotation: deliveries signed with either pass
     secret = { settings.secret, settings.old_secret },
     max_body = 64 * 1024,
     max_age = fresh and 300 or nil,
-    is_duplicate = fresh and function(webhook_id, event_timestamp)
-      -- add() checks and records in one step
-      local ok, err = ngx.shared.dbw_seen:add(seen_key(webhook_id, event_timestamp), true, 600)
-      if ok or err == "exists" then return not ok end
-      error(err)
-    end or nil,
-    forget = fresh and function(webhook_id, event_timestamp)
-      ngx.shared.dbw_seen:delete(seen_key(webhook_id, event_timestamp))
-    end or nil,
+    is_duplicate = seen.is_duplicate,
+    forget = seen.forget,
     on_event = function(event, raw)
       local dict = ngx.shared.dbw_events
       local n = dict:incr("n", 1, 0)
