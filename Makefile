@@ -76,7 +76,9 @@ install: $(MODULE)
 	  for f in lua/databricks/webhooks/$$d/*.lua; do install -m 0644 $$f $(DESTDIR)$(INST_LUADIR)/databricks/webhooks/$$d/; done; \
 	done
 	install -d $(DESTDIR)$(INST_BINDIR)
-	sed '1s|.*|#!/usr/bin/env $(LUA_BIN)|' bin/databricks-webhooks > $(DESTDIR)$(INST_BINDIR)/databricks-webhooks
+	sed -e '1s|.*|#!/usr/bin/env $(LUA_BIN)|' \
+	    -e 's|^local INSTALLED = nil$$|local INSTALLED = { lua = "$(INST_LUADIR)", lib = "$(INST_LIBDIR)" }|' \
+	    bin/databricks-webhooks > $(DESTDIR)$(INST_BINDIR)/databricks-webhooks
 	chmod 0755 $(DESTDIR)$(INST_BINDIR)/databricks-webhooks
 
 deps:
@@ -85,7 +87,8 @@ deps:
 test: deps
 	@bash .ci/test
 
-demo: deps
+demo:
+	@bash .ci/deps --demo
 	@bash examples/demo.sh
 
 format:

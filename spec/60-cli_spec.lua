@@ -130,7 +130,7 @@ describe("databricks-webhooks (command line)", function()
 
     it("runs from another directory, finding the checkout next to itself", function()
       assert.equals(12, #lines(ok({ "events" }, { cwd = tmp }).stdout))
-      assert.matches("^databricks%-webhooks %d+%.%d+%.%d+\n$", ok({ "--version" }, { cwd = tmp }).stdout)
+      assert.matches("^databricks%-webhooks %d+%.%d+%.%d+ %(Lua 5%.4%)\n$", ok({ "--version" }, { cwd = tmp }).stdout)
     end)
   end)
 

@@ -93,6 +93,20 @@ describe("first steps, as the README writes them", function()
       .. workspace.DEFAULT_TOKEN .. "\n", util.read_file(dir .. "/env"))
   end)
 
+  it("make demo installs only the demo's packages, and the README names them", function()
+    local ok, out = util.run("bash " .. q(ROOT .. "/.ci/deps") .. " --print --demo")
+    assert(ok, out)
+    local demo = util.trim(out)
+    for _, heavy in ipairs({ "clang", "valgrind", "lua5.1", "luajit2", "lua-busted", "lua-ldoc", "cppcheck" }) do
+      assert.is_nil((" " .. demo .. " "):find(" " .. heavy .. " ", 1, true), heavy .. " in " .. demo)
+    end
+    local makefile = assert(util.read_file(ROOT .. "/Makefile"))
+    assert.matches("\ndemo:\n\t@bash %.ci/deps %-%-demo\n", makefile)
+    local readme = assert(util.read_file(ROOT .. "/README.md"))
+    local listed = assert(readme:match("`make demo` installs only what it needs: `([^`]+)`"))
+    assert.equals(demo, (listed:gsub("%s+", " ")))
+  end)
+
   describe("the command-line tool", function()
     it("prints an empty list as an empty JSON array", function()
       local r = sh(LUA .. " " .. q(ROOT .. "/bin/databricks-webhooks") .. " list --json", user_env(), tmp)
@@ -106,11 +120,47 @@ describe("first steps, as the README writes them", function()
       local co = tmp .. "/checkout"
       assert(util.run(("mkdir -p %s && cp -r %s %s %s %s"):format(q(co), q(ROOT .. "/bin"),
         q(ROOT .. "/lua"), q(ROOT .. "/Makefile"), q(co))))
-      local r = sh(LUA .. " " .. q(co .. "/bin/databricks-webhooks") .. " events", {}, tmp)
-      assert.equals(2, r.code)
-      assert.equals("", r.stdout)
-      assert.equals(("error: no C module built for %s in this checkout: run `make LUA=%s` in %s\n")
-        :format(VERSION == "luajit" and "LuaJIT" or "Lua " .. VERSION, VERSION, co), r.stderr)
+      -- a rock installed on the machine (here: on LUA_CPATH) must not stand in for the build
+      local rock = tmp .. "/installed-rock"
+      assert(util.run(("mkdir -p %s/databricks/webhooks && cp %s %s/databricks/webhooks/"):format(
+        q(rock), q(BUILD .. "/databricks/webhooks/core.so"), q(rock))))
+      for _, env in ipairs({ {}, { LUA_CPATH = rock .. "/?.so;;" } }) do
+        local r = sh(LUA .. " " .. q(co .. "/bin/databricks-webhooks") .. " events", env, tmp)
+        assert.equals(2, r.code)
+        assert.equals("", r.stdout)
+        assert.equals(("error: no C module built for %s in this checkout: run `make LUA=%s` in %s\n")
+          :format(VERSION == "luajit" and "LuaJIT" or "Lua " .. VERSION, VERSION, co), r.stderr)
+      end
     end)
+
+    it("installed by make install under any PREFIX, runs without LUA_PATH, and names what is missing",
+      function()
+        local prefix = tmp .. "/home/.local"
+        local abi = VERSION == "luajit" and "5.1" or VERSION
+        assert(util.run(("make -s -C %s install LUA=%s PREFIX=%s >/dev/null"):format(q(ROOT), VERSION,
+          q(prefix))))
+        local tool = prefix .. "/bin/databricks-webhooks"
+        -- from /, with no Lua variables at all, as a user's shell runs it
+        local function run_tool(args)
+          return sh(("env -i PATH=/usr/bin:/bin HOME=%s sh -c %s"):format(q(tmp),
+            q("cd / && exec " .. q(tool) .. " " .. args)), {}, tmp)
+        end
+        local r = run_tool("events")
+        assert.equals(0, r.code, r.stderr)
+        assert.equals(12, select(2, r.stdout:gsub("\n", "")))
+        assert.matches("^databricks%-webhooks %d+%.%d+%.%d+ %(.*%)\n$", run_tool("--version").stdout)
+
+        -- a broken install: the module that is missing is named, with where it was looked for
+        os.remove(prefix .. "/lib/lua/" .. abi .. "/databricks/webhooks/core.so")
+        r = run_tool("events")
+        assert.equals(2, r.code)
+        assert.matches("module 'databricks.webhooks.core' not found", r.stderr, 1, true)
+        assert.truthy(r.stderr:find(prefix .. "/lib/lua/" .. abi, 1, true), r.stderr)
+        assert(util.run("rm -rf " .. q(prefix .. "/share")))
+        r = run_tool("events")
+        assert.equals(2, r.code)
+        assert.matches("module 'databricks.webhooks.cli' not found", r.stderr, 1, true)
+        assert.truthy(r.stderr:find(prefix .. "/share/lua/" .. abi, 1, true), r.stderr)
+      end)
   end)
 end)

@@ -41,18 +41,17 @@ end
 
 function Context:load_module()
   if self.webhooks then return self.webhooks end
+  -- in a checkout, its own build or nothing: a rock installed elsewhere on
+  -- the machine must not stand in for it
+  local co = self.sys.checkout
+  if co and not co.exists(co.core) then
+    fail(exit.USAGE, ("no C module built for %s in this checkout: run `make LUA=%s` in %s")
+      :format(co.lua == "luajit" and "LuaJIT" or "Lua " .. co.lua, co.lua, co.root))
+  end
   local ok, mod = pcall(require, "databricks.webhooks")
   if not ok then
-    local co = self.sys.checkout
-    if co and not co.exists(co.core) then
-      fail(exit.USAGE, ("no C module built for %s in this checkout: run `make LUA=%s` in %s")
-        :format(co.lua == "luajit" and "LuaJIT" or "Lua " .. co.lua, co.lua, co.root))
-    end
-    -- require's list of every path it tried says less than its first line
-    local why = tostring(mod)
-    if why:find("^module '[^']*' not found") then why = why:match("^[^\n]*"):gsub(":$", "") end
-    fail(exit.USAGE, "cannot load the databricks.webhooks module: " .. why
-      .. " (is the rock installed for " .. _VERSION .. "?)")
+    local why = self.sys.load_error and self.sys.load_error(mod) or tostring(mod):match("^[^\n]*")
+    fail(exit.USAGE, "cannot load the databricks.webhooks module: " .. why)
   end
   self.webhooks = mod
   return mod

@@ -50,7 +50,9 @@ local function run(ctx, argv)
     return exit.OK
   end
   if o.version then
-    ctx.stdout:write(exit.PROG, " ", ctx:load_module().VERSION, "\n")
+    -- the Lua too: a rock installed for two Luas runs with the last one's
+    ctx.stdout:write(exit.PROG, " ", ctx:load_module().VERSION, " (",
+      type(jit) == "table" and jit.version or _VERSION, ")\n")
     return exit.OK
   end
   if command == nil then
