@@ -47,6 +47,8 @@ PREFIX     ?= /usr/local
 INST_LIBDIR ?= $(PREFIX)/lib/lua/$(LUA_ABI)
 INST_LUADIR ?= $(PREFIX)/share/lua/$(LUA_ABI)
 INST_BINDIR ?= $(PREFIX)/bin
+# data, not modules: a folder name no require() can reach
+LOCAL_WORKSPACE = $(INST_LUADIR)/databricks/webhooks/local-workspace
 
 .PHONY: all deps test demo install clean lint format bench rock rockspec
 
@@ -75,6 +77,12 @@ install: $(MODULE)
 	  install -d $(DESTDIR)$(INST_LUADIR)/databricks/webhooks/$$d; \
 	  for f in lua/databricks/webhooks/$$d/*.lua; do install -m 0644 $$f $(DESTDIR)$(INST_LUADIR)/databricks/webhooks/$$d/; done; \
 	done
+	# the local workspace, for users' own CI: `databricks-webhooks local-workspace`
+	install -d $(DESTDIR)$(LOCAL_WORKSPACE)/spec/support/workspace
+	install -m 0644 spec/support/workspace.lua spec/support/util.lua spec/support/README.md \
+	  $(DESTDIR)$(LOCAL_WORKSPACE)/spec/support/
+	install -m 0755 spec/support/workspace-ctl $(DESTDIR)$(LOCAL_WORKSPACE)/spec/support/
+	install -m 0644 spec/support/workspace/* $(DESTDIR)$(LOCAL_WORKSPACE)/spec/support/workspace/
 	install -d $(DESTDIR)$(INST_BINDIR)
 	sed -e '1s|.*|#!/usr/bin/env $(LUA_BIN)|' \
 	    -e 's|^local INSTALLED = nil$$|local INSTALLED = { lua = "$(INST_LUADIR)", lib = "$(INST_LIBDIR)" }|' \

@@ -23,13 +23,22 @@ local MAX_HEADERS = 64
 local MAX_BODY = 1024 * 1024 -- a delivery is well under 10 kB
 local CHUNK = 4096
 
+local function die(message)
+  io.stderr:write("receiver.lua: ", message, "\n")
+  os.exit(2)
+end
+
 local port_file, secret = arg[1], arg[2]
 local deadline_s = tonumber(arg[3] or "10")
-assert(port_file and secret and deadline_s, "usage: receiver.lua <port-file> <secret> [deadline-seconds]")
+if not (port_file and secret and secret ~= "" and deadline_s and deadline_s > 0) then
+  die("usage: receiver.lua <port-file> <secret> [deadline-seconds > 0]")
+end
 
-local server = assert(socket.bind("127.0.0.1", 0))
+local server, bind_err = socket.bind("127.0.0.1", 0)
+if not server then die("cannot listen on 127.0.0.1: " .. tostring(bind_err)) end
 local _, port = server:getsockname()
-local f = assert(io.open(port_file, "w"))
+local f, open_err = io.open(port_file, "w")
+if not f then die("cannot write the port file: " .. tostring(open_err)) end
 f:write(port, "\n")
 f:close()
 

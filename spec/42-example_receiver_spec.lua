@@ -142,4 +142,12 @@ describe("examples/receiver.lua", function()
     assert.is_true(took < DEADLINE, "took " .. took .. " s")
     assert.equals(400, post(body, { "X-Databricks-Signature" .. string.rep(" ", 8000) .. ": x" }))
   end)
+
+  it("says what is wrong with its arguments in one line, no stack trace (exit 2)", function()
+    for _, args in ipairs({ "", " " .. dir .. "/p", " " .. dir .. "/p s 0", " /no/such/dir/p s" }) do
+      local ok, out = util.run("lua5.4 examples/receiver.lua" .. args .. " 2>&1; echo rc=$?")
+      assert(ok, out)
+      assert.matches("^receiver%.lua: [^\n]+\nrc=2\n?$", out)
+    end
+  end)
 end)

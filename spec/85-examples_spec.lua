@@ -107,6 +107,45 @@ describe("first steps, as the README writes them", function()
     assert.equals(demo, (listed:gsub("%s+", " ")))
   end)
 
+  -- The first ```sh block after the heading `title` (any level) of README.md.
+  local function readme_sh(title)
+    local readme = assert(util.read_file(ROOT .. "/README.md"))
+    local from = assert(readme:find("\n#+ " .. title:gsub("%p", "%%%0") .. "\n"), "no README section " .. title)
+    return assert(readme:match("\n```sh\n(.-\n)```\n", from), "no sh block in " .. title)
+  end
+
+  it("the local workspace as a tool: installed, --help documents every flag, status, and the README's CI job",
+    function()
+      local prefix = tmp .. "/ci-prefix"
+      assert(util.run(("make -s -C %s install LUA=%s PREFIX=%s >/dev/null"):format(q(ROOT), VERSION,
+        q(prefix))))
+      local function run_tool(args)
+        return sh(("env -i PATH=%s:/usr/bin:/bin HOME=%s TMPDIR=%s sh -c %s"):format(q(prefix .. "/bin"),
+          q(tmp), q(tmp), q("cd / && " .. args)), {}, tmp)
+      end
+      local r = run_tool("databricks-webhooks local-workspace --help")
+      assert.equals(0, r.code, r.stderr)
+      for _, flag in ipairs({ "--port", "--token", "--https", "--fronts", "--client-id", "--client-secret",
+        "--token-ttl", "status DIR", "stop DIR" }) do
+        assert.truthy(r.stdout:find(flag, 1, true), flag .. " undocumented")
+      end
+      r = run_tool("databricks-webhooks local-workspace")
+      assert.equals(2, r.code)
+      assert.matches("Usage: databricks%-webhooks local%-workspace start DIR", r.stderr)
+      r = run_tool("databricks-webhooks local-workspace status " .. q(tmp .. "/none"))
+      assert.equals(3, r.code)
+
+      -- the CI job, as written, with the installed command on PATH
+      util.write_file(tmp .. "/ci-job.sh", readme_sh("Test your own automation against a local workspace"))
+      r = run_tool("sh " .. q(tmp .. "/ci-job.sh"))
+      assert.equals(0, r.code, r.stdout .. r.stderr)
+      assert.equals("", r.stderr)
+      -- its trap stopped the workspace: no nginx of it is left
+      -- ("[-]p": the pattern does not match the shell that runs pgrep)
+      local left = sh("pgrep -f " .. q("[-]p " .. tmp .. "/tmp"), {}, tmp)
+      assert.equals(1, left.code, left.stdout)
+    end)
+
   describe("the command-line tool", function()
     it("prints an empty list as an empty JSON array", function()
       local r = sh(LUA .. " " .. q(ROOT .. "/bin/databricks-webhooks") .. " list --json", user_env(), tmp)

@@ -16,6 +16,9 @@ Commands:
   export    print the webhooks as a desired-state file (webhooks as code)
   plan      show what apply would change to match a desired-state file
   apply     change the workspace to match a desired-state file
+  local-workspace start|status|stop DIR
+            a stand-in workspace on 127.0.0.1 to test your automation against
+            (local-workspace --help for its options)
 
 The Databricks CLI's verbs (`databricks model-registry ...`) work too:
   create-webhook --json JSON|@FILE      list-webhooks [--model-name M] [--max-results N]

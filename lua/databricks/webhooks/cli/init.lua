@@ -9,6 +9,9 @@ local exit = require("databricks.webhooks.cli.exit")
 local help = require("databricks.webhooks.cli.help")
 local webhook_commands = require("databricks.webhooks.cli.commands.webhooks")
 local state_commands = require("databricks.webhooks.cli.commands.state")
+local local_workspace = require("databricks.webhooks.cli.local_workspace")
+
+local unpack = table.unpack or unpack
 
 local M = {}
 
@@ -44,6 +47,8 @@ local function format_of(ctx, o)
 end
 
 local function run(ctx, argv)
+  -- its own options, passed through to the script that serves it
+  if argv[1] == "local-workspace" then return local_workspace.run(ctx, { select(2, unpack(argv)) }) end
   local command, o, verb = args.parse(argv)
   if o.help then
     ctx.stdout:write(help[verb or "main"])
