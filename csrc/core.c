@@ -292,7 +292,8 @@ static int prepare_request(lua_State *L, const dbw_op *op)
         lua_newtable(L);
     } else if (t != LUA_TTABLE) {
         /* named like the Lua front's check, not "bad argument #2 to '?'" */
-        return luaL_error(L, "bad argument #1 to '%s' (table expected, got %s)", op->name,
+        return luaL_error(L, "bad argument #1 to '%s' (%s expected, got %s)", op->name,
+                          op->id_positional ? "table or id" : "table",
                           t == LUA_TNONE ? "no value" : lua_typename(L, t));
     }
     lua_settop(L, 2);

@@ -225,7 +225,10 @@ static void read_response(lua_State *L, dbw_stepper *s, int idx, dbw_response *r
     if (rs->status < 100 || rs->status > 999) {
         rs->net = DBW_NET_CONNECTION;
         rs->net_msg = "transport returned no valid HTTP status";
-    } else if (rs->body_len > s->client->conn.max_response) {
+        return;
+    }
+    s->client->counters.requests++; /* stats(): responses received, as on libcurl's path */
+    if (rs->body_len > s->client->conn.max_response) {
         /* the same limit as libcurl's path, whether or not the transport kept max_body */
         rs->net = DBW_NET_TOO_LARGE;
         rs->net_msg = default_message(DBW_NET_TOO_LARGE);

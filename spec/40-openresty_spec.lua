@@ -103,6 +103,7 @@ describe("inside nginx (OpenResty)", function()
         assert.equals("timer", t.phase)
         assert.is_true(t.ok)
         assert.equals(1, t.stats.connections) -- opened by the cosocket transport
+        assert.equals(1, t.stats.requests) -- responses received, as over libcurl
         local uas = user_agents(startup_requests)
         assert.equals(2, #uas)
         assert.matches(" libcurl/", uas[1])

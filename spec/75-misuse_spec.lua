@@ -448,11 +448,13 @@ describe("misuse", function()
     after_each(function() c:close() end)
 
     it("names the method and the argument of a non-table request", function()
-      for _, case in ipairs{ { "create", "x", "string" }, { "update", nil, "no value" },
-        { "delete", true, "boolean" } } do
+      -- delete and test take a bare id too, and say so
+      for _, case in ipairs{ { "create", "x", "string", "table" }, { "update", nil, "no value", "table" },
+        { "delete", true, "boolean", "table or id" }, { "delete", nil, "no value", "table or id" },
+        { "test", false, "boolean", "table or id" } } do
         local ok, err = pcall(c[case[1]], c, case[2])
         assert.is_false(ok)
-        assert.equals(("bad argument #1 to '%s' (table expected, got %s)"):format(case[1], case[3]),
+        assert.equals(("bad argument #1 to '%s' (%s expected, got %s)"):format(case[1], case[4], case[3]),
           tostring(err))
       end
     end)

@@ -149,8 +149,8 @@ end
 
 local function check_arg(op, v)
   if not ARG_TYPES[op][type(v)] then
-    error(("bad argument #1 to '%s' (table expected, got %s)"):format(op,
-      v == nil and "no value" or type(v)), 3)
+    error(("bad argument #1 to '%s' (%s expected, got %s)"):format(op,
+      ARG_TYPES[op].string and "table or id" or "table", v == nil and "no value" or type(v)), 3)
   end
 end
 
