@@ -421,6 +421,23 @@ describe("plan and apply", function()
     assert.equals(2, p.counts.unchanged)
   end)
 
+  it("plan_file errors say FILE:LINE: a JSON syntax error, a literal secret, a plan error on webhooks[i]",
+    function()
+      local text = '{\n  "webhooks": [\n    {"model_name": "a", "x": "[{\\"", "events": ["A"]},\n'
+        .. '    {\n      "model_name": "b", "n": [1, 2, {"k": null}]\n    },\n'
+        .. '    {"model_name": "c", "http_url_spec": {"url": "u", "secret": "lit"}}\n  ]\n}\n'
+      local _, err = plan_file.parse(text, "f.json")
+      assert.equals("f.json:7: webhooks[3].http_url_spec.secret: a secret is never written in the file;"
+        .. ' use {"env": "NAME"} or {"file": "PATH"}', err.message)
+      local doc = assert(plan_file.parse((text:gsub('"lit"', '{"env": "X"}')), "f.json"))
+      assert.same({ 3, 4, 7 }, doc.lines)
+      assert.equals("f.json:4: webhooks[2]: create: events: bad", plan_file.locate(doc, "desired[2]: create: events: bad"))
+      assert.equals("f.json:3: webhooks[1] and webhooks[3] (line 7) have the same identity",
+        plan_file.locate(doc, "desired[1] and desired[3] have the same identity"))
+      _, err = plan_file.parse('{\n "webhooks": [\n  {,}\n]}', "g.json")
+      assert.equals("g.json:3:4: not valid JSON (Expected object key string but found T_COMMA)", err.message)
+    end)
+
   it("plan_file.load gives the file's folder", function()
     util.write_file(tmp, '{"version":1,"webhooks":[]}')
     assert.equals(tmp:match("^(.*)/"), assert(plan_file.load(tmp)).folder)

@@ -138,6 +138,69 @@ local function check_secrets(spec, where)
   return true
 end
 
+-- Where things are in the text, for FILE:LINE messages: the line of an
+-- offset, and the offset where each element of the top-level "webhooks"
+-- array starts. One pass, no pattern that can backtrack; the text is valid
+-- JSON by then (cjson said so), so strings and nesting are all it tracks.
+local function line_of(text, offset)
+  local line, at = 1, 1
+  while true do
+    local nl = text:find("\n", at, true)
+    if not nl or nl >= offset then return line end
+    line, at = line + 1, nl + 1
+  end
+end
+
+local function webhook_offsets(text)
+  local starts, depth, i, n = {}, 0, 1, #text
+  local key, in_webhooks, expect_value = nil, false, false
+  while i <= n do
+    local c = text:sub(i, i)
+    if c == '"' then
+      local j = i + 1
+      while true do -- to the closing quote, past escapes
+        local q = text:find('["\\]', j)
+        if not q then return starts end
+        if text:sub(q, q) == "\\" then j = q + 2 else j = q; break end
+      end
+      if depth == 1 and not expect_value then key = text:sub(i + 1, j - 1) end
+      if in_webhooks and depth == 2 and expect_value then starts[#starts + 1] = i end
+      expect_value = false
+      i = j + 1
+    elseif c == "{" or c == "[" then
+      if in_webhooks and depth == 2 and expect_value then starts[#starts + 1] = i end
+      if depth == 1 and c == "[" and key == "webhooks" then in_webhooks = true end
+      depth, expect_value = depth + 1, c == "["
+      i = i + 1
+    elseif c == "}" or c == "]" then
+      depth = depth - 1
+      if depth == 1 then in_webhooks = false end
+      expect_value = false
+      i = i + 1
+    elseif c == ":" then
+      expect_value = true
+      i = i + 1
+    elseif c == "," then
+      expect_value = in_webhooks and depth == 2
+      i = i + 1
+    elseif c:find("%s") then
+      i = i + 1
+    else -- a number, true, false or null
+      if in_webhooks and depth == 2 and expect_value then starts[#starts + 1] = i end
+      expect_value = false
+      i = (text:find("[%s,%]}]", i) or n + 1)
+    end
+  end
+  return starts
+end
+
+-- "FILE:LINE: webhooks[i]" for the i-th webhook (just "FILE: webhooks[i]" if
+-- it cannot be found).
+local function webhook_where(name, text, starts, i)
+  if starts[i] then return ("%s:%d: webhooks[%d]"):format(name, line_of(text, starts[i]), i) end
+  return ("%s: webhooks[%d]"):format(name, i)
+end
+
 --- Parses the text of a desired-state file.
 -- @tparam string text the JSON
 -- @tparam[opt] string name the file's name, for messages
@@ -145,7 +208,22 @@ end
 function M.parse(text, name)
   name = name or "desired state"
   local doc, why = cjson.decode(text)
-  if doc == nil then return invalid(name .. ": not valid JSON (" .. tostring(why) .. ")") end
+  if doc == nil then
+    -- cjson counts characters from 1: "... at character N"
+    local at = tonumber(tostring(why):match("at character (%d+)"))
+    if at then
+      local line = line_of(text, at)
+      local bol = 1
+      if line > 1 then
+        local k = 0
+        for _ = 2, line do k = text:find("\n", k + 1, true) end
+        bol = k + 1
+      end
+      return invalid(("%s:%d:%d: not valid JSON (%s)"):format(name, line, at - bol + 1,
+        tostring(why):gsub(" at character %d+", "")))
+    end
+    return invalid(name .. ": not valid JSON (" .. tostring(why) .. ")")
+  end
   if type(doc) ~= "table" or (doc[1] ~= nil) then return invalid(name .. ": must be a JSON object") end
   strip_nulls(doc)
   for k in pairs(doc) do
@@ -169,13 +247,34 @@ function M.parse(text, name)
       end
     end
   end
+  local starts = webhook_offsets(text)
   for i, spec in ipairs(doc.webhooks) do
-    local where = ("%s: webhooks[%d]"):format(name, i)
+    local where = webhook_where(name, text, starts, i)
     if type(spec) ~= "table" or spec[1] ~= nil then return invalid(where .. " must be an object") end
     local ok, err = check_secrets(spec, where)
     if not ok then return nil, err end
   end
-  return { webhooks = doc.webhooks, model_names = names }
+  local lines = {}
+  for i, at in ipairs(starts) do lines[i] = line_of(text, at) end
+  return { webhooks = doc.webhooks, model_names = names, name = name, lines = lines }
+end
+
+--- A message of `plan` about desired[i] in the words of the file:
+-- "desired[2]: events: ..." becomes "FILE:LINE: webhooks[2]: events: ...",
+-- and a desired[i] further on "webhooks[i] (line L)".
+-- @tparam table doc what `parse` or `load` returned
+-- @tparam string message
+function M.locate(doc, message)
+  local first = true
+  return (message:gsub("()desired%[(%d+)%]", function(pos, i)
+    local line = doc.lines and doc.lines[tonumber(i)]
+    local at_start = first and pos == 1
+    first = false
+    if at_start then
+      return line and ("%s:%d: webhooks[%s]"):format(doc.name, line, i) or ("%s: webhooks[%s]"):format(doc.name, i)
+    end
+    return line and ("webhooks[%s] (line %d)"):format(i, line) or ("webhooks[%s]"):format(i)
+  end))
 end
 
 -- The folder of a path as written ("." when it names none).

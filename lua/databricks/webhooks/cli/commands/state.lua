@@ -51,7 +51,10 @@ local function make_plan(ctx, o)
   local p
   p, err = client:plan(doc.webhooks, { model_names = doc.model_names, prune = o.prune,
     rotate_secrets = o.rotate_secrets, file_root = doc.folder, allow_file_outside = o.allow_file_outside })
-  if not p then fail(exit.code_for(err), describe_error(err)) end
+  if not p then
+    if type(err) == "table" and type(err.message) == "string" then err.message = pf.locate(doc, err.message) end
+    fail(exit.code_for(err), describe_error(err))
+  end
   return pf, client, p
 end
 
