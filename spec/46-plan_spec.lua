@@ -431,7 +431,8 @@ describe("plan and apply", function()
         .. ' use {"env": "NAME"} or {"file": "PATH"}', err.message)
       local doc = assert(plan_file.parse((text:gsub('"lit"', '{"env": "X"}')), "f.json"))
       assert.same({ 3, 4, 7 }, doc.lines)
-      assert.equals("f.json:4: webhooks[2]: create: events: bad", plan_file.locate(doc, "desired[2]: create: events: bad"))
+      assert.equals("f.json:4: webhooks[2]: create: events: bad",
+        plan_file.locate(doc, "desired[2]: create: events: bad"))
       assert.equals("f.json:3: webhooks[1] and webhooks[3] (line 7) have the same identity",
         plan_file.locate(doc, "desired[1] and desired[3] have the same identity"))
       _, err = plan_file.parse('{\n "webhooks": [\n  {,}\n]}', "g.json")
