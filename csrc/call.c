@@ -64,11 +64,49 @@ static int finish(lua_State *L, dbw_client *c, const dbw_exchange *ex, const dbw
     return dbw_result_push(L, c, r, ex, rs);
 }
 
+/* The error at the top of the stack gets attempts, elapsed and retry_timeout
+ * when API attempts were made. Its message names them when nothing answered
+ * at all, or a retry was made or was due within a budget: a dead host never
+ * fails without saying how hard it was tried. */
+static void add_attempts(lua_State *L, const dbw_exchange *ex, const dbw_response *rs)
+{
+    char summary[256];
+    const char *msg = "";
+    size_t len = 0;
+    luaL_Buffer b;
+    double now = dbw_now();
+    if (ex->attempts <= 0 || ex->err_code || rs == NULL || lua_type(L, -1) != LUA_TTABLE)
+        return;
+    lua_pushinteger(L, ex->attempts);
+    lua_setfield(L, -2, "attempts");
+    dbw_pushnumber(L, now - ex->started);
+    lua_setfield(L, -2, "elapsed");
+    dbw_pushnumber(L, ex->budget);
+    lua_setfield(L, -2, "retry_timeout");
+    /* one answer, final or with retries off by choice: the server's words alone */
+    if (ex->attempts < 2 && rs->net == DBW_NET_OK && (ex->stop == DBW_STOP_FINAL || ex->budget <= 0))
+        return;
+    dbw_exchange_summary(ex, rs, now, summary, sizeof summary);
+    lua_getfield(L, -1, "message");
+    if (lua_type(L, -1) == LUA_TSTRING)
+        msg = lua_tolstring(L, -1, &len);
+    luaL_buffinit(L, &b);
+    luaL_addlstring(&b, msg, len);
+    luaL_addstring(&b, " (");
+    luaL_addstring(&b, summary);
+    luaL_addchar(&b, ')');
+    luaL_pushresult(&b);
+    lua_setfield(L, -3, "message");
+    lua_pop(L, 1);
+}
+
 int dbw_call_finish(lua_State *L, dbw_client *c, const dbw_exchange *ex, const dbw_response *rs, dbw_req *r)
 {
     int n = finish(L, c, ex, rs, r);
-    if (n == 2)
+    if (n == 2) {
         hint_assumed_https(L, c);
+        add_attempts(L, ex, rs);
+    }
     return n;
 }
 

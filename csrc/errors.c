@@ -167,4 +167,10 @@ const char *dbw_error_code_for_status(long status)
  * @field retry_after seconds, when the server sent `Retry-After`
  * @field request `"METHOD /path"` of the failed call
  * @field request_id the server's `x-request-id`, when it sent one
+ * @field attempts how many times the request was sent, once it was sent
+ * @field elapsed seconds from the start of the call to the error, once sent
+ * @field retry_timeout the call's retry budget in seconds, once sent; when
+ * nothing answered or a retry was made or due, `message` ends with these and
+ * why retrying stopped: `(6 attempts in 4.90 s; the next retry would start
+ * past retry_timeout 5 s)`
  */

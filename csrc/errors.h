@@ -3,7 +3,8 @@
  *
  * A plain table with the shared metatable "databricks.webhooks.Error":
  *   error_code, message, status (HTTP, or nil), retry_after (seconds, or nil),
- *   request ("METHOD /path"), request_id (server's x-request-id, or nil).
+ *   request ("METHOD /path"), request_id (server's x-request-id, or nil);
+ *   call.c adds attempts, elapsed and retry_timeout once a request was sent.
  * Messages are built by the caller from data that never includes a
  * credential; this module only assembles the table.
  */

@@ -17,6 +17,7 @@ void dbw_exchange_begin(dbw_exchange *ex, dbw_client *c, const dbw_req *r)
     ex->body_len = r->body.len;
     ex->replay_safe = r->replay_safe;
     ex->started = dbw_now();
+    ex->budget = c->retry_timeout;
     ex->deadline = ex->started + c->retry_timeout;
 }
 
@@ -97,24 +98,69 @@ static dbw_ex_action next_send(lua_State *L, dbw_client *c, dbw_exchange *ex, db
     return DBW_EX_SEND;
 }
 
-/* One debug line per retry: what failed and when the next attempt goes
- * (the per-attempt lines of call.c say how each attempt ended). */
+/* One debug line per retry: what failed, when the next attempt goes and how
+ * much of the budget is gone (the per-attempt lines of call.c say how each
+ * attempt ended). */
 static void log_retry(lua_State *L, dbw_client *c, const dbw_exchange *ex, const dbw_response *last,
-                      double wait)
+                      double wait, double now)
 {
-    char line[512];
+    char line[512], what[300];
     if (!c->debug_stderr && c->debug_ref == LUA_NOREF)
         return;
     if (last->net == DBW_NET_OK)
-        snprintf(line, sizeof line,
-                 "databricks.webhooks: retry: %s %s answered HTTP %ld; attempt %d of at most %d in %.2f s",
-                 ex->method, ex->path, last->status, ex->attempts + 1, DBW_MAX_ATTEMPTS, wait);
+        snprintf(what, sizeof what, "answered HTTP %ld", last->status);
     else
-        snprintf(line, sizeof line,
-                 "databricks.webhooks: retry: %s %s failed (%s); attempt %d of at most %d in %.2f s",
-                 ex->method, ex->path, last->net_msg ? last->net_msg : "network error", ex->attempts + 1,
-                 DBW_MAX_ATTEMPTS, wait);
+        snprintf(what, sizeof what, "failed (%s)", last->net_msg ? last->net_msg : "network error");
+    snprintf(line, sizeof line,
+             "databricks.webhooks: retry: %s %s %s; attempt %d of at most %d in %.2f s (%.2f s elapsed, "
+             "retry_timeout %g s)",
+             ex->method, ex->path, what, ex->attempts + 1, DBW_MAX_ATTEMPTS, wait, now - ex->started,
+             ex->budget);
     dbw_client_debug(L, c, line);
+}
+
+/* Why a failure was not retried, when one attempt is all there was. */
+static const char *not_retried(const dbw_response *last)
+{
+    switch (last->net) {
+    case DBW_NET_TIMEOUT:
+        return "a timeout is not retried";
+    case DBW_NET_CONNECTION:
+        return "a request that may have reached the server is not sent again";
+    case DBW_NET_TLS:
+        return "a TLS failure is not retried";
+    case DBW_NET_TOO_LARGE:
+        return "an answer over the size limit is not retried";
+    case DBW_NET_LOCAL:
+        return "refused before sending, so not retried";
+    default:
+        return "not retried";
+    }
+}
+
+void dbw_exchange_summary(const dbw_exchange *ex, const dbw_response *last, double now, char *out,
+                          size_t size)
+{
+    char head[64];
+    snprintf(head, sizeof head, "%d attempt%s in %.2f s", ex->attempts, ex->attempts == 1 ? "" : "s",
+             now - ex->started);
+    switch (ex->stop) {
+    case DBW_STOP_ATTEMPTS:
+        snprintf(out, size, "%s, the most a call makes; retry_timeout %g s", head, ex->budget);
+        break;
+    case DBW_STOP_BUDGET:
+        if (ex->budget <= 0)
+            snprintf(out, size, "%s; retry_timeout 0: no retries", head);
+        else
+            snprintf(out, size, "%s; the next retry would start past retry_timeout %g s", head, ex->budget);
+        break;
+    default:
+        if (ex->attempts == 1 && last != NULL)
+            snprintf(out, size, "%s; %s; retry_timeout %g s", head, not_retried(last), ex->budget);
+        else
+            snprintf(out, size, "%s; retry_timeout %g s", head, ex->budget);
+        break;
+    }
 }
 
 dbw_ex_action dbw_exchange_step(lua_State *L, dbw_client *c, dbw_exchange *ex, const dbw_response *last,
@@ -145,10 +191,14 @@ dbw_ex_action dbw_exchange_step(lua_State *L, dbw_client *c, dbw_exchange *ex, c
         ex->reauthed = 1;
         return next_send(L, c, ex, rq, delay);
     }
-    if (!dbw_retry_allowed(last, ex->replay_safe))
+    if (!dbw_retry_allowed(last, ex->replay_safe)) {
+        ex->stop = DBW_STOP_FINAL;
         return DBW_EX_DONE;
-    if (ex->attempts >= DBW_MAX_ATTEMPTS)
+    }
+    if (ex->attempts >= DBW_MAX_ATTEMPTS) {
+        ex->stop = DBW_STOP_ATTEMPTS;
         return DBW_EX_DONE;
+    }
     now = dbw_now();
     /* Retry-After may lengthen a wait, never shorten it below the backoff:
      * "Retry-After: 0" (or a date in the past) must not make a hot loop. */
@@ -156,15 +206,17 @@ dbw_ex_action dbw_exchange_step(lua_State *L, dbw_client *c, dbw_exchange *ex, c
     if (last->retry_after > wait)
         wait = last->retry_after;
     /* Out of budget: the last real error is the answer, not a generic timeout. */
-    if (now + wait > ex->deadline)
+    if (now + wait > ex->deadline) {
+        ex->stop = DBW_STOP_BUDGET;
         return DBW_EX_DONE;
+    }
     /* The workspace's "not before" holds for every request of this client
      * (only when this one waits for it too: past its budget it is an answer). */
     if (last->net == DBW_NET_OK && last->status == 429 && last->retry_after > 0) {
         dbw_pace_hold(&c->pace, now + last->retry_after);
         ex->pause_served = c->pace.hold; /* this exchange sleeps at least that long now */
     }
-    log_retry(L, c, ex, last, wait);
+    log_retry(L, c, ex, last, wait, now);
     *delay = wait;
     ex->sent = DBW_SENT_NOTHING;
     return DBW_EX_SLEEP;

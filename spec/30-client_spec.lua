@@ -469,6 +469,77 @@ describe("client over " .. path.name, function()
       c:close()
     end)
 
+    -- A port that was bound a moment ago and closed: connections are refused.
+    local function dead_host()
+      local s = assert(require("socket").bind("127.0.0.1", 0))
+      local _, port = s:getsockname()
+      s:close()
+      return "http://127.0.0.1:" .. port
+    end
+
+    local NUM = "%d+%.%d%d"
+
+    it("a refused connection names its attempts, the time taken and retry_timeout", function()
+      local lines = {}
+      local c = new{ host = dead_host(), retry_timeout = 1, debug = function(l) lines[#lines + 1] = l end }
+      -- list runs on the client, delete as a bulk of one on the bulk path
+      for _, call in ipairs({ { "GET", "list", function() return c:list() end },
+                              { "DELETE", "delete", function() return c:delete("1234") end } }) do
+        lines = {}
+        local res, err = call[3]()
+        assert.is_nil(res)
+        assert.equals("CONNECTION_ERROR", err.error_code)
+        assert.is_number(err.attempts)
+        assert.truthy(err.attempts >= 2 and err.attempts <= 10, err.attempts)
+        assert.equals(err.attempts, math.floor(err.attempts))
+        assert.equals(1, err.retry_timeout)
+        assert.is_number(err.elapsed)
+        assert.truthy(err.elapsed > 0, err.elapsed)
+        assert.matches(" %(" .. err.attempts .. " attempts in " .. NUM .. " s; the next retry would start past "
+          .. "retry_timeout 1 s%)$", err.message)
+        assert.equals("CONNECTION_ERROR: " .. err.message, tostring(err))
+        -- each retry is a debug line naming the time used and the budget
+        local retries = {}
+        for _, l in ipairs(lines) do
+          if l:find("retry: ", 1, true) then retries[#retries + 1] = l end
+        end
+        assert.equals(err.attempts - 1, #retries)
+        for i, l in ipairs(retries) do
+          assert.matches("^databricks%.webhooks: retry: " .. call[1] .. " " .. BASE:gsub("%-", "%%-") .. call[2]
+            .. " failed %(.+%); attempt " .. (i + 1) .. " of at most 10 in " .. NUM .. " s %(" .. NUM
+            .. " s elapsed, retry_timeout 1 s%)$", l)
+        end
+      end
+      c:close()
+    end)
+
+    it("a refused connection with retry_timeout 0 says it was not retried", function()
+      local c = new{ host = dead_host(), retry_timeout = 0 }
+      local _, err = c:list()
+      assert.equals("CONNECTION_ERROR", err.error_code)
+      assert.equals(1, err.attempts)
+      assert.equals(0, err.retry_timeout)
+      assert.matches(" %(1 attempt in " .. NUM .. " s; retry_timeout 0: no retries%)$", err.message)
+      c:close()
+    end)
+
+    it("an HTTP error after retries names the attempts; one without retries keeps its message", function()
+      local c = new{ retry_timeout = 1 }
+      srv:faults{ { kind = "503", count = 50, path = "list" } }
+      local _, err = c:list()
+      assert.equals(503, err.status)
+      assert.truthy(err.attempts >= 2, err.attempts)
+      assert.equals(srv:stats().by_path[BASE .. "list"], err.attempts)
+      assert.matches(" %(" .. err.attempts .. " attempts in " .. NUM .. " s; the next retry would start past "
+        .. "retry_timeout 1 s%)$", err.message)
+      srv:control("DELETE", "faults")
+      local _, nf = c:delete("no-such-webhook")
+      assert.equals(404, nf.status)
+      assert.equals(1, nf.attempts)
+      assert.is_nil(nf.message:find("attempt", 1, true))
+      c:close()
+    end)
+
     it("keeps working after every kind of failure", function()
       srv:faults{ { kind = "drop" }, { kind = "non_json" }, { kind = "503" } }
       client:list(); client:list(); client:list()

@@ -298,6 +298,18 @@ describe("inside nginx (OpenResty)", function()
       assert.matches("lua_ssl_trusted_certificate", untrusted.message)
     end)
 
+    it("a refused connection, retried, names its attempts and retry_timeout", function()
+      local refused = call("list", { {} }, { host = "http://127.0.0.1:" .. server.free_port(),
+        retry_timeout = 1 }).err
+      assert.equals("CONNECTION_ERROR", refused.error_code)
+      assert.truthy(refused.attempts >= 2 and refused.attempts <= 10, refused.attempts)
+      assert.equals(1, refused.retry_timeout)
+      assert.is_number(refused.elapsed)
+      assert.matches("connection refused .*%(" .. ("%d"):format(refused.attempts) .. " attempts in %d+%.%d%d s; "
+        .. "the next retry would start past retry_timeout 1 s%)$", refused.message)
+      assert.equals("CONNECTION_ERROR: " .. refused.message, refused.text)
+    end)
+
     it("verifies TLS with lua_ssl_trusted_certificate, or not with verify_tls = false", function()
       local by_name = srvs.url:gsub("127%.0%.0%.1", "localhost") -- SNI and a host name check
       assert.same({}, call("list", { {} }, { host = by_name, token = srvs.token }).result.webhooks)

@@ -329,6 +329,7 @@ describe("databricks-webhooks (command line)", function()
       assert.equals(3, r.code)
       assert.equals("", r.stdout)
       assert.matches("^error: CONNECTION_ERROR", r.stderr)
+      assert.matches(" %(1 attempt in %d+%.%d%d s; retry_timeout 0: no retries%)\n$", r.stderr)
 
       srv:faults({ { kind = "slow", path = "list", delay_ms = 1000 } })
       r = run({ "list", "--timeout", "0.2" })
@@ -409,8 +410,25 @@ describe("databricks-webhooks (command line)", function()
       assert.truthy(requests >= 2, requests)
       assert.equals(requests, #err) -- one line per retry, then the error
       assert.matches("^databricks%-webhooks: GET " .. API:gsub("%-", "%%-") .. "list answered HTTP 503; attempt 2 of"
-        .. " at most 10 in %d+%.%d+ s$", err[1])
+        .. " at most 10 in %d+%.%d+ s %(%d+%.%d%d s elapsed, retry_timeout 1 s%)$", err[1])
       assert.matches("^error: TEMPORARILY_UNAVAILABLE", err[#err])
+      assert.matches(" %(" .. requests .. " attempts in %d+%.%d%d s; the next retry would start past "
+        .. "retry_timeout 1 s%)$", err[#err])
+
+      -- A refused connection: each retry on stderr, and the last line says how hard it was tried.
+      local dead = assert(socket.bind("127.0.0.1", 0))
+      local _, dead_port = dead:getsockname()
+      dead:close()
+      r = run({ "list", "--host", "http://127.0.0.1:" .. dead_port, "--retry-timeout", "1" })
+      assert.equals(3, r.code)
+      err = lines(r.stderr)
+      assert.truthy(#err >= 2, r.stderr)
+      for i = 1, #err - 1 do
+        assert.matches("^databricks%-webhooks: GET .*list failed %(.*%); attempt " .. (i + 1) .. " of at most 10 in "
+          .. "%d+%.%d+ s %(%d+%.%d%d s elapsed, retry_timeout 1 s%)$", err[i])
+      end
+      assert.matches("^error: CONNECTION_ERROR: .* %(" .. #err .. " attempts in %d+%.%d%d s; the next retry would "
+        .. "start past retry_timeout 1 s%)$", err[#err])
 
       -- A refused connection, no --retry-timeout: retried for 30 s, not 300.
       local sock = assert(socket.bind("127.0.0.1", 0))
@@ -425,6 +443,7 @@ describe("databricks-webhooks (command line)", function()
       assert.truthy(#err >= 3, r.stderr)
       assert.matches("^databricks%-webhooks: GET .*list failed %(.*%); attempt 2 of at most 10 in", err[1])
       assert.matches("^error: CONNECTION_ERROR", err[#err])
+      assert.matches(" %(" .. #err .. " attempts in %d+%.%d%d s[;,] .*retry_timeout 30 s%)$", err[#err])
     end)
   end)
 

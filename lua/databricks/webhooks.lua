@@ -296,7 +296,8 @@ end
 -- @tparam[opt=60] number opts.timeout seconds one HTTP exchange may take (fractions allowed)
 -- @tparam[opt=30] number opts.connect_timeout seconds for the connect phase
 -- @tparam[opt=300] number opts.retry_timeout budget in seconds for retries of 429 and 503
---   (and of failures before anything was sent); `0` disables retries
+--   (and of failures before anything was sent), from the start of the call; `0` disables
+--   retries; 10 attempts at most whatever the budget (their waits add up to 23-46 s)
 -- @tparam[opt] number opts.rate_limit the most API requests per second this client sends
 --   (`DATABRICKS_RATE_LIMIT`, profile key `rate_limit`; default: no limit), shared by single
 --   calls and `bulk`
@@ -309,7 +310,8 @@ end
 --   loopback (loopback `http://` is always allowed)
 -- @tparam[opt] string opts.user_agent extra `name/version` tokens appended to the User-Agent
 -- @tparam[opt=false] boolean|function opts.debug `true` (lines on stderr) or
---   `function(line)`: one line per attempt, secrets redacted
+--   `function(line)`: one line per attempt and one per retry (with the time used and
+--   `retry_timeout`), secrets redacted
 -- @tparam[opt=8388608] number opts.max_response_bytes the most bytes one answer may have
 --   (after decompression); past it the call fails with `BAD_RESPONSE`
 -- @tparam[opt=1000000] number opts.max_response_values the most JSON values one answer may

@@ -21,7 +21,8 @@ local function err_view(err)
   if err == nil then return nil end
   if type(err) ~= "table" then return { raised = tostring(err) } end
   return { error_code = err.error_code, message = err.message, status = err.status,
-    request = err.request, retry_after = err.retry_after, text = tostring(err) }
+    request = err.request, retry_after = err.retry_after, attempts = err.attempts, elapsed = err.elapsed,
+    retry_timeout = err.retry_timeout, text = tostring(err) }
 end
 
 local function store(key, t)

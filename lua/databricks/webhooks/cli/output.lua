@@ -39,7 +39,8 @@ function M.describe_error(err) return M.cell(M.raw_error(err)) end
 function M.error_table(err)
   if type(err) ~= "table" then return { error_code = "UNKNOWN", message = tostring(err) } end
   local out = {}
-  for _, k in ipairs({ "error_code", "message", "status", "retry_after", "request", "request_id" }) do
+  for _, k in ipairs({ "error_code", "message", "status", "retry_after", "request", "request_id", "attempts",
+    "elapsed", "retry_timeout" }) do
     out[k] = err[k]
   end
   return out
