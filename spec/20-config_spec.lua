@@ -1058,7 +1058,8 @@ describe("config messages say how to fix what is wrong", function()
     local path = write_file("[prod]\nhost = p\ntoken = t\n[dev]\nhost = d\ntoken = t\n[__settings__]\nx = y\n")
     local _, err = resolve({ config_file = path, profile = "prdo" })
     assert.equal("INVALID_PARAMETER_VALUE", err.error_code)
-    assert.equal("resolve: " .. path .. " has no prdo profile configured (its profiles: dev, prod)", err.message)
+    assert.equal("resolve: " .. path .. " has no prdo profile configured"
+      .. " (did you mean 'prod'?; its profiles: dev, prod)", err.message)
   end)
 
   it("says how to set a host, naming the config file it looked at", function()

@@ -7,6 +7,7 @@ local type, error, tostring, next, pairs = type, error, tostring, next, pairs
 local io_open = io.open
 local table_concat, table_sort = table.concat, table.sort
 local trim = require("databricks.webhooks.host").trim
+local suggest = require("databricks.webhooks.suggest")
 
 local M = {}
 
@@ -181,8 +182,11 @@ function M.choose(sections, named)
   if section ~= nil and next(section) ~= nil then return profile, section end
   if fallback then return profile, nil end
   local names = profile_names(sections)
-  return nil, "has no " .. profile .. " profile configured ("
-    .. (#names > 0 and "its profiles: " .. table_concat(names, ", ") or "it has no profiles") .. ")"
+  local listing = #names > 0 and "its profiles: " .. table_concat(names, ", ") or "it has no profiles"
+  -- " (did you mean 'X'?)" becomes " (did you mean 'X'?; its profiles: ...)"
+  local hint = suggest.did_you_mean(profile, names)
+  return nil, "has no " .. profile .. " profile configured"
+    .. (hint ~= "" and hint:sub(1, -2) .. "; " or " (") .. listing .. ")"
 end
 
 return M

@@ -68,35 +68,9 @@ local function is_command(word)
   return ACCEPTS[word] ~= nil or M.VERBS[word] ~= nil
 end
 
--- Levenshtein distance, case-insensitive.
-local function distance(a, b)
-  a, b = a:lower(), b:lower()
-  local prev = {}
-  for j = 0, #b do prev[j] = j end
-  for i = 1, #a do
-    local cur = { [0] = i }
-    for j = 1, #b do
-      local cost = a:byte(i) == b:byte(j) and 0 or 1
-      cur[j] = math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost)
-    end
-    prev = cur
-  end
-  return prev[#b]
-end
-
 -- " (did you mean 'X'?)" for the candidate nearest to `word`, when near
--- enough to be a typo (a third of its letters, at least 2), else "".
-function M.did_you_mean(word, candidates, prefix)
-  local best, best_d
-  for _, c in ipairs(candidates) do
-    local d = distance(word, c)
-    if best_d == nil or d < best_d then best, best_d = c, d end
-  end
-  if best and best_d <= math.max(2, math.floor(#best / 3)) then
-    return " (did you mean '" .. (prefix or "") .. best .. "'?)"
-  end
-  return ""
-end
+-- enough to be a typo.
+M.did_you_mean = require("databricks.webhooks.suggest").did_you_mean
 
 local function option_names()
   local names = {}
