@@ -100,11 +100,31 @@ static void add_attempts(lua_State *L, const dbw_exchange *ex, const dbw_respons
     lua_pop(L, 1);
 }
 
+/* A 401 or 403 names where the credential came from: a rejected token is
+ * most often the wrong variable or profile, not the wrong token. */
+static void hint_credentials(lua_State *L, const dbw_client *c)
+{
+    long status;
+    if (c->cred_source[0] == '\0' || lua_type(L, -1) != LUA_TTABLE)
+        return;
+    lua_getfield(L, -1, "status");
+    status = (long)lua_tointeger(L, -1);
+    lua_pop(L, 1);
+    if (status != 401 && status != 403)
+        return;
+    lua_getfield(L, -1, "message");
+    lua_pushfstring(L, "%s (%s credentials: %s)", lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "",
+                    c->auth_name, c->cred_source);
+    lua_setfield(L, -3, "message");
+    lua_pop(L, 1);
+}
+
 int dbw_call_finish(lua_State *L, dbw_client *c, const dbw_exchange *ex, const dbw_response *rs, dbw_req *r)
 {
     int n = finish(L, c, ex, rs, r);
     if (n == 2) {
         hint_assumed_https(L, c);
+        hint_credentials(L, c);
         add_attempts(L, ex, rs);
     }
     return n;

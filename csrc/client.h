@@ -83,6 +83,7 @@ typedef struct dbw_client {
     char *workspace_header;                 /* "X-Databricks-Workspace-Id: <id>", when configured */
     const struct dbw_auth_source *auth_src; /* auth.h */
     char auth_name[32];                     /* its auth_type, for messages */
+    char cred_source[160];                  /* "token from DATABRICKS_TOKEN": named on a 401/403 */
     char *auth_set[16];                     /* the sources' settings (auth.h dbw_auth_setting) */
     int auth_fn_ref;                        /* LUA_NOREF, or a Lua token source */
     double timeout, connect_timeout, retry_timeout;

@@ -225,6 +225,11 @@ static int core_new(lua_State *L)
         return fail_new(L, c, "max_response_values", why);
     c->rng = (uint64_t)(uintptr_t)c ^ (uint64_t)time(NULL) * 0x9E3779B97F4A7C15ull;
 
+    lua_getfield(L, 1, "credential_source");
+    if (lua_type(L, -1) == LUA_TSTRING)
+        snprintf(c->cred_source, sizeof c->cred_source, "%s", lua_tostring(L, -1));
+    lua_pop(L, 1);
+
     lua_getfield(L, 1, "debug");
     c->debug_stderr = lua_type(L, -1) == LUA_TBOOLEAN && lua_toboolean(L, -1);
     lua_pop(L, 1);

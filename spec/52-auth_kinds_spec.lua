@@ -392,6 +392,28 @@ describe("auth kinds from the environment, against the local workspace", functio
     no_secret_in({ wsmod.OIDC_SUBJECT_TOKEN }, gather(res))
   end)
 
+  it("a rejected token's error says where it came from: the variable, the option, the profile", function()
+    local res = run_child{ DATABRICKS_HOST = srv.url, DATABRICKS_TOKEN = "wrong-token-env", CHILD_WAIT = "0" }
+    assert.equal("UNAUTHENTICATED", res.code)
+    assert.matches("(pat credentials: token from DATABRICKS_TOKEN)", res.err, 1, true)
+    no_secret_in({ "wrong-token-env" }, gather(res))
+
+    local c = assert(webhooks.new{ host = srv.url, token = "wrong-token-opt", retry_timeout = 0 })
+    local _, err = c:list()
+    assert.equal(401, err.status)
+    assert.matches("(pat credentials: token from the token option)", err.message, 1, true)
+    c:close()
+    local path = os.tmpname()
+    finally(function() os.remove(path) end)
+    local f = assert(io.open(path, "w")); f:write("[ci]\nhost = ", srv.url, "\ntoken = wrong-token-file\n"); f:close()
+    os.execute("chmod 600 " .. path)
+    c = assert(webhooks.new{ profile = "ci", config_file = path, retry_timeout = 0 })
+    _, err = c:list()
+    assert.matches("(pat credentials: token from " .. path .. " ci profile)", err.message, 1, true)
+    no_secret_in({ "wrong-token-opt", "wrong-token-file" }, tostring(err))
+    c:close()
+  end)
+
   it("env-oidc: a subject token the workspace refuses is UNAUTHENTICATED, not shown", function()
     local res = run_child{ DATABRICKS_HOST = srv.url, DATABRICKS_CLIENT_ID = srv.client_id,
       DATABRICKS_OIDC_TOKEN = "forged-jwt", CHILD_WAIT = "0" }

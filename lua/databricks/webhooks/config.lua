@@ -102,6 +102,10 @@ local function describe(vals, source)
   return table_concat(buf, ". ")
 end
 
+-- The attribute that names each kind's credential, in the order looked at.
+local CREDENTIAL_ATTRS = { "token", "client_id", "username", "metadata_service_url", "azure_client_id",
+  "oidc_token_filepath", "oidc_token", "databricks_cli_path" }
+
 -- Python `Config.wrap_debug_info`.
 local function with_debug(message, debug_string)
   if debug_string == "" then return message end
@@ -375,10 +379,22 @@ function M.resolve(opts, getenv)
     if v == nil then return defaults[name] end
     return v
   end
+  -- Where the credential came from, for the message of a 401/403: the
+  -- first credential attribute of the chosen kind that has a source.
+  local credential_source
+  for _, name in ipairs(CREDENTIAL_ATTRS) do
+    local from = creds[name] ~= nil and source[name]
+    if from then
+      credential_source = name .. " from " .. (from == "opts" and ("the " .. name .. " option")
+        or from == "file" and file_label or from)
+      break
+    end
+  end
   local settings = {
     host = vals.host,
     host_assumed_https = host_assumed_https,
     auth_type = auth_type,
+    credential_source = credential_source,
     -- Only the chosen method's credentials go on, so nothing downstream can
     -- send the other kind by mistake.
     token = creds.token,
