@@ -9,6 +9,7 @@
 --
 -- peer.events() parses the server's log: { opened = n, recv = { {conn, stream,
 -- method, path, model} ... }, answered = { ... }, goaway = { {conn, refused} },
+-- refused = { {conn, stream} } (RST_STREAM past max_streams),
 -- peak = { [conn] = most streams open at once } }.
 local socket = require("socket")
 local util = require("spec.support.util")
@@ -49,7 +50,7 @@ function M.start(opts)
   assert(port, "the h2 server did not start: " .. util.tail(dir .. "/stderr"))
   local s = { url = "https://127.0.0.1:" .. port, port = tonumber(port), ca_file = ca, dir = dir }
   function s.events()
-    local ev = { opened = 0, recv = {}, answered = {}, goaway = {}, peak = {} }
+    local ev = { opened = 0, recv = {}, answered = {}, goaway = {}, refused = {}, peak = {} }
     for l in (util.read_file(logfile) or ""):gmatch("[^\n]+") do
       local kind, rest = l:match("^(%a+) (.*)$")
       local f = {}
@@ -62,6 +63,8 @@ function M.start(opts)
         ev.answered[#ev.answered + 1] = { conn = f[1], stream = f[2], status = f[3] }
       elseif kind == "goaway" then
         ev.goaway[#ev.goaway + 1] = { conn = f[1], refused = f[2] }
+      elseif kind == "refused" then
+        ev.refused[#ev.refused + 1] = { conn = f[1], stream = f[2] }
       elseif kind == "peak" then
         ev.peak[f[1]] = f[2]
       end
