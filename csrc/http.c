@@ -89,9 +89,10 @@ static int on_h2(CURL *h)
  * ahead for a GET, or when the previous send was HTTP/2 and nothing
  * failed; anything else fails instead, and exchange.c's policy (which
  * never replays a create) decides. Called before every request a transfer
- * sends (after any proxy CONNECT). Limit: when the refused stream is the only
- * one in flight, libcurl 7.88 ends the session before resending it, so that
- * call fails with CONNECTION_ERROR (README, "How requests travel"). */
+ * sends (after any proxy CONNECT). Limit: libcurl 7.88 ends the session
+ * before resending the last stream left on a connection a GOAWAY refused
+ * (a lone one included), so that call fails with CONNECTION_ERROR (README,
+ * "How requests travel"; spec/57-h2_goaway_spec.lua). */
 static int on_prereq(void *ud, char *primary_ip, char *local_ip, int primary_port, int local_port)
 {
     dbw_conn *k = ud;
