@@ -6,22 +6,14 @@
 -- closes never lose or duplicate a request.
 local workspace = require("spec.support.workspace")
 local paths = require("spec.support.paths")
+local util = require("spec.support.util")
 
 local BASE = "/api/2.0/mlflow/registry-webhooks/"
 -- valgrind and the sanitizers slow the client down: fewer requests are in
 -- flight when a GOAWAY comes, so none may need sending again
 local SLOW = (os.getenv("DBW_VALGRIND") or "") ~= "" or (os.getenv("DBW_ASAN") or "") ~= ""
 
-local function hook(name)
-  return { events = { "MODEL_VERSION_CREATED" }, model_name = name,
-    http_url_spec = { url = "https://hooks.example.com/" .. name } }
-end
-
-local function hooks(prefix, n)
-  local out = {}
-  for i = 1, n do out[i] = hook(prefix .. i) end
-  return out
-end
+local hook, hooks = util.hook, util.hooks
 
 local function path_named(name)
   for _, p in ipairs(paths.list) do

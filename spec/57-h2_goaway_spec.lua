@@ -13,16 +13,7 @@ local util = require("spec.support.util")
 local BASE = "/api/2.0/mlflow/registry-webhooks/"
 local FRAMING = "Error in the HTTP2 framing layer"
 
-local function hook(name)
-  return { events = { "MODEL_VERSION_CREATED" }, model_name = name,
-    http_url_spec = { url = "https://hooks.example.com/" .. name } }
-end
-
-local function hooks(prefix, n)
-  local out = {}
-  for i = 1, n do out[i] = hook(prefix .. i) end
-  return out
-end
+local hook, hooks = util.hook, util.hooks
 
 local function client(peer)
   return assert(webhooks.new{ host = peer.url, token = "dapi-h2peer", ca_file = peer.ca_file })

@@ -192,4 +192,17 @@ function M.http_exchange(url, method, headers, body)
     json = decoded_ok and type(decoded) == "table" and decoded or nil }
 end
 
+--- A create request for model `name`, its URL named after it too.
+function M.hook(name)
+  return { events = { "MODEL_VERSION_CREATED" }, model_name = name,
+    http_url_spec = { url = "https://hooks.example.com/" .. name } }
+end
+
+--- n create requests, models prefix1 .. prefixN.
+function M.hooks(prefix, n)
+  local out = {}
+  for i = 1, n do out[i] = M.hook(prefix .. i) end
+  return out
+end
+
 return M
