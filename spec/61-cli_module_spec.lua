@@ -262,6 +262,18 @@ describe("databricks.webhooks.cli (in-process)", function()
       assert.equals("", ok({ "list", "-o", "json" }).stderr)
     end)
 
+    it("writes JSON as the same bytes on every Lua: a fixed key order, integers in full", function()
+      local output = require("databricks.webhooks.cli.output")
+      local wh = { last_updated_timestamp = 1700000000001, creation_timestamp = 1700000000000,
+        description = "a/b \"q\"\n", status = "ACTIVE", events = output.array({ "MODEL_VERSION_CREATED" }),
+        model_name = "m", id = "0123", job_spec = { workspace_url = "https://w", job_id = 4611686018427387904 },
+        zeta = cjson.null, alpha = output.array(), beta = {}, n = 0.5 }
+      assert.equals('{"id":"0123","model_name":"m","events":["MODEL_VERSION_CREATED"],"status":"ACTIVE",'
+        .. '"description":"a/b \\"q\\"\\n","job_spec":{"job_id":4611686018427387904,"workspace_url":"https://w"},'
+        .. '"alpha":[],"beta":{},"creation_timestamp":1700000000000,"last_updated_timestamp":1700000000001,'
+        .. '"n":0.5,"zeta":null}', output.encode(wh))
+    end)
+
     it("keeps did-you-mean for unknown options, short ones too", function()
       assert.matches("unknown option %-%-outptu %(did you mean '%-%-output'%?%)", run({ "list", "--outptu", "json" })
         .stderr)
