@@ -228,6 +228,8 @@ describe("databricks.webhooks.cli (in-process)", function()
       for _, argv in ipairs({
         { "test-registry-webhook", "--json", '{"id": "' .. a.id .. '"}', b.id },
         { "test", "--json", '{"id": "' .. a.id .. '", "model_name": "x"}' },
+        { "test", "--json", '{"id": {"x": 1}}' },
+        { "test", "--json", '{"id": "' .. a.id .. '", "event": 7}' },
         { "list", "--json", "{}" },
         { "delete-webhook", "--json", '{"id": "' .. a.id .. '"}' },
         { "events", "--json=[]" },

@@ -277,6 +277,7 @@ local function test_request(ctx, o, verb)
     end
   end
   if body.id ~= nil then
+    if type(body.id) ~= "string" and type(body.id) ~= "number" then usage_error("--json: id must be a string") end
     if #o.id > 0 and tostring(body.id) ~= o.id[1] then usage_error("--json has another id than " .. cell(o.id[1])) end
     if #o.id == 0 then o.id[1] = tostring(body.id) end
   end
