@@ -125,7 +125,7 @@ describe("databricks-webhooks (command line)", function()
       local names = lines(ok({ "events" }, { env = env }).stdout)
       assert.equals(12, #names)
       assert.equals("MODEL_VERSION_CREATED", names[1])
-      assert.same(names, cjson.decode(ok({ "events", "--json" }, { env = env }).stdout))
+      assert.same(names, cjson.decode(ok({ "events", "-o", "json" }, { env = env }).stdout))
     end)
 
     it("runs from another directory, finding the checkout next to itself", function()
@@ -148,14 +148,14 @@ describe("databricks-webhooks (command line)", function()
       local stored = srv:webhooks()
       assert.equals(1, #stored)
       assert.equals(secret, stored[1].http_url_spec.secret)
-      local listed = ok({ "list", "--json" }).stdout
+      local listed = ok({ "list", "--output", "json" }).stdout
       assert.is_nil(listed:find(secret, 1, true))
       assert.is_nil(cjson.decode(listed).webhooks[1].http_url_spec.secret)
     end)
 
     it("prints the webhook as JSON, without the secret given on the command line", function()
       local r = ok({ "create", "--event", "REGISTERED_MODEL_CREATED", "--url", sink,
-        "--secret", "argv-secret", "--status", "TEST_MODE", "--json" })
+        "--secret", "argv-secret", "--status", "TEST_MODE", "-o", "json" })
       local wh = cjson.decode(r.stdout)
       assert.equals("TEST_MODE", wh.status)
       assert.same({ "REGISTERED_MODEL_CREATED" }, wh.events)
@@ -196,13 +196,35 @@ describe("databricks-webhooks (command line)", function()
       assert.equals(2, #lines(ok({ "list", "--model", "a" }).stdout))
       assert.equals("", ok({ "list", "--model", "nothing" }).stdout)
 
-      local page = cjson.decode(ok({ "list", "--max-results", "2", "--json" }).stdout)
+      local page = cjson.decode(ok({ "list", "--max-results", "2", "--output=json" }).stdout)
       assert.equals(2, #page.webhooks)
       assert.is_string(page.next_page_token)
-      page = cjson.decode(ok({ "list", "--all", "--max-results", "1", "--json" }).stdout)
+      page = cjson.decode(ok({ "list", "--all", "--max-results", "1", "-ojson" }).stdout)
       assert.equals(3, #page.webhooks)
       assert.is_nil(page.next_page_token)
-      assert.same({ webhooks = {} }, cjson.decode(ok({ "list", "--model", "x", "--json" }).stdout))
+      assert.same({ webhooks = {} }, cjson.decode(ok({ "list", "--model", "x", "-o", "json" }).stdout))
+    end)
+
+    it("-o json is the same bytes on every run (keys in a fixed order, not Lua's hash order)", function()
+      for i = 1, 4 do
+        create("stable-" .. i, { "--description", "d" .. i, "--secret", "s" .. i, "--status", "TEST_MODE",
+          "--event", "COMMENT_CREATED" })
+      end
+      local first = ok({ "list", "-o", "json" }).stdout
+      assert.equals(4, #cjson.decode(first).webhooks)
+      for _ = 2, 3 do assert.equals(first, ok({ "list", "-o", "json" }).stdout) end
+      -- the order is the plan file's: id first, then the fields a webhook is made of
+      assert.matches('^{"webhooks":%[{"id":"%x+","model_name":"stable%-1","events":%[', first)
+      local one = ok({ "list", "--model", "stable-2", "--all", "-o", "json" }).stdout
+      for _ = 2, 3 do assert.equals(one, ok({ "list", "--model", "stable-2", "--all", "-o", "json" }).stdout) end
+    end)
+
+    it("--json with no value is the deprecated output flag: same JSON, a warning on stderr", function()
+      create("dep")
+      local r = run({ "list", "--json" })
+      assert.equals(0, r.code, r.stderr)
+      assert.equals(ok({ "list", "-o", "json" }).stdout, r.stdout)
+      assert.matches("^warning: %-%-json as the output flag is deprecated[^\n]*use %-o json[^\n]*\n$", r.stderr)
     end)
 
     it("filters by event", function()
@@ -222,7 +244,7 @@ describe("databricks-webhooks (command line)", function()
       local f = fields(out[1])
       assert.same({ id, "m", "TEST_MODE", "d" }, { f[1], f[2], f[3], f[6] })
 
-      local res = cjson.decode(ok({ "test", "--id", id, "--json" }).stdout)
+      local res = cjson.decode(ok({ "test", "--id", id, "-o", "json" }).stdout)
       assert.equals(200, res.status_code)
       assert.is_string(res.body)
       assert.equals(1, #srv:sink())
@@ -257,7 +279,13 @@ describe("databricks-webhooks (command line)", function()
         { "list", "--max-results", "0" },
         { "list", "--max-results", "ten" },
         { "list", "--format", "xml" },
-        { "list", "--json", "--format", "tsv" },
+        { "list", "-o", "json", "--format", "tsv" },
+        { "list", "-o", "yaml" },
+        { "list", "--output" },
+        { "list", "--json", "{}" },
+        { "delete", "--json", "x" },
+        { "test-registry-webhook", "--json", "not-json" },
+        { "create-webhook", "--json", "@" .. tmp .. "/missing.json", "-o", "json" },
         { "list", "--event", "NOT_AN_EVENT" },
         { "list", "--model", "a", "--model", "b" },
         { "create", "--url", sink },
@@ -486,7 +514,7 @@ describe("databricks-webhooks (command line)", function()
       table.sort(expected)
       assert.same(expected, left)
 
-      local again = cjson.decode(ok({ "delete", "--model", "bulk", "--all", "--json", "--yes" }).stdout)
+      local again = cjson.decode(ok({ "delete", "--model", "bulk", "--all", "-o", "json", "--yes" }).stdout)
       assert.same({ { id = failed[1], ok = true }, { id = failed[2], ok = true } }, again)
       -- nothing left: said on stderr, with its own exit status (issue 16)
       local none = run({ "delete", "--model", "bulk", "--all", "--yes" })
@@ -497,7 +525,7 @@ describe("databricks-webhooks (command line)", function()
     it("update --all changes every webhook of the model; --json is an array", function()
       local a, b = create("u"), create("u")
       create("v")
-      local res = cjson.decode(ok({ "update", "--model", "u", "--all", "--status", "DISABLED", "--json" }).stdout)
+      local res = cjson.decode(ok({ "update", "--model", "u", "--all", "--status", "DISABLED", "-o", "json" }).stdout)
       assert.equals(2, #res)
       assert.same({ a, b }, { res[1].id, res[2].id })
       for _, item in ipairs(res) do
@@ -555,7 +583,7 @@ describe("databricks-webhooks (command line)", function()
     it("a network failure of one exits 3", function()
       local ids = { create("n"), create("n") }
       srv:faults({ { kind = "slow", path = "delete", delay_ms = 1000, count = 1 } })
-      local r = run({ "delete", "--model", "n", "--all", "--json", "--timeout", "0.3", "--yes" })
+      local r = run({ "delete", "--model", "n", "--all", "-o", "json", "--timeout", "0.3", "--yes" })
       assert.equals(3, r.code)
       local res = cjson.decode(r.stdout)
       assert.equals(2, #res)
@@ -598,7 +626,7 @@ describe("databricks-webhooks (command line)", function()
       assert.equals("    secret: sent (write-only)", out[5])
       assert.equals("+ create  registry-wide, url " .. sink .. "/b", out[6])
       assert.equals("Plan: 2 to create, 0 to update, 0 to delete, 0 unchanged.", out[#out])
-      local doc = cjson.decode(run({ "plan", "-f", file, "--json" }).stdout)
+      local doc = cjson.decode(run({ "plan", "-f", file, "-o", "json" }).stdout)
       assert.is_true(doc.changes)
       assert.equals(2, doc.counts.create)
       for _, req in ipairs(api_requests()) do assert.equals("GET", req.method) end -- plan only lists
@@ -652,7 +680,7 @@ describe("databricks-webhooks (command line)", function()
       assert.equals("Kept, not in the desired state (--prune deletes them):", out[6])
       r = run({ "plan", "-f", file, "--prune" })
       assert.equals("- delete  model m, url " .. sink .. "/x (id " .. gone .. ")", lines(r.stdout)[6])
-      r = ok({ "apply", "-f", file, "--prune", "--yes", "--json" })
+      r = ok({ "apply", "-f", file, "--prune", "--yes", "-o", "json" })
       local res = cjson.decode(r.stdout)
       assert.same({ "update", "delete" }, { res[1].action, res[2].action })
       assert.is_true(res[1].ok and res[2].ok)

@@ -69,7 +69,7 @@ describe("databricks.webhooks.cli (in-process)", function()
 
   local function create(model)
     return cjson.decode(ok({ "create", "--model-name", model, "--event", "MODEL_VERSION_CREATED",
-      "--url", sinkurl, "--json" }).stdout).id
+      "--url", sinkurl, "-o", "json" }).stdout).id
   end
 
   setup(function()
@@ -184,6 +184,105 @@ describe("databricks.webhooks.cli (in-process)", function()
       assert.same({}, srv:webhooks())
     end)
 
+    it("-o/--output json|text selects the output, in every form the Databricks CLI takes", function()
+      create("o")
+      for _, flag in ipairs({ { "-o", "json" }, { "-ojson" }, { "-o=json" }, { "--output", "json" },
+        { "--output=json" } }) do
+        local r = ok({ "list", flag[1], flag[2] })
+        assert.equals("", r.stderr)
+        assert.equals("o", cjson.decode(r.stdout).webhooks[1].model_name)
+      end
+      assert.matches("^%x+\to\t", ok({ "list", "-o", "text" }).stdout)
+      assert.matches("^ID ", ok({ "list", "-o", "text", "--format", "table" }).stdout)
+      for _, argv in ipairs({ { "list", "-o", "xml" }, { "list", "-o" }, { "list", "-o", "json", "--format", "tsv" },
+        { "list", "--output", "text", "--format", "json" }, { "list", "--json", "-o", "text" } }) do
+        local r = run(argv)
+        assert.equals(2, r.code, table.concat(argv, " "))
+        assert.matches("^[^\n]*error: ", r.stderr:gsub("^warning: [^\n]*\n", ""))
+      end
+      assert.matches("%-o/%-%-output must be json or text, got 'xml'", run({ "list", "-o", "xml" }).stderr)
+    end)
+
+    it("--json is the request body of create, update and test, and their verbs, with -o json", function()
+      util.write_file(tmp .. "/body.json", cjson.encode({ model_name = "b", events = { "MODEL_VERSION_CREATED" },
+        http_url_spec = { url = sinkurl } }))
+      local r = ok({ "create-webhook", "--json", "@" .. tmp .. "/body.json", "-o", "json" })
+      assert.equals("", r.stderr)
+      local a = cjson.decode(r.stdout)
+      assert.equals("b", a.model_name)
+      local b = cjson.decode(ok({ "create", "--json", "@" .. tmp .. "/body.json", "--output", "json" }).stdout)
+      assert.equals("b", b.model_name)
+
+      r = ok({ "update", "--json", '{"id": "' .. a.id .. '", "description": "via body"}', "-o", "json" })
+      assert.equals("via body", cjson.decode(r.stdout).description)
+
+      r = ok({ "test-registry-webhook", "--json", '{"id": "' .. a.id .. '"}' })
+      assert.equals("", r.stderr)
+      assert.matches("^200\t", r.stdout)
+      r = ok({ "test", "--json", '{"id": "' .. b.id .. '", "event": "MODEL_VERSION_CREATED"}', "-o", "json" })
+      assert.equals(200, cjson.decode(r.stdout).status_code)
+      -- the id is the body's, not a positional one: an unknown id is a 404
+      r = run({ "--host", srv.url, "test-registry-webhook", "--json", '{"id": "999999"}' })
+      assert.equals(1, r.code, r.stderr)
+
+      for _, argv in ipairs({
+        { "test-registry-webhook", "--json", '{"id": "' .. a.id .. '"}', b.id },
+        { "test", "--json", '{"id": "' .. a.id .. '", "model_name": "x"}' },
+        { "test", "--json", '{"id": {"x": 1}}' },
+        { "test", "--json", '{"id": "' .. a.id .. '", "event": 7}' },
+        { "list", "--json", "{}" },
+        { "delete-webhook", "--json", '{"id": "' .. a.id .. '"}' },
+        { "events", "--json=[]" },
+      }) do
+        r = run(argv)
+        assert.equals(2, r.code, table.concat(argv, " ") .. " -> " .. r.stderr)
+        assert.matches("^error: ", r.stderr)
+      end
+      assert.matches("list takes no request body %(%-%-json JSON|@FILE%); for JSON output give %-o json",
+        run({ "list", "--json", "{}" }).stderr)
+      assert.equals(2, #srv:webhooks())
+    end)
+
+    it("--json with no value after it is the deprecated output flag, said on stderr", function()
+      local warning = cli.JSON_FLAG_DEPRECATED
+      assert.matches("^warning: %-%-json as the output flag is deprecated", warning)
+      create("d")
+      for _, argv in ipairs({ { "list", "--json" }, { "list", "--json", "--model", "d" },
+        { "--json", "list" } }) do
+        local full = { "--host", srv.url }
+        for _, x in ipairs(argv) do full[#full + 1] = x end
+        local r = run(full)
+        assert.equals(0, r.code, r.stderr)
+        assert.equals(warning, r.stderr)
+        assert.equals("d", cjson.decode(r.stdout).webhooks[1].model_name)
+      end
+      util.write_file(tmp .. "/body.json", cjson.encode({ model_name = "d", events = { "MODEL_VERSION_CREATED" },
+        http_url_spec = { url = sinkurl } }))
+      local r = ok({ "create-webhook", "--json", "@" .. tmp .. "/body.json", "--json" })
+      assert.equals(warning, r.stderr)
+      assert.equals("d", cjson.decode(r.stdout).model_name)
+      assert.equals("", ok({ "list", "-o", "json" }).stderr)
+    end)
+
+    it("writes JSON as the same bytes on every Lua: a fixed key order, integers in full", function()
+      local output = require("databricks.webhooks.cli.output")
+      local wh = { last_updated_timestamp = 1700000000001, creation_timestamp = 1700000000000,
+        description = "a/b \"q\"\n", status = "ACTIVE", events = output.array({ "MODEL_VERSION_CREATED" }),
+        model_name = "m", id = "0123", job_spec = { workspace_url = "https://w", job_id = 4611686018427387904 },
+        zeta = cjson.null, alpha = output.array(), beta = {}, n = 0.5 }
+      assert.equals('{"id":"0123","model_name":"m","events":["MODEL_VERSION_CREATED"],"status":"ACTIVE",'
+        .. '"description":"a/b \\"q\\"\\n","job_spec":{"job_id":4611686018427387904,"workspace_url":"https://w"},'
+        .. '"alpha":[],"beta":{},"creation_timestamp":1700000000000,"last_updated_timestamp":1700000000001,'
+        .. '"n":0.5,"zeta":null}', output.encode(wh))
+    end)
+
+    it("keeps did-you-mean for unknown options, short ones too", function()
+      assert.matches("unknown option %-%-outptu %(did you mean '%-%-output'%?%)", run({ "list", "--outptu", "json" })
+        .stderr)
+      assert.matches("unknown option %-%-jsno %(did you mean '%-%-json'%?%)", run({ "list", "--jsno" }).stderr)
+      assert.matches("unknown option %-x", run({ "list", "-x" }).stderr)
+    end)
+
     it("takes positional ids and --model-name for the classic commands", function()
       local a, b = create("p"), create("p")
       local r = ok({ "update", a, b, "--description", "positional" })
@@ -206,7 +305,7 @@ describe("databricks.webhooks.cli (in-process)", function()
         assert.equals("error: no webhook matched: model 'reall' has no webhooks; nothing was changed\n", r.stderr)
       end
       local r = run({ "--host", srv.url, "delete", "--model", "real", "--all", "--event", "COMMENT_CREATED",
-        "--json", "--yes" })
+        "-o", "json", "--yes" })
       assert.equals(5, r.code)
       assert.equals("[]\n", r.stdout)
       assert.matches("listening to COMMENT_CREATED", r.stderr)
@@ -253,7 +352,7 @@ describe("databricks.webhooks.cli (in-process)", function()
 
   describe("configuration", function()
     it("uses the profile whose host matches --host, unless one is named or credentials are set", function()
-      assert.equals('{"webhooks":[]}\n', ok({ "list", "--json" }).stdout)
+      assert.equals('{"webhooks":[]}\n', ok({ "list", "-o", "json" }).stdout)
       -- a named profile wins: DEFAULT's token is refused by this workspace
       local r = run({ "--host", srv.url, "list", "--profile", "local" })
       assert.equals(0, r.code, r.stderr)

@@ -148,10 +148,10 @@ describe("first steps, as the README writes them", function()
 
   describe("the command-line tool", function()
     it("prints an empty list as an empty JSON array", function()
-      local r = sh(LUA .. " " .. q(ROOT .. "/bin/databricks-webhooks") .. " list --json", user_env(), tmp)
+      local r = sh(LUA .. " " .. q(ROOT .. "/bin/databricks-webhooks") .. " list -o json", user_env(), tmp)
       assert.equals(0, r.code, r.stderr)
       assert.equals('{"webhooks":[]}\n', r.stdout)
-      r = sh(LUA .. " " .. q(ROOT .. "/bin/databricks-webhooks") .. " list --all --json", user_env(), tmp)
+      r = sh(LUA .. " " .. q(ROOT .. "/bin/databricks-webhooks") .. " list --all --output json", user_env(), tmp)
       assert.equals('{"webhooks":[]}\n', r.stdout)
     end)
 

@@ -27,9 +27,9 @@ end
 -- JSON out: two-space indentation, keys in a fixed order
 -- ----------------------------------------------------------------------------
 
-local ARRAY = {} -- metatable marking a table to write as a JSON array
+local json_text = require("databricks.webhooks.json_text")
 
-local function array(t) return setmetatable(t or {}, ARRAY) end
+local array, quote = json_text.array, json_text.quote
 
 local function list_of(t)
   local out = array()
@@ -37,74 +37,8 @@ local function list_of(t)
   return out
 end
 
-local KEY_ORDER = {}
-for i, k in ipairs({ "version", "model_names", "changes", "counts", "prune", "rotate_secrets", "actions",
-  "create", "update", "delete", "unchanged", "unmanaged",
-  "webhooks", "action", "id", "label", "model_name", "events", "status", "description",
-  "http_url_spec", "job_spec", "url", "enable_ssl_verification", "secret", "authorization", "job_id",
-  "workspace_url", "access_token", "field", "old", "new", "added", "removed", "notes" }) do
-  KEY_ORDER[k] = i
-end
-
-local function key_before(a, b)
-  local ra, rb = KEY_ORDER[a] or math.huge, KEY_ORDER[b] or math.huge
-  if ra ~= rb then return ra < rb end
-  return a < b
-end
-
-local ESCAPES = { ['"'] = '\\"', ["\\"] = "\\\\", ["\n"] = "\\n", ["\r"] = "\\r", ["\t"] = "\\t" }
-
-local function quote(s)
-  return '"' .. s:gsub('[%c"\\]', function(c)
-    return ESCAPES[c] or ("\\u%04x"):format(c:byte())
-  end) .. '"'
-end
-
-local function number(n)
-  if n == math.floor(n) and math.abs(n) < 2 ^ 53 then return ("%.0f"):format(n) end
-  return ("%.17g"):format(n)
-end
-
-local function encode(v, indent, out)
-  local t = type(v)
-  if t == "string" then
-    out[#out + 1] = quote(v)
-  elseif t == "number" then
-    out[#out + 1] = number(v)
-  elseif t == "boolean" then
-    out[#out + 1] = tostring(v)
-  elseif t ~= "table" then
-    out[#out + 1] = "null"
-  elseif getmetatable(v) == ARRAY or (#v > 0 and next(v, #v) == nil) then
-    if #v == 0 then out[#out + 1] = "[]"; return end
-    local inner = indent .. "  "
-    out[#out + 1] = "["
-    for i = 1, #v do
-      out[#out + 1] = (i > 1 and ",\n" or "\n") .. inner
-      encode(v[i], inner, out)
-    end
-    out[#out + 1] = "\n" .. indent .. "]"
-  else
-    local keys = {}
-    for k in pairs(v) do keys[#keys + 1] = k end
-    table.sort(keys, key_before)
-    if #keys == 0 then out[#out + 1] = "{}"; return end
-    local inner = indent .. "  "
-    out[#out + 1] = "{"
-    for i, k in ipairs(keys) do
-      out[#out + 1] = (i > 1 and ",\n" or "\n") .. inner .. quote(k) .. ": "
-      encode(v[k], inner, out)
-    end
-    out[#out + 1] = "\n" .. indent .. "}"
-  end
-end
-
---- A value as indented JSON text (with a final newline).
-function M.encode(v)
-  local out = {}
-  encode(v, "", out)
-  return table.concat(out) .. "\n"
-end
+--- A value as indented JSON text (with a final newline), keys in a fixed order.
+M.encode = json_text.pretty
 
 -- ----------------------------------------------------------------------------
 -- Reading a file

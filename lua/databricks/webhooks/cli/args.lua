@@ -12,7 +12,7 @@ local M = {}
 M.OPTIONS = {
   host = { value = "URL" }, profile = { value = "NAME" },
   timeout = { value = "SECONDS" }, ["retry-timeout"] = { value = "SECONDS" },
-  json = {}, format = { value = "FORMAT" }, help = {}, version = {}, debug = {},
+  json = {}, output = { value = "json|text" }, format = { value = "FORMAT" }, help = {}, version = {}, debug = {},
   model = { value = "NAME", multi = true }, ["model-name"] = { alias = "model" },
   event = { value = "EVENT", multi = true },
   url = { value = "URL" }, secret = { value = "SECRET" }, ["secret-file"] = { value = "PATH" },
@@ -25,10 +25,17 @@ M.OPTIONS = {
   file = { value = "FILE" }, prune = {}, ["rotate-secrets"] = {}, yes = {}, ["allow-file-outside"] = {},
 }
 
--- `--json` of the Databricks CLI's create and update verbs is the request body.
+-- As in the Databricks CLI, `--json JSON|@FILE` is the request body. A
+-- `--json` with no value after it (the last argument, or one followed by an
+-- option) is the output flag of earlier releases, kept for one release:
+-- `o.json` is then true and the caller warns that it is deprecated.
 local BODY = { value = "JSON|@FILE" }
 
-local COMMON = { "host", "profile", "timeout", "retry-timeout", "json", "format", "help", "version", "debug" }
+-- Short options, and the long option each one is.
+local SHORT = { ["-f"] = "file", ["-o"] = "output", ["-h"] = "help" }
+
+local COMMON = { "host", "profile", "timeout", "retry-timeout", "json", "output", "format", "help", "version",
+  "debug" }
 
 local TARGET = { "url", "secret", "secret-file", "job-id", "access-token-file", "workspace-url" }
 
@@ -51,8 +58,8 @@ M.VERBS = {
   ["delete-webhook"] = "delete", ["test-registry-webhook"] = "test",
 }
 
--- Verbs whose --json is the request body.
-local TAKES_BODY = { ["create-webhook"] = true, ["update-webhook"] = true }
+-- Commands that send a request body, which --json JSON|@FILE gives.
+M.TAKES_BODY = { create = true, update = true, test = true }
 
 -- Commands whose positional arguments are webhook ids.
 local POSITIONAL_IDS = { update = true, delete = true, test = true }
@@ -66,6 +73,14 @@ M.COMMANDS = { "create", "list", "update", "delete", "test", "events", "export",
 
 local function is_command(word)
   return ACCEPTS[word] ~= nil or M.VERBS[word] ~= nil
+end
+
+-- Whether the `--json` at argv[i] has a value after it: an argument that is
+-- neither an option ("-" alone is not one) nor a command name (no body is:
+-- `--json list` is the old output flag before the command).
+function M.value_follows(argv, i)
+  local nxt = argv[i + 1]
+  return nxt ~= nil and (nxt:sub(1, 1) ~= "-" or nxt == "-") and not is_command(nxt) and nxt ~= "help"
 end
 
 -- " (did you mean 'X'?)" for the candidate nearest to `word`, when near
@@ -87,8 +102,7 @@ function M.check_command(command)
 end
 
 -- The command word: the first word that names a command (else the first
--- word), skipping the values of options. Needed before parsing, as the
--- command decides whether --json takes a value.
+-- word), skipping the values of options.
 local function find_command(argv)
   local first
   local i = 1
@@ -100,7 +114,10 @@ local function find_command(argv)
     elseif a:sub(1, 1) ~= "-" or a == "-" then
       if is_command(a) or a == "help" then return a end
       first = first or a
-    elseif a == "-f" or (not a:find("=", 1, true) and M.OPTIONS[a:sub(3)] and M.OPTIONS[a:sub(3)].value) then
+    elseif a == "--json" then
+      if M.value_follows(argv, i) then i = i + 1 end
+    elseif (SHORT[a] and M.OPTIONS[SHORT[a]].value)
+      or (not a:find("=", 1, true) and M.OPTIONS[a:sub(3)] and M.OPTIONS[a:sub(3)].value) then
       i = i + 1
     end
     i = i + 1
@@ -124,11 +141,13 @@ local function add_value(o, key, spec, value)
 end
 
 -- Reads the option argv[i] into o; returns the index of the next argument.
-local function read_option(argv, i, o, takes_body)
-  local a = argv[i] == "-f" and "--file" or argv[i]
-  if a == "-h" then
-    o.help = true
-    return i + 1
+local function read_option(argv, i, o)
+  local a = argv[i]
+  local short, attached = a:match("^(%-%a)=?(.+)$") -- -ojson, -o=json as pflag reads them
+  if SHORT[a] then
+    a = "--" .. SHORT[a]
+  elseif short and SHORT[short] and M.OPTIONS[SHORT[short]].value then
+    a = "--" .. SHORT[short] .. "=" .. attached
   end
   if a:sub(1, 2) ~= "--" then
     usage_error("unknown option " .. a .. M.did_you_mean(a:sub(2), option_names(), "--"))
@@ -139,7 +158,7 @@ local function read_option(argv, i, o, takes_body)
   if not spec then usage_error("unknown option --" .. name .. M.did_you_mean(name, option_names(), "--")) end
   if spec.alias then name, spec = spec.alias, M.OPTIONS[spec.alias] end
   local key = name:gsub("%-", "_")
-  if name == "json" and takes_body then spec, key = BODY, "body" end
+  if name == "json" and (value ~= nil or M.value_follows(argv, i)) then spec, key = BODY, "body" end
   if not spec.value then
     if value ~= nil then usage_error("option --" .. name .. " takes no value") end
     o[key] = true
@@ -172,7 +191,7 @@ function M.parse(argv)
     elseif a == "--" then
       options_done, i = true, i + 1
     else
-      i = read_option(argv, i, o, TAKES_BODY[verb])
+      i = read_option(argv, i, o)
     end
   end
   for k, w in ipairs(words) do
@@ -208,6 +227,9 @@ function M.check_accepted(command, o, verb)
     end
   end
   if not M.MULTI_MODEL[command] and #o.model > 1 then usage_error("option --model given twice") end
+  if o.body ~= nil and not M.TAKES_BODY[command] then
+    usage_error(shown .. " takes no request body (--json JSON|@FILE); for JSON output give -o json")
+  end
 end
 
 function M.positive_integer(name, s, max)

@@ -23,7 +23,7 @@ Commands:
 The Databricks CLI's verbs (`databricks model-registry ...`) work too:
   create-webhook --json JSON|@FILE      list-webhooks [--model-name M] [--max-results N]
   update-webhook ID [--json JSON|@FILE] delete-webhook ID
-  test-registry-webhook ID [--event E]
+  test-registry-webhook ID [--event E]  test-registry-webhook --json '{"id": "ID"}'
 
 Options of every command:
   --host URL              workspace URL (default: DATABRICKS_HOST, else the profile)
@@ -32,9 +32,13 @@ Options of every command:
   --retry-timeout SECONDS budget for retrying 429/503 and failed connects
                           (default 30; 0 disables retries); each retry is
                           announced on stderr
-  --json                  print one JSON document (same as --format json)
+  -o, --output FORMAT     json (one JSON document) or text (the default: table
+                          or tsv, as --format says); -oFORMAT, -o=FORMAT too
   --format FORMAT         table (default when stdout is a terminal), tsv (default
                           otherwise: tab-separated, no header) or json
+  --json JSON|@FILE       the request body of create, update and test (and
+                          their Databricks CLI verbs): inline JSON, or read from
+                          FILE (@- reads stdin)
   --debug                 print the library's debug lines (one per attempt,
                           secrets redacted) on stderr
   -h, --help              print help (for a command: COMMAND --help)
@@ -43,6 +47,12 @@ Options of every command:
 Options may come before or after the command; --name VALUE and --name=VALUE
 are the same (a value starting with "--" needs the second form). --model-name
 is another name for --model.
+
+Deprecated: --json with no value after it (the last argument, or followed by
+an option or a command name) is the output flag of earlier releases, the same
+as -o json; it prints a warning on stderr and goes in the next release. Any
+other argument after --json is its value, the request body: so 'delete --json
+ID' is refused (delete takes no body) where it used to print JSON.
 
 Credentials come from the environment or from the profile, resolved as
 webhooks.new does (the SDKs' order; DATABRICKS_AUTH_TYPE forces one kind):
@@ -75,7 +85,7 @@ Usage: databricks-webhooks create --event EVENT [--event EVENT...]
            (--url URL [--secret-file PATH] | --job-id ID --access-token-file PATH)
            [--model NAME] [--status STATUS] [--description TEXT] [OPTIONS]
 
-Create a webhook and print it (one row; with --json the webhook object).
+Create a webhook and print it (one row; with -o json the webhook object).
 
   --event EVENT             event that fires the webhook; repeat, or separate
                             names with commas (see 'databricks-webhooks events')
@@ -90,6 +100,8 @@ Create a webhook and print it (one row; with --json the webhook object).
   --workspace-url URL       workspace of the job (default: this one)
   --status STATUS           ACTIVE, DISABLED or TEST_MODE
   --description TEXT        free text
+  --json JSON|@FILE         the request body (see create-webhook --help); the
+                            options above add fields it does not set
 
 Columns: ID, MODEL, STATUS, EVENTS, TARGET (the URL, or job:ID), DESCRIPTION.
 Plus the options of every command (databricks-webhooks --help).
@@ -104,8 +116,9 @@ The Databricks CLI's verb: create a webhook from the request body of the API
 FILE (@- reads stdin), e.g.
   --json '{"model_name": "m", "events": ["MODEL_VERSION_CREATED"],
            "http_url_spec": {"url": "https://example.com/hook"}}'
-The options of create may add fields the body does not set. Here --json is the
-body: use --format json for JSON output.
+The options of create may add fields the body does not set. --json is the
+body, as in the Databricks CLI: -o json prints the webhook as JSON, e.g.
+  databricks-webhooks create-webhook --json @body.json -o json
 Plus the options of every command (databricks-webhooks --help).
 ]]
 
@@ -115,7 +128,7 @@ Usage: databricks-webhooks list [--model NAME] [--event EVENT...] [--all]
 
 Print webhooks, one row each: ID, MODEL, STATUS, EVENTS, TARGET, DESCRIPTION.
 Without --all, prints one page; when more remain, the token of the next page
-is written to stderr (with --json it is the document's next_page_token).
+is written to stderr (with -o json it is the document's next_page_token).
 
   --model NAME          only webhooks of this registered model (or --model-name)
   --event EVENT         only webhooks listening to EVENT; repeatable
@@ -125,7 +138,8 @@ is written to stderr (with --json it is the document's next_page_token).
   --max-results N       webhooks per page
   --page-token TOKEN    start at this page
 
-With --json: {"webhooks": [...], "next_page_token": "..."}.
+With -o json: {"webhooks": [...], "next_page_token": "..."}, keys in a fixed
+order, so that the same webhooks give the same bytes on every run.
 Plus the options of every command (databricks-webhooks --help).
 ]]
 
@@ -144,7 +158,7 @@ Usage: databricks-webhooks update ID [ID...] CHANGES [OPTIONS]
 Change webhooks. With one ID, print the updated webhook. With several, or with
 --all (every webhook of the model), update them concurrently and print one
 line per webhook: ID, then ok, or error and the error (a failure does not stop
-the others; with --json an array of {"id", "ok", "webhook" | "error"}). On a
+the others; with -o json an array of {"id", "ok", "webhook" | "error"}). On a
 terminal, bulk work shows its progress on stderr. When --all matches no
 webhook, this is said on stderr and the exit status is 5.
 
@@ -160,6 +174,7 @@ Changes (at least one):
   ID, --id ID               webhook to change; repeatable
   --model NAME --all        every webhook of this registered model
   --parallel N              requests in flight at once, 1 to 64 (default 8)
+  --json JSON|@FILE         the request body (see update-webhook --help)
 
 Plus the options of every command (databricks-webhooks --help).
 ]]
@@ -168,8 +183,8 @@ M["update-webhook"] = [[
 Usage: databricks-webhooks update-webhook ID [--json JSON|@FILE] [CHANGES] [OPTIONS]
 
 The Databricks CLI's verb: change one webhook, from the request body of the API
-(PATCH /api/2.0/mlflow/registry-webhooks/update, without its id) given inline
-or read from FILE (@- reads stdin), and/or from the changes of
+(PATCH /api/2.0/mlflow/registry-webhooks/update; its "id" may stand for ID)
+given inline or read from FILE (@- reads stdin), and/or from the changes of
 'databricks-webhooks update'. Print the updated webhook.
 Plus the options of every command (databricks-webhooks --help).
 ]]
@@ -179,7 +194,7 @@ Usage: databricks-webhooks delete ID [ID...] [OPTIONS]
        databricks-webhooks delete --model NAME --all [--event EVENT...] [--yes] [OPTIONS]
 
 Delete webhooks concurrently; print one line per webhook: ID, then ok, or error
-and the error. A failure does not stop the others. With --json, an array of
+and the error. A failure does not stop the others. With -o json, an array of
 {"id": ..., "ok": true} or {"id": ..., "ok": false, "error": {...}}.
 
   ID, --id ID           webhook to delete; repeatable
@@ -207,20 +222,24 @@ M.test = [[
 Usage: databricks-webhooks test ID [--event EVENT] [OPTIONS]
 
 Have the workspace send a test delivery to the webhook, and print what the
-receiver answered: STATUS_CODE and BODY (with --json {"status_code", "body"}).
+receiver answered: STATUS_CODE and BODY (with -o json {"status_code", "body"}).
 
   ID, --id ID           the webhook
   --event EVENT         the event to simulate (default: the workspace picks one
                         of the webhook's events at random)
+  --json JSON|@FILE     the request body: {"id": ID, "event": EVENT}
 
 Plus the options of every command (databricks-webhooks --help).
 ]]
 
 M["test-registry-webhook"] = [[
 Usage: databricks-webhooks test-registry-webhook ID [--event EVENT] [OPTIONS]
+       databricks-webhooks test-registry-webhook --json JSON|@FILE [OPTIONS]
 
-The Databricks CLI's verb: the same as 'databricks-webhooks test ID'. Without
---event, the workspace picks one of the webhook's events at random.
+The Databricks CLI's verb: the same as 'databricks-webhooks test ID'. The
+request body {"id": ID, "event": EVENT} may be given as --json, inline or
+@FILE. Without an event, the workspace picks one of the webhook's events at
+random.
 Plus the options of every command (databricks-webhooks --help).
 ]]
 
@@ -242,7 +261,7 @@ Plus the options of every command (databricks-webhooks --help).
 
 M.plan = [[
 Usage: databricks-webhooks plan -f FILE [--prune] [--rotate-secrets]
-           [--allow-file-outside] [--json] [OPTIONS]
+           [--allow-file-outside] [-o json] [OPTIONS]
 
 Compare the desired-state FILE with the workspace and print what apply would
 do: "+ create", "~ update" with old -> new values, "- delete" (only with
@@ -263,7 +282,7 @@ A {"file": PATH} (relative to the current directory) outside FILE's folder
 is refused, by plan too, unless --allow-file-outside; review the file as code.
 
 Exit status: 0 no changes; 4 changes pending; 1, 2, 3 as for every command.
-With --json, one document: {"changes", "counts", "actions": [...], ...}.
+With -o json, one document: {"changes", "counts", "actions": [...], ...}.
 Plus the options of every command (databricks-webhooks --help).
 ]]
 
@@ -293,9 +312,9 @@ Plus the options of every command (databricks-webhooks --help).
 ]]
 
 M.events = [[
-Usage: databricks-webhooks events [--json]
+Usage: databricks-webhooks events [-o json]
 
-Print the event names a webhook can listen to, one per line (with --json an
+Print the event names a webhook can listen to, one per line (with -o json an
 array). Needs no workspace and no credentials.
 ]]
 

@@ -33,15 +33,28 @@ local function short_usage()
     .. " --help' for the options and exit statuses.\n"
 end
 
+-- Said once per run when `--json` is the output flag (see args.lua).
+M.JSON_FLAG_DEPRECATED = "warning: --json as the output flag is deprecated and goes in the next release:"
+  .. " use -o json (--output json); --json JSON|@FILE is the request body\n"
+
 local function format_of(ctx, o)
+  local cell = require("databricks.webhooks.cli.output").cell
   local format = o.format
   if format ~= nil and format ~= "table" and format ~= "tsv" and format ~= "json" then
-    exit.usage_error("--format must be table, tsv or json, got '" .. require("databricks.webhooks.cli.output")
-      .cell(format) .. "'")
+    exit.usage_error("--format must be table, tsv or json, got '" .. cell(format) .. "'")
   end
-  if o.json then
-    if format and format ~= "json" then exit.usage_error("--json contradicts --format " .. format) end
+  if o.output ~= nil and o.output ~= "json" and o.output ~= "text" then
+    exit.usage_error("-o/--output must be json or text, got '" .. cell(o.output) .. "'")
+  end
+  if o.json and o.output == "text" then exit.usage_error("--json contradicts --output text") end
+  local json = o.output == "json" or o.json
+  if json then
+    if format and format ~= "json" then
+      exit.usage_error((o.output and "--output json" or "--json") .. " contradicts --format " .. format)
+    end
     format = "json"
+  elseif o.output == "text" and format == "json" then
+    exit.usage_error("--output text contradicts --format json")
   end
   return format or (ctx.sys.is_terminal(1) and "table" or "tsv")
 end
@@ -65,6 +78,7 @@ local function run(ctx, argv)
     return exit.USAGE
   end
   args.check_accepted(command, o, verb)
+  if o.json then ctx.stderr:write(M.JSON_FLAG_DEPRECATED) end
   if not args.MULTI_MODEL[command] then o.model = o.model[1] end
   return COMMANDS[command](ctx, o, format_of(ctx, o), verb ~= command and verb or nil)
 end

@@ -1,14 +1,13 @@
 -- What the command-line tool prints: terminal-safe cells, tsv lines or an
--- aligned table, and JSON through lua-cjson. Every function takes the stream
--- to write to (anything with `write`).
-local cjson = require("cjson")
+-- aligned table, and JSON through databricks.webhooks.json_text (the writer of
+-- plan files), whose key order makes the same bytes on every Lua and run.
+-- Every function takes the stream to write to (anything with `write`).
+local json_text = require("databricks.webhooks.json_text")
 
 local M = {}
 
-local ARRAY = {} -- metatable marking a table to encode as a JSON array
-
 -- Marks `t` (default a new table) as a JSON array, even when empty.
-function M.array(t) return setmetatable(t or {}, ARRAY) end
+M.array = json_text.array
 
 -- Control characters would break a tsv line or drive the terminal: escape
 -- them in every string a server may have written (C1 controls too, as UTF-8).
@@ -64,49 +63,8 @@ function M.redact(wh)
   return out
 end
 
--- What cjson cannot write as it should: an empty table it encodes as {},
--- and numbers with more than 14 significant digits (job ids) it rounds.
--- These are swapped for marker strings first, and the markers for their
--- literal text after. Returns the literal, or nil.
-local function literal(v)
-  if getmetatable(v) == ARRAY and next(v) == nil then return "[]" end
-  if type(v) == "number" and v == math.floor(v) and math.abs(v) >= 1e14 and math.abs(v) < 2 ^ 63 then
-    return (math.type and math.type(v) == "integer") and string.format("%d", v) or string.format("%.0f", v)
-  end
-end
-
-local function mark(v, prefix, lits)
-  local lit = literal(v)
-  if lit then
-    lits[#lits + 1] = lit
-    return prefix .. #lits .. "\1"
-  end
-  if type(v) ~= "table" then return v end
-  local out = {}
-  for k, x in pairs(v) do out[k] = mark(x, prefix, lits) end
-  return out
-end
-
--- `v` as one line of JSON: `/` unescaped, empty ARRAY tables as `[]`.
-function M.encode(v)
-  for attempt = 1, 100 do
-    local prefix = "\1dbw-" .. attempt .. "-"
-    local lits = {}
-    local text = cjson.encode(mark(v, prefix, lits))
-    local quoted = cjson.encode(prefix):sub(2, -2):gsub("%p", "%%%0")
-    local n = 0
-    text = text:gsub('"' .. quoted .. '(%d+)\\u0001"', function(i)
-      n = n + 1
-      return lits[tonumber(i)]
-    end)
-    -- a server's string looking like a marker would be replaced: try another
-    if n == #lits then
-      -- cjson writes "/" as "\/"; escapes are read pairwise from the left
-      return (text:gsub("\\(.)", function(c) if c == "/" then return "/" end end))
-    end
-  end
-  error("cannot encode: every marker occurs in the data")
-end
+-- `v` as one line of JSON.
+M.encode = json_text.line
 
 function M.json(w, v)
   w:write(M.encode(v), "\n")

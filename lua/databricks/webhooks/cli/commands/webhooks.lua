@@ -192,7 +192,7 @@ local function check_ids(o, command)
   if not o.all and #o.id == 0 then usage_error(command .. " needs an ID (or --model NAME --all)") end
 end
 
--- The changes of update: what the options (and update-webhook's --json) set.
+-- The changes of update: what the options and the --json body set.
 local function changes_of(ctx, o)
   local body = body_of(ctx, o)
   if body.id ~= nil then
@@ -267,11 +267,33 @@ function C.delete(ctx, o, format, verb)
   return report(ctx, format, ids, ctx:bulk(client, "delete", requests, parallel), false)
 end
 
-function C.test(ctx, o, format, verb)
+-- The id and event of test: an ID argument, --event, and the --json body's
+-- "id" and "event" (as test-registry-webhook sends them); each given once.
+local function test_request(ctx, o, verb)
+  local body = body_of(ctx, o)
+  for k in pairs(body) do
+    if k ~= "id" and k ~= "event" then
+      usage_error("--json: " .. (verb or "test") .. " takes only id and event, not " .. cell(k))
+    end
+  end
+  if body.id ~= nil then
+    if type(body.id) ~= "string" and type(body.id) ~= "number" then usage_error("--json: id must be a string") end
+    if #o.id > 0 and tostring(body.id) ~= o.id[1] then usage_error("--json has another id than " .. cell(o.id[1])) end
+    if #o.id == 0 then o.id[1] = tostring(body.id) end
+  end
+  if body.event ~= nil then
+    if type(body.event) ~= "string" then usage_error("--json: event must be a string") end
+    if #o.event > 0 and o.event[1] ~= body.event then usage_error("--json sets event already; give it only once") end
+    if #o.event == 0 then o.event[1] = body.event end
+  end
   if #o.id ~= 1 then usage_error((verb or "test") .. " needs exactly one ID") end
   if #o.event > 1 then usage_error("test takes at most one --event") end
   ctx:check_events(o.event)
-  local res = call(ctx:connect(o), "test", { id = o.id[1], event = o.event[1] })
+  return { id = o.id[1], event = o.event[1] }
+end
+
+function C.test(ctx, o, format, verb)
+  local res = call(ctx:connect(o), "test", test_request(ctx, o, verb))
   if format == "json" then
     output.json(ctx.stdout, { status_code = res.status_code, body = res.body })
   else
