@@ -357,7 +357,7 @@ describe("databricks-webhooks (command line)", function()
       assert.equals(3, r.code)
       assert.equals("", r.stdout)
       assert.matches("^error: CONNECTION_ERROR", r.stderr)
-      assert.matches(" %(1 attempt in %d+%.%d%d s; retry_timeout 0: no retries%)\n$", r.stderr)
+      assert.matches(" %(1 attempt in %d+%.%d%d s; %-%-retry%-timeout 0: no retries%)\n$", r.stderr)
 
       srv:faults({ { kind = "slow", path = "list", delay_ms = 1000 } })
       r = run({ "list", "--timeout", "0.2" })
@@ -441,7 +441,7 @@ describe("databricks-webhooks (command line)", function()
         .. " at most 10 in %d+%.%d+ s %(%d+%.%d%d s elapsed, retry_timeout 1 s%)$", err[1])
       assert.matches("^error: TEMPORARILY_UNAVAILABLE", err[#err])
       assert.matches(" %(" .. requests .. " attempts in %d+%.%d%d s; the next retry would start past "
-        .. "retry_timeout 1 s%)$", err[#err])
+        .. "%-%-retry%-timeout 1 s%)$", err[#err])
 
       -- A refused connection: each retry on stderr, and the last line says how hard it was tried.
       local dead = assert(socket.bind("127.0.0.1", 0))
@@ -456,7 +456,7 @@ describe("databricks-webhooks (command line)", function()
           .. "%d+%.%d+ s %(%d+%.%d%d s elapsed, retry_timeout 1 s%)$", err[i])
       end
       assert.matches("^error: CONNECTION_ERROR: .* %(" .. #err .. " attempts in %d+%.%d%d s; the next retry would "
-        .. "start past retry_timeout 1 s%)$", err[#err])
+        .. "start past %-%-retry%-timeout 1 s%)$", err[#err])
 
       -- A refused connection, no --retry-timeout: retried for 30 s, not 300.
       local sock = assert(socket.bind("127.0.0.1", 0))
@@ -471,7 +471,7 @@ describe("databricks-webhooks (command line)", function()
       assert.truthy(#err >= 3, r.stderr)
       assert.matches("^databricks%-webhooks: GET .*list failed %(.*%); attempt 2 of at most 10 in", err[1])
       assert.matches("^error: CONNECTION_ERROR", err[#err])
-      assert.matches(" %(" .. #err .. " attempts in %d+%.%d%d s[;,] .*retry_timeout 30 s%)$", err[#err])
+      assert.matches(" %(" .. #err .. " attempts in %d+%.%d%d s[;,] .*%-%-retry%-timeout 30 s%)$", err[#err])
     end)
   end)
 

@@ -184,6 +184,27 @@ describe("databricks.webhooks.cli (in-process)", function()
       assert.same({}, srv:webhooks())
     end)
 
+    it("speaks in its own words: flags not options, the command's --help, the body's mistakes first", function()
+      local function err_of(argv, env)
+        local r = run(argv, env and { env = env } or nil)
+        assert.equals(2, r.code, r.stderr)
+        return r.stderr
+      end
+      local e = err_of({ "--host", srv.url, "create-webhook", "--json", '{"events": ["MODEL_VERSION_CREATD"]}' })
+      assert.matches("unknown event 'MODEL_VERSION_CREATD' (did you mean 'MODEL_VERSION_CREATED'?)", e, 1, true)
+      local try = "\nTry 'databricks-webhooks create-webhook --help'.\n"
+      assert.equals(try, e:sub(-#try))
+      e = err_of({ "--host", srv.url, "create-webhook", "--json", '{"events": ["MODEL_VERSION_CREATED"]}' })
+      assert.matches("create-webhook needs --url URL or --job-id ID, or http_url_spec or job_spec in its --json body",
+        e, 1, true)
+      e = err_of({ "list", "--host", "http://example.com" })
+      assert.matches("use https:// (http:// only to a loopback host)", e, 1, true)
+      assert.is_nil(e:find("allow_insecure_http", 1, true))
+      e = err_of({ "list" }, { DATABRICKS_TOKEN = "t", DATABRICKS_CONFIG_FILE = tmp .. "/none.cfg" })
+      assert.matches("set DATABRICKS_HOST, --host, or a profile", e, 1, true)
+      assert.same({}, srv:webhooks())
+    end)
+
     it("-o/--output json|text selects the output, in every form the Databricks CLI takes", function()
       create("o")
       for _, flag in ipairs({ { "-o", "json" }, { "-ojson" }, { "-o=json" }, { "--output", "json" },

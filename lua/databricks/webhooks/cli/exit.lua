@@ -19,8 +19,12 @@ function M.fail(code, message)
   error(setmetatable({ exit = code, message = message }, M.Failure), 0)
 end
 
+-- The command being run, once known (cli.main sets it): its own --help
+-- says more than the main one.
+M.command = nil
+
 function M.usage_error(message)
-  M.fail(M.USAGE, message .. "\nTry '" .. M.PROG .. " --help'.")
+  M.fail(M.USAGE, message .. "\nTry '" .. M.PROG .. " " .. (M.command and M.command .. " " or "") .. "--help'.")
 end
 
 -- Error codes of failures to reach the workspace.

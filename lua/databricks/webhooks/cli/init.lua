@@ -63,6 +63,7 @@ local function run(ctx, argv)
   -- its own options, passed through to the script that serves it
   if argv[1] == "local-workspace" then return local_workspace.run(ctx, { select(2, unpack(argv)) }) end
   local command, o, verb = args.parse(argv)
+  exit.command = verb
   if o.help then
     ctx.stdout:write(help[verb or "main"])
     return exit.OK
@@ -94,6 +95,7 @@ end
 function M.main(argv, sys)
   sys = sys or context.process()
   local ctx = context.new(sys)
+  exit.command = nil
   local ok, result = xpcall(function() return run(ctx, argv or {}) end, function(e)
     if getmetatable(e) == exit.Failure then return e end
     return { exit = exit.INTERNAL, message = "internal error: " .. tostring(e) .. "\n" .. debug.traceback() }

@@ -31,8 +31,36 @@ function M.raw_error(err)
   return tostring(err)
 end
 
--- The same, safe for a terminal.
-function M.describe_error(err) return M.cell(M.raw_error(err)) end
+-- The library speaks of its options; the command line has flags. Plain
+-- finds, applied to the library's own fixed phrases.
+local CLI_WORDS = {
+  { "DATABRICKS_HOST, the host option,", "DATABRICKS_HOST, --host," },
+  { "use https:// or set allow_insecure_http = true", "use https:// (http:// only to a loopback host)" },
+  { "past retry_timeout ", "past --retry-timeout " },
+  { "; retry_timeout ", "; --retry-timeout " },
+  { "(retry_timeout 0: no retries)", "(--retry-timeout 0: no retries)" },
+}
+
+local function replace_plain(s, from, to)
+  local out, at = {}, 1
+  while true do
+    local i, j = s:find(from, at, true)
+    if not i then break end
+    out[#out + 1] = s:sub(at, i - 1) .. to
+    at = j + 1
+  end
+  out[#out + 1] = s:sub(at)
+  return table.concat(out)
+end
+
+--- An error message in the command line's words (its flags, not options).
+function M.cli_words(message)
+  for _, w in ipairs(CLI_WORDS) do message = replace_plain(message, w[1], w[2]) end
+  return message
+end
+
+-- The same, safe for a terminal, in the command line's words.
+function M.describe_error(err) return M.cell(M.cli_words(M.raw_error(err))) end
 
 -- The fields of an error object worth a JSON document.
 function M.error_table(err)

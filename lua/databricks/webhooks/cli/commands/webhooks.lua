@@ -90,9 +90,12 @@ function C.create(ctx, o, format, verb)
   if #o.event == 0 and not req.events then usage_error((verb or "create") .. " needs --event") end
   ctx:check_events(o.event)
   ctx:check_status(o.status)
+  -- a body's own mistakes first: they are what the user wrote
+  if type(req.events) == "table" then ctx:check_events(req.events) end
   local field, spec = target_from(ctx, o)
   if not field and not (req.http_url_spec or req.job_spec) then
-    usage_error((verb or "create") .. " needs --url URL or --job-id ID")
+    usage_error((verb or "create") .. " needs --url URL or --job-id ID"
+      .. (o.body and ", or http_url_spec or job_spec in its --json body" or ""))
   end
   merge(req, { events = #o.event > 0 and o.event or nil, model_name = o.model, status = o.status,
     description = o.description })
