@@ -64,7 +64,8 @@ describe("normalisation", function()
     local c = client_answering('{"error_code":401,"message":"bad token"}', 401)
     local _, err = c:list()
     assert.equals("UNAUTHENTICATED", err.error_code)
-    assert.equals("bad token", err.message)
+    -- the server's message, then where the rejected credential came from
+    assert.equals("bad token (pat credentials: token from the token option)", err.message)
   end)
 
   it("reads CODE: message text and HTML titles", function()
