@@ -53,7 +53,7 @@ local function replace_plain(s, from, to)
   return table.concat(out)
 end
 
---- An error message in the command line's words (its flags, not options).
+-- An error message in the command line's words (its flags, not options).
 function M.cli_words(message)
   for _, w in ipairs(CLI_WORDS) do message = replace_plain(message, w[1], w[2]) end
   return message
