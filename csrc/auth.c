@@ -26,6 +26,7 @@ static const dbw_auth_source *const SOURCES[] = {&dbw_auth_pat,
                                                  &dbw_auth_github_oidc,
                                                  &dbw_auth_azure_client_secret,
                                                  &dbw_auth_callback,
+                                                 &dbw_auth_none,
                                                  NULL};
 
 static const char *const SETTING_NAMES[DBW_AS_COUNT] = {

@@ -4,7 +4,7 @@
  * (c->oauth.expiry) and "refresh it" (dbw_auth_next_request /
  * dbw_auth_on_response, one request at a time, driven by the exchange). The
  * exchange does not know which kind it talks to; each kind lives in its own
- * file (auth_pat.c, auth_basic.c, auth_oauth.c, auth_azure.c,
+ * file (auth_none.c, auth_pat.c, auth_basic.c, auth_oauth.c, auth_azure.c,
  * auth_metadata.c, auth_callback.c).
  */
 #ifndef DBW_AUTH_H
@@ -48,7 +48,7 @@ typedef struct dbw_auth_source {
 
 extern const dbw_auth_source dbw_auth_pat, dbw_auth_basic, dbw_auth_oauth_m2m, dbw_auth_env_oidc,
     dbw_auth_file_oidc, dbw_auth_github_oidc, dbw_auth_azure_client_secret, dbw_auth_metadata_service,
-    dbw_auth_callback;
+    dbw_auth_callback, dbw_auth_none;
 
 /* Reads auth_type and the sources' settings from the table at idx into c.
  * Returns NULL, or a message ("<field>: <why>") for an invalid setting. */

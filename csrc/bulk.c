@@ -22,9 +22,9 @@ typedef struct item {
     const char *last_path;   /* for its debug line */
 } item;
 
-static const dbw_op *op_by_name(const char *name)
+static const dbw_op *op_by_name(const dbw_client *c, const char *name)
 {
-    const dbw_op *op = dbw_op_find(name);
+    const dbw_op *op = dbw_op_find(c->family, name);
     return op != NULL && op->in_bulk ? op : NULL;
 }
 
@@ -152,7 +152,7 @@ static void advance(lua_State *L, dbw_client *c, item *it, int i, const dbw_resp
 
 int dbw_bulk(lua_State *L, dbw_client *c)
 {
-    const dbw_op *op = op_by_name(luaL_checkstring(L, 2));
+    const dbw_op *op = op_by_name(c, luaL_checkstring(L, 2));
     size_t n, i;
     lua_Integer parallel = 8;
     int results, done = 0, active, slot, sleeping = 0, *slot_item;

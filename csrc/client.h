@@ -72,6 +72,7 @@ typedef struct dbw_client {
     int close_pending;               /* closed from inside its own call: released when that call unwinds */
     dbw_call_fn running;             /* what that call runs (core.c's protected call) */
     const struct dbw_op *running_op; /* and for which operation, if any */
+    const struct dbw_family *family; /* the API family (ops.h), chosen at new */
 
     /* settings, owned copies */
     char *host;             /* normalised base URL, no trailing '/' */

@@ -187,6 +187,11 @@ static int core_new(lua_State *L)
     luaL_checktype(L, 1, LUA_TTABLE);
     c = dbw_client_new(L);
 
+    lua_getfield(L, 1, "api");
+    c->family = dbw_family_find(lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "databricks");
+    lua_pop(L, 1);
+    if (c->family == NULL)
+        return fail_new(L, c, "api", "must be \"databricks\" or \"mlflow\"");
     TAKE("host", &c->host, 1);
     c->host_assumed_https = opt_bool(L, 1, "host_assumed_https", 0);
     TAKE("user_agent", &c->user_agent, 1);
@@ -310,12 +315,16 @@ static int impl_op(lua_State *L, dbw_client *c)
     return dbw_call_op(L, c, c->running_op, 2);
 }
 
-/* client:<op>(request): one C function for every row of dbw_ops, which it
- * finds as its upvalue (one closure per operation, made at load time). */
+/* client:<op>(request): one C function for every operation name of any
+ * family; the name is its upvalue, the row the client's family's. */
 static int m_op(lua_State *L)
 {
-    const dbw_op *op = lua_touserdata(L, lua_upvalueindex(1));
+    const char *name = lua_tostring(L, lua_upvalueindex(1));
     dbw_client *c = dbw_client_check(L, 1);
+    const dbw_op *op = dbw_op_find(c->family, name);
+    if (op == NULL)
+        return luaL_error(L, "databricks.webhooks: '%s' is not an operation of the %s API", name,
+                          c->family->name);
     prepare_request(L, op);
     c->running_op = op;
     return run(L, impl_op);
@@ -340,7 +349,7 @@ static int m_begin(lua_State *L)
 {
     dbw_client *c = dbw_client_check(L, 1);
     const char *name = luaL_checkstring(L, 2);
-    const dbw_op *op = dbw_op_find(name);
+    const dbw_op *op = dbw_op_find(c->family, name);
     if (op == NULL && strcmp(name, "request") != 0)
         return luaL_argerror(L, 2, "operation name expected");
     if (c->busy)
@@ -542,18 +551,36 @@ static const luaL_Reg client_methods[] = {
     {"is_closed", m_closed}, {"_begin", m_begin}, {NULL, NULL},
 };
 
-/* Adds one method per row of dbw_ops to the client's method table. */
+/* client.api, else the method table (its upvalue). */
+static int m_index(lua_State *L)
+{
+    lua_pushvalue(L, 2);
+    lua_rawget(L, lua_upvalueindex(1));
+    if (lua_isnil(L, -1) && lua_type(L, 2) == LUA_TSTRING && strcmp(lua_tostring(L, 2), "api") == 0) {
+        const dbw_client *c = lua_touserdata(L, 1);
+        lua_pushstring(L, c->family ? c->family->name : dbw_families[0].name);
+    }
+    return 1;
+}
+
+/* Adds one method per operation name of any family (core.OP_NAMES, on the
+ * stack top) to the client's method table, and client.api. */
 static void add_op_methods(lua_State *L)
 {
-    const dbw_op *op;
+    int names = lua_gettop(L);
     luaL_getmetatable(L, DBW_CLIENT_MT);
-    lua_getfield(L, -1, "__index");
-    for (op = dbw_ops; op->name != NULL; op++) {
-        lua_pushlightuserdata(L, (void *)op);
+    lua_getfield(L, LUA_REGISTRYINDEX, DBW_CLIENT_MT ".methods");
+    lua_pushnil(L);
+    while (lua_next(L, names) != 0) {
+        lua_pop(L, 1);
+        lua_pushvalue(L, -1);
+        lua_pushvalue(L, -1);
         lua_pushcclosure(L, m_op, 1);
-        lua_setfield(L, -2, op->name);
+        lua_settable(L, -4);
     }
-    lua_pop(L, 2);
+    lua_pushcclosure(L, m_index, 1);
+    lua_setfield(L, -2, "__index");
+    lua_pop(L, 1);
 }
 
 static const luaL_Reg module_functions[] = {
@@ -588,21 +615,35 @@ DBW_API int luaopen_databricks_webhooks_core(lua_State *L)
     dbw_stepper_init(L);
 
     dbw_newclass(L, DBW_CLIENT_MT, client_methods, m_close, 1, m_tostring);
-    add_op_methods(L);
+    /* the method table, for core.methods: a second load of this module (a
+     * test re-requiring it) finds __index already made a function */
+    lua_getfield(L, LUA_REGISTRYINDEX, DBW_CLIENT_MT ".methods");
+    if (lua_isnil(L, -1)) {
+        lua_pop(L, 1);
+        lua_getfield(L, -1, "__index");
+        lua_pushvalue(L, -1);
+        lua_setfield(L, LUA_REGISTRYINDEX, DBW_CLIENT_MT ".methods");
+    }
+    lua_remove(L, -2);
 
     lua_newtable(L);
     dbw_setfuncs(L, module_functions);
-    lua_getfield(L, -2, "__index");
+    lua_insert(L, -2);
     lua_setfield(L, -2, "methods");
-    lua_remove(L, -2);
+    dbw_op_push_families(L); /* FAMILIES, OP_NAMES */
+    add_op_methods(L);       /* idempotent: the same closures, __index made again */
+    lua_setfield(L, -3, "OP_NAMES");
+    lua_getfield(L, -1, "databricks");
+    lua_getfield(L, -1, "ops");
+    lua_setfield(L, -4, "OPS"); /* the default family's, as before */
+    lua_pop(L, 1);
+    lua_setfield(L, -2, "FAMILIES");
     luaL_getmetatable(L, DBW_ERROR_MT);
     lua_setfield(L, -2, "Error");
     push_names(L, dbw_events);
     lua_setfield(L, -2, "EVENTS");
     push_names(L, dbw_statuses);
     lua_setfield(L, -2, "STATUSES");
-    dbw_op_push_table(L);
-    lua_setfield(L, -2, "OPS");
     lua_pushstring(L, curl_version_info(CURLVERSION_NOW)->version);
     lua_setfield(L, -2, "curl_version");
     if (uname(&u) == 0) {

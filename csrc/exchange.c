@@ -32,7 +32,8 @@ static void api_request(dbw_client *c, dbw_exchange *ex, dbw_request *rq)
     rq->headers[rq->nheaders++] = "Accept: application/json";
     if (ex->body)
         rq->headers[rq->nheaders++] = "Content-Type: application/json";
-    rq->headers[rq->nheaders++] = c->auth_header.data;
+    if (c->auth_header.len > 0) /* a server without authentication (auth_type "none") */
+        rq->headers[rq->nheaders++] = c->auth_header.data;
     /* Only when configured, as the SDKs do (unified hosts). */
     if (c->workspace_header)
         rq->headers[rq->nheaders++] = c->workspace_header;

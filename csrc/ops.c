@@ -1,6 +1,7 @@
 #include "ops.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "errors.h"
@@ -8,32 +9,73 @@
 #include "request.h"
 #include "urlenc.h"
 
-#define BASE "/api/2.0/mlflow/registry-webhooks/"
+#define DB "/api/2.0/mlflow/registry-webhooks/"
+#define ML "/api/2.0/mlflow/webhooks"
 
+/* clang-format off */
 /* name, method, path, in_query, replay_safe, id_positional, optional_req, in_bulk, shape, schema */
-const dbw_op dbw_ops[] = {
-    {"create", "POST", BASE "create", 0, 0, 0, 0, 1, DBW_SHAPE_WEBHOOK, &dbw_schema_create},
-    {"list", "GET", BASE "list", 1, 1, 0, 1, 0, DBW_SHAPE_LIST, &dbw_schema_list},
-    {"update", "PATCH", BASE "update", 0, 0, 0, 0, 1, DBW_SHAPE_UPDATE, &dbw_schema_update},
-    {"delete", "DELETE", BASE "delete", 1, 0, 1, 0, 1, DBW_SHAPE_DELETE, &dbw_schema_delete},
-    {"test", "POST", BASE "test", 0, 0, 1, 0, 1, DBW_SHAPE_TEST, &dbw_schema_test},
+static const dbw_op databricks_ops[] = {
+    {"create", "POST", DB "create", 0, 0, 0, 0, 1, DBW_SHAPE_WEBHOOK, &dbw_schema_create},
+    {"list", "GET", DB "list", 1, 1, 0, 1, 0, DBW_SHAPE_LIST, &dbw_schema_list},
+    {"update", "PATCH", DB "update", 0, 0, 0, 0, 1, DBW_SHAPE_UPDATE, &dbw_schema_update},
+    {"delete", "DELETE", DB "delete", 1, 0, 1, 0, 1, DBW_SHAPE_DELETE, &dbw_schema_delete},
+    {"test", "POST", DB "test", 0, 0, 1, 0, 1, DBW_SHAPE_TEST, &dbw_schema_test},
     {NULL, NULL, NULL, 0, 0, 0, 0, 0, DBW_SHAPE_ANY, NULL},
 };
 
-const dbw_op *dbw_op_find(const char *name)
+/* REST style: the id in the path. Every POST and PATCH has a JSON body (an
+ * empty test is "{}"), as the server refuses them without a Content-Type. */
+static const dbw_op mlflow_ops[] = {
+    {"create", "POST", ML, 0, 0, 0, 0, 1, DBW_SHAPE_WEBHOOK, &dbw_mlflow_schema_create},
+    {"list", "GET", ML, 1, 1, 0, 1, 0, DBW_SHAPE_LIST, &dbw_mlflow_schema_list},
+    {"get", "GET", ML "/{id}", 1, 1, 1, 0, 1, DBW_SHAPE_WEBHOOK, &dbw_mlflow_schema_id},
+    {"update", "PATCH", ML "/{id}", 0, 0, 0, 0, 1, DBW_SHAPE_WEBHOOK, &dbw_mlflow_schema_update},
+    {"delete", "DELETE", ML "/{id}", 1, 0, 1, 0, 1, DBW_SHAPE_DELETE, &dbw_mlflow_schema_id},
+    {"test", "POST", ML "/{id}/test", 0, 0, 1, 0, 1, DBW_SHAPE_RESULT, &dbw_mlflow_schema_test},
+    {NULL, NULL, NULL, 0, 0, 0, 0, 0, DBW_SHAPE_ANY, NULL},
+};
+
+/* name, ops, events, statuses, id_field, events_as_pairs */
+const dbw_family dbw_families[] = {
+    {"databricks", databricks_ops, dbw_events, dbw_statuses, "id", 0},
+    {"mlflow", mlflow_ops, dbw_mlflow_events, dbw_mlflow_statuses, "webhook_id", 1},
+    {NULL, NULL, NULL, NULL, NULL, 0},
+};
+/* clang-format on */
+
+const dbw_family *dbw_family_find(const char *name)
+{
+    const dbw_family *f;
+    for (f = dbw_families; f->name != NULL; f++)
+        if (strcmp(f->name, name) == 0)
+            return f;
+    return NULL;
+}
+
+const dbw_op *dbw_op_find(const dbw_family *f, const char *name)
 {
     const dbw_op *op;
-    for (op = dbw_ops; op->name != NULL; op++)
+    for (op = f->ops; op->name != NULL; op++)
         if (strcmp(op->name, name) == 0)
             return op;
     return NULL;
 }
 
-void dbw_op_push_table(lua_State *L)
+static void push_names(lua_State *L, const char *const *names)
+{
+    int i;
+    lua_newtable(L);
+    for (i = 0; names[i]; i++) {
+        lua_pushstring(L, names[i]);
+        lua_rawseti(L, -2, i + 1);
+    }
+}
+
+static void push_ops(lua_State *L, const dbw_op *ops)
 {
     const dbw_op *op;
     lua_newtable(L);
-    for (op = dbw_ops; op->name != NULL; op++) {
+    for (op = ops; op->name != NULL; op++) {
         lua_createtable(L, 0, 5);
         lua_pushboolean(L, op->id_positional);
         lua_setfield(L, -2, "id_positional");
@@ -49,17 +91,39 @@ void dbw_op_push_table(lua_State *L)
     }
 }
 
-/* A numeric id goes out as its digits ("124323"), as the API's ids are
- * strings: the request is replaced by a shallow copy holding the string, so
- * the caller's table is left as it was. */
-static void id_to_string(lua_State *L, int reqidx)
+void dbw_op_push_families(lua_State *L)
+{
+    const dbw_family *f;
+    const dbw_op *op;
+    int n = 0;
+    lua_newtable(L);
+    for (f = dbw_families; f->name != NULL; f++) {
+        lua_createtable(L, 0, 3);
+        push_names(L, f->events);
+        lua_setfield(L, -2, "events");
+        push_names(L, f->statuses);
+        lua_setfield(L, -2, "statuses");
+        push_ops(L, f->ops);
+        lua_setfield(L, -2, "ops");
+        lua_setfield(L, -2, f->name);
+    }
+    lua_newtable(L); /* OP_NAMES */
+    for (f = dbw_families; f->name != NULL; f++)
+        for (op = f->ops; op->name != NULL; op++) {
+            lua_getfield(L, -1, op->name);
+            if (lua_isnil(L, -1)) {
+                lua_pushinteger(L, ++n);
+                lua_setfield(L, -3, op->name);
+            }
+            lua_pop(L, 1);
+        }
+}
+
+/* A numeric id goes out as its digits ("124323"): the API's ids are strings.
+ * Replaces the number on top of the stack. */
+static void id_to_string(lua_State *L)
 {
     char digits[32];
-    lua_getfield(L, reqidx, "id");
-    if (lua_type(L, -1) != LUA_TNUMBER) {
-        lua_pop(L, 1);
-        return;
-    }
 #if LUA_VERSION_NUM >= 503
     if (lua_isinteger(L, -1))
         snprintf(digits, sizeof digits, "%lld", (long long)lua_tointeger(L, -1));
@@ -67,26 +131,91 @@ static void id_to_string(lua_State *L, int reqidx)
 #endif
         snprintf(digits, sizeof digits, "%.0f", (double)lua_tonumber(L, -1)); /* integral, within 2^53 */
     lua_pop(L, 1);
-    lua_newtable(L);
-    lua_pushnil(L);
-    while (lua_next(L, reqidx) != 0) {
-        lua_pushvalue(L, -2);
-        lua_insert(L, -2);
-        lua_rawset(L, -4);
-    }
     lua_pushstring(L, digits);
-    lua_setfield(L, -2, "id");
-    lua_replace(L, reqidx);
+}
+
+/* Replaces the (checked) array of events on top of the stack by their wire
+ * objects, each pair once: at most as many as the family has names. */
+static void pairs_to_wire(lua_State *L, const dbw_field *f)
+{
+    int src = lua_gettop(L), i, n = (int)dbw_rawlen(L, src), out = 0;
+    unsigned long long seen = 0;
+    lua_createtable(L, n < 16 ? n : 16, 0);
+    for (i = 1; i <= n; i++) {
+        int k;
+        lua_rawgeti(L, src, i);
+        k = dbw_pair_index(L, lua_gettop(L), f->values->names);
+        if (k >= 0 && k < 64 && !(seen & (1ull << k))) {
+            seen |= 1ull << k;
+            dbw_pair_push_wire(L, lua_gettop(L));
+            lua_rawseti(L, src + 1, ++out);
+        }
+        lua_pop(L, 1);
+    }
+    lua_replace(L, src);
+}
+
+/* The request in its wire form, a new table on top of the stack: ids as
+ * strings, events as the family writes them, fields in schema order. */
+static void push_wire(lua_State *L, const dbw_op *op, int reqidx)
+{
+    const dbw_field *f;
+    lua_createtable(L, 0, 8);
+    for (f = op->schema->fields; f->name != NULL; f++) {
+        lua_getfield(L, reqidx, f->name);
+        if (lua_isnil(L, -1)) {
+            lua_pop(L, 1);
+            continue;
+        }
+        if (f->type == DBW_T_ID && lua_type(L, -1) == LUA_TNUMBER)
+            id_to_string(L);
+        else if (f->type == DBW_T_PAIR) {
+            dbw_pair_push_wire(L, lua_gettop(L));
+            lua_replace(L, -2);
+        } else if (f->type == DBW_T_PAIR_LIST)
+            pairs_to_wire(L, f);
+        lua_setfield(L, -2, f->name);
+    }
+}
+
+/* host + the op's path, its "{id}" replaced by the wire table's id (which
+ * then leaves the table). The path alone is kept for messages. */
+static int build_url(lua_State *L, const char *host, const dbw_op *op, int wire, dbw_req *r)
+{
+    const char *brace = strstr(op->path, "{id}");
+    size_t n;
+    const char *id;
+    if (brace == NULL)
+        return dbw_buf_puts(&r->url, host) != 0 || dbw_buf_puts(&r->url, op->path) != 0 ? -1 : 0;
+    lua_getfield(L, wire, "id");
+    id = lua_tolstring(L, -1, &n);
+    if (dbw_buf_puts(&r->url, host) != 0 ||
+        dbw_buf_append(&r->url, op->path, (size_t)(brace - op->path)) != 0 ||
+        dbw_urlenc_append(&r->url, id, n) != 0 || dbw_buf_puts(&r->url, brace + 4) != 0) {
+        lua_pop(L, 1);
+        return -1;
+    }
+    lua_pop(L, 1);
+    lua_pushnil(L);
+    lua_setfield(L, wire, "id");
+    free(r->owned);
+    n = r->url.len - strlen(host);
+    if ((r->owned = malloc(n + 1)) == NULL)
+        return -1;
+    memcpy(r->owned, r->url.data + strlen(host), n + 1);
+    r->path = r->owned;
+    return 0;
 }
 
 int dbw_op_build(lua_State *L, const char *host, const dbw_op *op, int reqidx, dbw_req *r)
 {
     size_t n;
     const char *s;
-    int ok;
-    id_to_string(L, reqidx);
+    int ok, wire;
+    push_wire(L, op, reqidx);
+    wire = lua_gettop(L);
     dbw_buf_reset(&r->url);
-    if (dbw_buf_puts(&r->url, host) != 0 || dbw_buf_puts(&r->url, op->path) != 0)
+    if (build_url(L, host, op, wire, r) != 0)
         goto oom;
     if (op->in_query) {
         /* Schema order is alphabetical, as the SDKs emit their queries. */
@@ -94,30 +223,34 @@ int dbw_op_build(lua_State *L, const char *host, const dbw_op *op, int reqidx, d
         int first = 1;
         for (f = op->schema->fields; f->name != NULL; f++) {
             int rc = 0;
-            lua_getfield(L, reqidx, f->name);
+            lua_getfield(L, wire, f->name);
             if (!lua_isnil(L, -1))
                 rc = dbw_query_append(L, &r->url, f->name, lua_gettop(L), &first);
             lua_pop(L, 1);
             if (rc != 0)
                 goto oom;
         }
+        lua_pop(L, 1);
         return 0;
     }
-    ok = dbw_json_encode(L, reqidx);
+    ok = dbw_json_encode(L, wire);
     s = lua_tolstring(L, -1, &n);
     if (!ok) {
         dbw_buf_reset(&r->msg);
         dbw_buf_printf(&r->msg, "%s: request cannot be encoded as JSON: %s", op->name, s ? s : "?");
-        lua_pop(L, 1);
+        lua_pop(L, 2);
         return -1;
     }
     dbw_buf_reset(&r->body);
     ok = dbw_buf_append(&r->body, s, n) == 0;
-    lua_pop(L, 1);
+    lua_pop(L, 2);
     r->has_body = 1;
     if (ok)
         return 0;
+    goto oom_popped;
 oom:
+    lua_settop(L, wire - 1);
+oom_popped:
     dbw_buf_reset(&r->msg);
     dbw_buf_puts(&r->msg, "out of memory building the request");
     return -1;
@@ -147,8 +280,12 @@ static dbw_buf *push_validate_buf(lua_State *L)
 
 int dbw_op_validate(lua_State *L)
 {
-    const dbw_op *op = dbw_op_find(luaL_checkstring(L, 1));
+    const dbw_family *fam = dbw_family_find(luaL_optstring(L, 3, "databricks"));
+    const dbw_op *op;
     dbw_buf *msg;
+    if (fam == NULL)
+        return luaL_argerror(L, 3, "API family expected (\"databricks\" or \"mlflow\")");
+    op = dbw_op_find(fam, luaL_checkstring(L, 1));
     if (op == NULL)
         return luaL_argerror(L, 1, "operation name expected");
     luaL_checktype(L, 2, LUA_TTABLE);

@@ -7,6 +7,8 @@
 
 #include "errors.h"
 #include "json.h"
+#include "ops.h"
+#include "schema.h"
 
 #define EXCERPT 200
 
@@ -168,24 +170,37 @@ static int is_object_text(const char *s, size_t n)
 }
 
 /* Makes sure webhook.events is an array (the API omits empty repeated
- * fields). */
-static int fix_webhook(lua_State *L, int idx)
+ * fields), in the family's Lua form, and that `id` is set. */
+static int fix_webhook(lua_State *L, const dbw_family *fam, int idx)
 {
+    int ev;
     if (lua_type(L, idx) != LUA_TTABLE)
         return 0;
     lua_getfield(L, idx, "events");
-    if (lua_isnil(L, -1)) {
+    ev = lua_gettop(L);
+    if (lua_isnil(L, ev)) {
         lua_newtable(L);
         lua_setfield(L, idx, "events");
-    } else if (lua_type(L, -1) != LUA_TTABLE || !dbw_json_is_array(L, lua_gettop(L))) {
+    } else if (lua_type(L, ev) != LUA_TTABLE || !dbw_json_is_array(L, ev)) {
         lua_pop(L, 1);
         return 0;
+    } else if (fam->events_as_pairs) {
+        size_t i, n = dbw_rawlen(L, ev);
+        for (i = 1; i <= n; i++) {
+            lua_rawgeti(L, ev, (int)i);
+            dbw_pair_from_wire(L, -1);
+            lua_rawseti(L, ev, (int)i);
+        }
     }
     lua_pop(L, 1);
+    if (strcmp(fam->id_field, "id") != 0) {
+        lua_getfield(L, idx, fam->id_field);
+        lua_setfield(L, idx, "id");
+    }
     return 1;
 }
 
-static int shape_list(lua_State *L, int body)
+static int shape_list(lua_State *L, const dbw_family *fam, int body)
 {
     size_t i, n;
     lua_getfield(L, body, "webhooks");
@@ -201,7 +216,7 @@ static int shape_list(lua_State *L, int body)
     for (i = 1; i <= n; i++) {
         int ok;
         lua_rawgeti(L, -1, (int)i);
-        ok = fix_webhook(L, lua_gettop(L));
+        ok = fix_webhook(L, fam, lua_gettop(L));
         lua_pop(L, 1);
         if (!ok)
             return 0;
@@ -300,15 +315,22 @@ int dbw_result_push(lua_State *L, const dbw_client *c, dbw_req *r, const dbw_exc
             lua_createtable(L, 0, 1);
             lua_pushstring(L, r->update_id);
             lua_setfield(L, -2, "id");
-        } else if (!fix_webhook(L, lua_gettop(L))) {
+        } else if (!fix_webhook(L, c->family, lua_gettop(L))) {
             lua_settop(L, top);
             return bad_response(L, r, ex, rs, "response has no webhook object: ");
         }
         break;
     case DBW_SHAPE_LIST:
-        if (!shape_list(L, body)) {
+        if (!shape_list(L, c->family, body)) {
             lua_settop(L, top);
             return bad_response(L, r, ex, rs, "response is not a webhook list: ");
+        }
+        break;
+    case DBW_SHAPE_RESULT:
+        lua_getfield(L, body, "result");
+        if (lua_type(L, -1) != LUA_TTABLE) {
+            lua_settop(L, top);
+            return bad_response(L, r, ex, rs, "response has no result object: ");
         }
         break;
     case DBW_SHAPE_TEST:

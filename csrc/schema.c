@@ -2,6 +2,7 @@
 
 #include <ctype.h>
 #include <string.h>
+#include <strings.h>
 
 const char *const dbw_events[] = {
     "MODEL_VERSION_CREATED",
@@ -21,8 +22,34 @@ const char *const dbw_events[] = {
 
 const char *const dbw_statuses[] = {"ACTIVE", "DISABLED", "TEST_MODE", NULL};
 
+/* The entity/action pairs an MLflow server accepts (its VALID_ENTITY_ACTIONS),
+ * in the order of the entities' enum numbers. */
+const char *const dbw_mlflow_events[] = {
+    "registered_model.created",
+    "model_version.created",
+    "model_version_tag.set",
+    "model_version_tag.deleted",
+    "model_version_alias.created",
+    "model_version_alias.deleted",
+    "prompt.created",
+    "prompt_version.created",
+    "prompt_tag.set",
+    "prompt_tag.deleted",
+    "prompt_version_tag.set",
+    "prompt_version_tag.deleted",
+    "prompt_alias.created",
+    "prompt_alias.deleted",
+    "budget_policy.exceeded",
+    NULL,
+};
+
+/* TEST_MODE is Databricks' alone: an MLflow server would misparse it. */
+const char *const dbw_mlflow_statuses[] = {"ACTIVE", "DISABLED", NULL};
+
 static const dbw_enum event_names = {"event", dbw_events};
 static const dbw_enum status_names = {"status", dbw_statuses};
+static const dbw_enum mlflow_event_names = {"event", dbw_mlflow_events};
+static const dbw_enum mlflow_status_names = {"status", dbw_mlflow_statuses};
 
 /* clang-format off: one field per line reads as a table */
 static const dbw_field http_url_spec_fields[] = {
@@ -80,7 +107,49 @@ static const dbw_field test_fields[] = {
     {NULL, DBW_T_STRING, 0, NULL, NULL},
 };
 
+/* Open-source MLflow. Fields the server would refuse, or answer with a 500
+ * page, are refused here first: see docs/mlflow.md. */
+static const dbw_field mlflow_create_fields[] = {
+    {"name", DBW_T_NAME, DBW_F_REQUIRED, NULL, NULL},
+    {"url", DBW_T_URL, DBW_F_REQUIRED, NULL, NULL},
+    {"events", DBW_T_PAIR_LIST, DBW_F_REQUIRED | DBW_F_NONEMPTY, NULL, &mlflow_event_names},
+    {"description", DBW_T_STRING, 0, NULL, NULL},
+    {"secret", DBW_T_STRING, 0, NULL, NULL},
+    {"status", DBW_T_ENUM, 0, NULL, &mlflow_status_names},
+    {NULL, DBW_T_STRING, 0, NULL, NULL},
+};
+
+static const dbw_field mlflow_list_fields[] = {
+    /* 0 would be read as unset by the server: 1..1000 */
+    {"max_results", DBW_T_POSINT, DBW_F_UPTO_1000, NULL, NULL},
+    {"page_token", DBW_T_STRING, 0, NULL, NULL},
+    {NULL, DBW_T_STRING, 0, NULL, NULL},
+};
+
+static const dbw_field mlflow_update_fields[] = {
+    {"id", DBW_T_ID, DBW_F_REQUIRED | DBW_F_NONEMPTY, NULL, NULL},
+    {"name", DBW_T_NAME, 0, NULL, NULL},
+    {"description", DBW_T_STRING, 0, NULL, NULL},
+    {"url", DBW_T_URL, 0, NULL, NULL},
+    {"events", DBW_T_PAIR_LIST, DBW_F_NONEMPTY, NULL, &mlflow_event_names},
+    {"secret", DBW_T_STRING, 0, NULL, NULL},
+    {"status", DBW_T_ENUM, 0, NULL, &mlflow_status_names},
+    {NULL, DBW_T_STRING, 0, NULL, NULL},
+};
+
+static const dbw_field mlflow_test_fields[] = {
+    {"id", DBW_T_ID, DBW_F_REQUIRED | DBW_F_NONEMPTY, NULL, NULL},
+    {"event", DBW_T_PAIR, 0, NULL, &mlflow_event_names},
+    {NULL, DBW_T_STRING, 0, NULL, NULL},
+};
+
 /* clang-format on */
+
+const dbw_schema dbw_mlflow_schema_create = {mlflow_create_fields, 0};
+const dbw_schema dbw_mlflow_schema_list = {mlflow_list_fields, 0};
+const dbw_schema dbw_mlflow_schema_update = {mlflow_update_fields, 0};
+const dbw_schema dbw_mlflow_schema_id = {id_fields, 0};
+const dbw_schema dbw_mlflow_schema_test = {mlflow_test_fields, 0};
 
 const dbw_schema dbw_schema_create = {create_fields, DBW_R_ONE_SPEC | DBW_R_REGISTRY_WIDE_EVENT};
 const dbw_schema dbw_schema_list = {list_fields, 0};
@@ -200,25 +269,164 @@ static void suggest(dbw_buf *msg, const char *const *list, const char *s)
         dbw_buf_printf(msg, " (did you mean '%s'?)", best);
 }
 
-static int check_enum(lua_State *L, int idx, const dbw_enum *e, const where *w, dbw_buf *msg)
+/* "'<given>' is not a valid <what> (did you mean ...); one of ..." */
+static int not_one_of(dbw_buf *msg, const where *w, const dbw_enum *e, const char *given)
 {
     const char *const *list = e->names;
+    dbw_buf_reset(msg);
+    dbw_buf_printf(msg, "%s: %s%s%s: '%.80s' is not a valid %s", w->op, w->parent ? w->parent : "",
+                   w->parent ? "." : "", w->name, given, e->what);
+    suggest(msg, list, given);
+    dbw_buf_puts(msg, "; one of ");
+    for (; *list; list++)
+        dbw_buf_printf(msg, "%s%s", *list, list[1] ? ", " : "");
+    return -1;
+}
+
+static int check_enum(lua_State *L, int idx, const dbw_enum *e, const where *w, dbw_buf *msg)
+{
     if (lua_type(L, idx) != LUA_TSTRING)
         return fail(msg, w, "expected string, got ", type_name(L, idx));
     /* "NAME\0junk" would compare equal to NAME below, and go out as is */
     if (strlen(lua_tostring(L, idx)) != dbw_rawlen(L, idx))
         return fail(msg, w, "must not contain a NUL byte", NULL);
-    if (dbw_enum_index(list, lua_tostring(L, idx)) < 0) {
-        dbw_buf_reset(msg);
-        dbw_buf_printf(msg, "%s: %s%s%s: '%s' is not a valid %s", w->op, w->parent ? w->parent : "",
-                       w->parent ? "." : "", w->name, lua_tostring(L, idx), e->what);
-        suggest(msg, list, lua_tostring(L, idx));
-        dbw_buf_puts(msg, "; one of ");
-        for (; *list; list++)
-            dbw_buf_printf(msg, "%s%s", *list, list[1] ? ", " : "");
+    if (dbw_enum_index(e->names, lua_tostring(L, idx)) < 0)
+        return not_one_of(msg, w, e, lua_tostring(L, idx));
+    return 0;
+}
+
+/* The longest "entity.action" name, with room to spare. */
+#define PAIR_MAX 64
+
+/* Appends the lowercase copy of the string at idx to out (of PAIR_MAX
+ * bytes, holding *len); 0, or -1 when it has a NUL or is too long. */
+static int lower_into(lua_State *L, int idx, char *out, size_t *len)
+{
+    size_t n, i;
+    const char *s = lua_tolstring(L, idx, &n);
+    if (strlen(s) != n || *len + n >= PAIR_MAX)
+        return -1;
+    for (i = 0; i < n; i++)
+        out[(*len)++] = (char)tolower((unsigned char)s[i]);
+    out[*len] = '\0';
+    return 0;
+}
+
+/* The lowercase "entity.action" of an event given as that string or as
+ * { entity, action }, into out (PAIR_MAX bytes): 0, or -1 with why. */
+static int pair_name(lua_State *L, int idx, char *out, const char **why)
+{
+    size_t len = 0;
+    int ok;
+    out[0] = '\0';
+    if (lua_type(L, idx) == LUA_TSTRING) {
+        if (lower_into(L, idx, out, &len) == 0)
+            return 0;
+        *why = "must be a short \"entity.action\" name without NUL bytes";
         return -1;
     }
+    if (lua_type(L, idx) != LUA_TTABLE) {
+        *why = "expected an \"entity.action\" string or an { entity, action } table";
+        return -1;
+    }
+    lua_pushnil(L);
+    while (lua_next(L, idx) != 0) {
+        int known = lua_type(L, -2) == LUA_TSTRING && (strcmp(lua_tostring(L, -2), "entity") == 0 ||
+                                                       strcmp(lua_tostring(L, -2), "action") == 0);
+        lua_pop(L, 1);
+        if (!known) {
+            lua_pop(L, 1);
+            *why = "an event table has only the fields entity and action";
+            return -1;
+        }
+    }
+    lua_getfield(L, idx, "entity");
+    lua_getfield(L, idx, "action");
+    ok =
+        lua_type(L, -2) == LUA_TSTRING && lua_type(L, -1) == LUA_TSTRING && lower_into(L, -2, out, &len) == 0;
+    if (ok && len + 1 < PAIR_MAX) {
+        out[len++] = '.';
+        out[len] = '\0';
+        ok = lower_into(L, -1, out, &len) == 0;
+    }
+    lua_pop(L, 2);
+    if (!ok)
+        *why = "an event table needs short entity and action strings";
+    return ok ? 0 : -1;
+}
+
+static int check_pair(lua_State *L, int idx, const dbw_enum *e, const where *w, dbw_buf *msg)
+{
+    char name[PAIR_MAX];
+    const char *why = NULL;
+    if (pair_name(L, idx, name, &why) != 0)
+        return fail(msg, w, why, NULL);
+    if (dbw_enum_index(e->names, name) < 0)
+        return not_one_of(msg, w, e, name);
     return 0;
+}
+
+int dbw_pair_index(lua_State *L, int idx, const char *const *names)
+{
+    char name[PAIR_MAX];
+    const char *why;
+    return pair_name(L, idx, name, &why) == 0 ? dbw_enum_index(names, name) : -1;
+}
+
+void dbw_pair_push_wire(lua_State *L, int idx)
+{
+    char name[PAIR_MAX], *dot, *p;
+    const char *why;
+    (void)pair_name(L, idx, name, &why); /* checked before */
+    for (p = name; *p; p++)
+        *p = (char)toupper((unsigned char)*p);
+    dot = strchr(name, '.');
+    lua_createtable(L, 0, 2);
+    lua_pushlstring(L, name, dot ? (size_t)(dot - name) : strlen(name));
+    lua_setfield(L, -2, "entity");
+    lua_pushstring(L, dot ? dot + 1 : "");
+    lua_setfield(L, -2, "action");
+}
+
+void dbw_pair_from_wire(lua_State *L, int idx)
+{
+    char name[PAIR_MAX];
+    const char *why;
+    idx = idx < 0 ? lua_gettop(L) + idx + 1 : idx;
+    if (lua_type(L, idx) != LUA_TTABLE || pair_name(L, idx, name, &why) != 0)
+        return;
+    lua_pushstring(L, name);
+    lua_replace(L, idx);
+}
+
+/* The server's rule for webhook names. */
+static int valid_name(const char *s, size_t n)
+{
+    size_t i;
+    if (n < 1 || n > 63 || !isalnum((unsigned char)s[0]) || !isalnum((unsigned char)s[n - 1]))
+        return 0;
+    for (i = 0; i < n; i++)
+        if (!isalnum((unsigned char)s[i]) && s[i] != '.' && s[i] != '_' && s[i] != '-')
+            return 0;
+    return 1;
+}
+
+/* http(s)://, then a host before any '/', '?' or '#', and nothing a URL
+ * cannot hold (blanks, control characters). */
+static int valid_url(const char *s, size_t n)
+{
+    size_t i, start;
+    if (n >= 7 && strncasecmp(s, "http://", 7) == 0)
+        start = 7;
+    else if (n >= 8 && strncasecmp(s, "https://", 8) == 0)
+        start = 8;
+    else
+        return 0;
+    for (i = 0; i < n; i++)
+        if ((unsigned char)s[i] <= ' ' || s[i] == 0x7f)
+            return 0;
+    return start < n && s[start] != '/' && s[start] != '?' && s[start] != '#' && s[start] != ':' &&
+           s[start] != '@';
 }
 
 static int check_value(lua_State *L, int idx, const dbw_field *f, const where *w, dbw_buf *msg)
@@ -237,9 +445,29 @@ static int check_value(lua_State *L, int idx, const dbw_field *f, const where *w
     case DBW_T_POSINT:
         if (t != LUA_TNUMBER)
             return fail(msg, w, "expected integer, got ", type_name(L, idx));
+        if ((f->flags & DBW_F_UPTO_1000) && !dbw_integer_in(L, idx, 1, 1000))
+            return fail(msg, w, "must be an integer from 1 to 1000", NULL);
         if (!dbw_integer_in(L, idx, 1, 2147483647))
             return fail(msg, w, "must be an integer from 1 to 2147483647", NULL);
         return 0;
+    case DBW_T_NAME:
+        if (t != LUA_TSTRING)
+            return fail(msg, w, "expected string, got ", type_name(L, idx));
+        if (!valid_name(lua_tostring(L, idx), dbw_rawlen(L, idx)))
+            return fail(msg, w,
+                        "must be 1 to 63 letters, digits, '.', '_' or '-', "
+                        "starting and ending with a letter or digit",
+                        NULL);
+        return 0;
+    case DBW_T_URL:
+        if (t != LUA_TSTRING)
+            return fail(msg, w, "expected string, got ", type_name(L, idx));
+        if (strlen(lua_tostring(L, idx)) != dbw_rawlen(L, idx) ||
+            !valid_url(lua_tostring(L, idx), dbw_rawlen(L, idx)))
+            return fail(msg, w, "must be an http:// or https:// URL with a host (and no blanks)", NULL);
+        return 0;
+    case DBW_T_PAIR:
+        return check_pair(L, idx, f->values, w, msg);
     case DBW_T_ID:
         if (t == LUA_TNUMBER) {
             if (!dbw_integer_in(L, idx, 0, 9007199254740992LL))
@@ -254,6 +482,7 @@ static int check_value(lua_State *L, int idx, const dbw_field *f, const where *w
     case DBW_T_ENUM:
         return check_enum(L, idx, f->values, w, msg);
     case DBW_T_ENUM_LIST:
+    case DBW_T_PAIR_LIST:
         if (t != LUA_TTABLE)
             return fail(msg, w, "expected an array of names, got ", type_name(L, idx));
         if (check_array(L, idx, &n) != 0)
@@ -263,7 +492,8 @@ static int check_value(lua_State *L, int idx, const dbw_field *f, const where *w
         for (i = 1; i <= n; i++) {
             int rc;
             lua_rawgeti(L, idx, (int)i);
-            rc = check_enum(L, lua_gettop(L), f->values, w, msg);
+            rc = f->type == DBW_T_PAIR_LIST ? check_pair(L, lua_gettop(L), f->values, w, msg)
+                                            : check_enum(L, lua_gettop(L), f->values, w, msg);
             lua_pop(L, 1);
             if (rc != 0)
                 return rc;

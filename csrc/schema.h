@@ -16,11 +16,19 @@ typedef enum {
     DBW_T_ID,        /* a webhook id: a string, or an integer from 0 to 2^53 sent as its digits */
     DBW_T_ENUM,      /* one name of .values */
     DBW_T_ENUM_LIST, /* array of names of .values */
-    DBW_T_OBJECT     /* nested table described by .fields */
+    DBW_T_OBJECT,    /* nested table described by .fields */
+    /* an "entity.action" event of .values (lowercase), given as that string or
+     * as { entity = ..., action = ... } in either case; on the wire the
+     * object with UPPERCASE names */
+    DBW_T_PAIR,
+    DBW_T_PAIR_LIST, /* array of DBW_T_PAIR; a pair given twice is sent once */
+    DBW_T_NAME,      /* 1-63 of [A-Za-z0-9._-], first and last a letter or digit */
+    DBW_T_URL        /* http:// or https:// and a host */
 } dbw_type;
 
 #define DBW_F_REQUIRED 1u
-#define DBW_F_NONEMPTY 2u /* strings and lists: at least one character / element */
+#define DBW_F_NONEMPTY 2u  /* strings and lists: at least one character / element */
+#define DBW_F_UPTO_1000 4u /* DBW_T_POSINT: at most 1000 */
 
 /* The names an enum field takes: what one is called in messages ("event")
  * and the names, NULL-terminated. */
@@ -47,11 +55,26 @@ typedef struct dbw_schema {
     unsigned rules;
 } dbw_schema;
 
-extern const char *const dbw_events[];   /* NULL-terminated, API reference order */
-extern const char *const dbw_statuses[]; /* NULL-terminated */
+extern const char *const dbw_events[];          /* NULL-terminated, API reference order */
+extern const char *const dbw_statuses[];        /* NULL-terminated */
+extern const char *const dbw_mlflow_events[];   /* "entity.action", the valid pairs */
+extern const char *const dbw_mlflow_statuses[]; /* NULL-terminated */
 
 extern const dbw_schema dbw_schema_create, dbw_schema_list, dbw_schema_update, dbw_schema_delete,
     dbw_schema_test;
+extern const dbw_schema dbw_mlflow_schema_create, dbw_mlflow_schema_list, dbw_mlflow_schema_update,
+    dbw_mlflow_schema_id, dbw_mlflow_schema_test;
+
+/* The index in names of the DBW_T_PAIR value at idx, or -1. */
+int dbw_pair_index(lua_State *L, int idx, const char *const *names);
+
+/* Pushes the wire form of the DBW_T_PAIR value at idx (already checked):
+ * { entity = "MODEL_VERSION", action = "CREATED" }. */
+void dbw_pair_push_wire(lua_State *L, int idx);
+
+/* Replaces the event object { entity, action } at idx of a response by its
+ * lowercase "entity.action" string; anything else is left as it is. */
+void dbw_pair_from_wire(lua_State *L, int idx);
 
 /* Validates the table at idx. Returns 0, or -1 with a message in msg
  * ("<op>: <field>: <why>"). Values are never echoed for secret fields. */

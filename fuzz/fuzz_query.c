@@ -278,7 +278,7 @@ static void op_one(lua_State *L, fz_in *in)
     static const char *const fields[] = {"model_name", "page_token", "max_results", "events", "id", "x"};
     int top = lua_gettop(L), i, nf;
     unsigned sel = fz_u8(in);
-    const dbw_op *op = dbw_op_find((sel & 1) ? "delete" : "list");
+    const dbw_op *op = dbw_op_find(&dbw_families[0], (sel & 1) ? "delete" : "list");
     lua_pushcfunction(L, build_op);
     lua_pushlightuserdata(L, (void *)op);
     nf = (int)(fz_u8(in) % 5);

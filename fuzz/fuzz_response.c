@@ -120,6 +120,9 @@ static void check_result(lua_State *L, int n, dbw_shape shape, int ok_allowed, c
         FZ_ASSERT(lua_isnil(L, -1) || lua_type(L, -1) == LUA_TSTRING, "%s: body not a string", what);
         lua_pop(L, 2);
         break;
+    case DBW_SHAPE_RESULT:
+        FZ_ASSERT(lua_type(L, top) == LUA_TTABLE, "%s: test returned a %s", what, luaL_typename(L, top));
+        break;
     case DBW_SHAPE_ANY:
         FZ_ASSERT(lua_type(L, top) == LUA_TTABLE, "%s: request returned a %s", what, luaL_typename(L, top));
         break;
@@ -128,9 +131,9 @@ static void check_result(lua_State *L, int n, dbw_shape shape, int ok_allowed, c
 
 /* ---- direct: dbw_result_push --------------------------------------------- */
 
-static dbw_client fake; /* only max_values is read */
+static dbw_client fake; /* only max_values and family are read */
 
-static void direct(lua_State *L, dbw_shape shape, fz_in *in)
+static void direct(lua_State *L, dbw_shape shape, const dbw_family *family, fz_in *in)
 {
     static const dbw_net nets[] = {DBW_NET_OK,         DBW_NET_OK,      DBW_NET_OK,  DBW_NET_OK,
                                    DBW_NET_CONNECTION, DBW_NET_TIMEOUT, DBW_NET_TLS, DBW_NET_TOO_LARGE};
@@ -144,6 +147,7 @@ static void direct(lua_State *L, dbw_shape shape, fz_in *in)
     dbw_req *r;
 
     fake.max_values = DBW_JSON_MAX_VALUES;
+    fake.family = family;
     memset(&ex, 0, sizeof ex);
     memset(&rs, 0, sizeof rs);
     ex.method = "PATCH";
@@ -385,10 +389,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     unsigned mode = fz_u8(&in);
     int top = lua_gettop(L);
 
-    if ((mode & 7) < 6)
-        direct(L, (dbw_shape)(mode & 7), &in);
+    /* 0..6: a shape, answered directly, for either family; 7: a Stepper */
+    if ((mode & 7) <= DBW_SHAPE_ANY)
+        direct(L, (dbw_shape)(mode & 7), &dbw_families[(mode >> 3) & 1], &in);
     else
-        stepper(L, (mode & 7) == 7, (int)((mode >> 3) % 6), &in);
+        stepper(L, (mode >> 6) & 1, (int)((mode >> 3) % 6), &in);
     fz_done(L, top); /* also collects this input's client and exchange */
     return 0;
 }

@@ -13,6 +13,7 @@
  * with exactly the request's fields.
  */
 #include <string.h>
+#include <strings.h>
 
 #include "fz.h"
 
@@ -92,6 +93,32 @@ static void recheck_value(lua_State *L, int v, const dbw_field *f, const char *o
     case DBW_T_OBJECT:
         FZ_ASSERT(lua_type(L, v) == LUA_TTABLE, "%s.%s accepted a %s", op, f->name, luaL_typename(L, v));
         recheck(L, v, f->fields, op);
+        break;
+    case DBW_T_PAIR:
+        FZ_ASSERT(dbw_pair_index(L, v, f->values->names) >= 0, "%s.%s accepted an invalid pair", op, f->name);
+        break;
+    case DBW_T_PAIR_LIST:
+        FZ_ASSERT(fz_is_array(L, v), "%s.%s accepted a table that is not an array", op, f->name);
+        n = lua_rawlen(L, v);
+        if (f->flags & DBW_F_NONEMPTY)
+            FZ_ASSERT(n > 0, "%s.%s accepted an empty list", op, f->name);
+        for (i = 1; i <= n; i++) {
+            lua_rawgeti(L, v, (lua_Integer)i);
+            FZ_ASSERT(dbw_pair_index(L, lua_gettop(L), f->values->names) >= 0,
+                      "%s.%s[%zu] accepted an invalid pair", op, f->name, i);
+            lua_pop(L, 1);
+        }
+        break;
+    case DBW_T_NAME:
+    case DBW_T_URL:
+        FZ_ASSERT(lua_type(L, v) == LUA_TSTRING && lua_rawlen(L, v) > 0 && lua_rawlen(L, v) < 1u << 20,
+                  "%s.%s accepted a %s", op, f->name, luaL_typename(L, v));
+        if (f->type == DBW_T_NAME)
+            FZ_ASSERT(lua_rawlen(L, v) <= 63, "%s.%s accepted a name of %zu bytes", op, f->name,
+                      (size_t)lua_rawlen(L, v));
+        else
+            FZ_ASSERT(strncasecmp(lua_tostring(L, v), "http", 4) == 0, "%s.%s accepted a URL without http",
+                      op, f->name);
         break;
     }
 }
@@ -189,6 +216,8 @@ static int check_one(lua_State *L)
     lua_pushnil(L);
     while (lua_next(L, 2) != 0) {
         lua_pop(L, 1);
+        if (strstr(op->path, "{id}") && strcmp(lua_tostring(L, -1), "id") == 0)
+            continue; /* it went into the path */
         lua_pushvalue(L, -1);
         lua_rawget(L, -3);
         FZ_ASSERT(!lua_isnil(L, -1), "%s: field '%s' missing from the body", op->name, lua_tostring(L, -2));
@@ -245,8 +274,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         lua_rawset(L, req);
     }
     /* the chosen operation first, then the others on the same table */
-    for (i = 0; i < 5; i++) {
-        const dbw_op *op = &dbw_ops[(sel + i) % 5];
+    for (i = 0; i < 11; i++) {
+        /* the five Databricks rows, then the six MLflow ones */
+        unsigned k = (sel + (unsigned)i) % 11;
+        const dbw_op *op = k < 5 ? &dbw_families[0].ops[k] : &dbw_families[1].ops[k - 5];
         lua_pushcfunction(L, check_one);
         lua_pushlightuserdata(L, (void *)op);
         lua_pushvalue(L, req);

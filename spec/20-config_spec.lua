@@ -132,7 +132,7 @@ describe("config.resolve: the opts argument", function()
       "proxy", "user_agent", "debug", "allow_insecure_http", "workspace_id", "transport",
       "max_response_bytes", "max_response_values", "username", "password", "azure_client_id",
       "azure_client_secret", "azure_tenant_id", "azure_login_host", "metadata_service_url", "oidc_token_env",
-      "oidc_token_filepath", "token_audience", "databricks_cli_path", "scopes", "rate_limit",
+      "oidc_token_filepath", "token_audience", "databricks_cli_path", "scopes", "rate_limit", "api",
     }
     local n = 0
     for k, v in pairs(config.KNOWN_OPTIONS) do

@@ -1,5 +1,6 @@
---- Databricks Model Registry webhooks: create, list, update, delete and test
--- registry webhooks, and verify their deliveries.
+--- Model registry webhooks: create, get, list, update, delete and test the
+-- webhooks of a Databricks workspace's Model Registry or of an open-source
+-- MLflow server, and verify their deliveries.
 --
 -- The C core (`databricks.webhooks.core`) does validation, request building,
 -- HTTP (libcurl, one reused connection per client), retries and errors; this
@@ -137,30 +138,38 @@ local function run_lua(self, t, op, ...)
   return ended(st, pcall(drive, st, send, sleep))
 end
 
--- What each operation accepts as its argument, derived from the C core's one
--- table of operations (core.OPS), checked here so that misuse raises the same
--- message on both paths.
-local ARG_TYPES, BULK_OPS = {}, {}
-for name, op in pairs(core.OPS) do
-  ARG_TYPES[name] = { table = true, ["nil"] = op.optional_request or nil,
-    string = op.id_positional or nil, number = op.id_positional or nil }
-  BULK_OPS[name] = op.bulk or nil
+-- What each operation accepts as its argument, per family, derived from the C
+-- core's operation rows (core.FAMILIES), checked here so that misuse raises the
+-- same message on both paths.
+local FAMILIES = core.FAMILIES
+local ARG_TYPES, BULK_OPS, BULK_NAMES = {}, {}, {}
+for api, fam in pairs(FAMILIES) do
+  ARG_TYPES[api], BULK_OPS[api] = {}, {}
+  local names = {}
+  for name, op in pairs(fam.ops) do
+    ARG_TYPES[api][name] = { table = true, ["nil"] = op.optional_request or nil,
+      string = op.id_positional or nil, number = op.id_positional or nil }
+    BULK_OPS[api][name] = op.bulk or nil
+    if op.bulk then names[#names + 1] = ("%q"):format(name) end
+  end
+  table.sort(names)
+  BULK_NAMES[api] = table.concat(names, ", ")
 end
 
-local function check_arg(op, v)
-  if not ARG_TYPES[op][type(v)] then
+local function check_arg(types, op, v, level)
+  if not types[type(v)] then
     error(("bad argument #1 to '%s' (%s expected, got %s)"):format(op,
-      ARG_TYPES[op].string and "table or id" or "table", v == nil and "no value" or type(v)), 3)
+      types.string and "table or id" or "table", v == nil and "no value" or type(v)), level + 1)
   end
 end
 
 -- client:bulk() over a Lua transport: the same result shape as the libcurl
 -- multi version (results[i] = { ok = value } or { err = error }), run by up to
 -- `parallel` light threads inside nginx, one after the other elsewhere.
-
 local function bulk_lua(self, t, op, reqs, opts)
-  if not BULK_OPS[op] then
-    error("bad argument #1 to 'bulk' (one of \"create\", \"update\", \"delete\", \"test\" expected)", 3)
+  local api = self.api
+  if not BULK_OPS[api][op] then
+    error("bad argument #1 to 'bulk' (one of " .. BULK_NAMES[api] .. " expected)", 3)
   end
   if type(reqs) ~= "table" then error("bad argument #2 to 'bulk' (table expected, got " .. type(reqs) .. ")", 3) end
   local parallel = 8
@@ -171,9 +180,9 @@ local function bulk_lua(self, t, op, reqs, opts)
   if type(parallel) ~= "number" or parallel < 1 or parallel > 64 or parallel % 1 ~= 0 then
     error("bad argument #3 to 'bulk' (parallel must be 1..64)", 3)
   end
-  local n = #reqs
+  local n, types = #reqs, ARG_TYPES[api][op]
   for i = 1, n do
-    if not ARG_TYPES[op][type(reqs[i])] then
+    if not types[type(reqs[i])] then
       error(("bad request #%d to 'bulk' (table expected, got %s)"):format(i, type(reqs[i])), 3)
     end
   end
@@ -204,54 +213,79 @@ local function bulk_lua(self, t, op, reqs, opts)
   return results
 end
 
--- Puts the dispatching methods in place, the first time a client needs a Lua
--- transport: a program that never does keeps the C methods untouched.
+-- The methods, defined once from the operation rows: each runs in C over
+-- libcurl, or through the client's Lua transport when it has one.
 local is_closed = methods.is_closed
+local c_method = {}
+for name in pairs(core.OP_NAMES) do c_method[name] = methods[name] end
 
-local installed = false
-local function install_dispatch()
-  if installed then return end
-  installed = true
-  for op in pairs(ARG_TYPES) do
-    local c_method = methods[op]
-    methods[op] = function(self, req)
-      check_arg(op, req)
-      local t = transport_for(self)
-      if t == nil then return c_method(self, req) end
-      if is_closed(self) then error("databricks.webhooks: client is closed", 2) end
-      return run_lua(self, t, op, req)
-    end
+-- `level` as error() would take it in the caller.
+local function closed_check(self, level)
+  if is_closed(self) then error("databricks.webhooks: client is closed", level + 1) end
+end
+
+-- Runs one operation of the client's family (`get` and `update` below add to
+-- it); `level` points error() at the user's call from here.
+local function call_op(self, op, req, level)
+  -- anything but a client: the C method raises its own "bad argument"
+  local fam = type(self) == "userdata" and getmetatable(self) == "locked" and ARG_TYPES[self.api]
+  if not fam then return c_method[op](self, req) end
+  local types = fam[op]
+  if types == nil then
+    error(("databricks.webhooks: '%s' is not an operation of the %s API"):format(op, self.api), level)
   end
-  local c_request = methods.request
-  methods.request = function(self, method, path, body, query)
-    if type(method) ~= "string" or type(path) ~= "string" then
-      error(("bad argument #%d to 'request' (string expected, got %s)"):format(
-        type(method) ~= "string" and 1 or 2, type(type(method) ~= "string" and method or path)), 2)
-    end
-    local t = transport_for(self)
-    if t == nil then return c_request(self, method, path, body, query) end
-    if is_closed(self) then error("databricks.webhooks: client is closed", 2) end
-    return run_lua(self, t, "request", method, path, body, query)
+  check_arg(types, op, req, level)
+  local t = transport_for(self)
+  if t == nil then return c_method[op](self, req) end
+  closed_check(self, level)
+  return run_lua(self, t, op, req)
+end
+
+for name in pairs(core.OP_NAMES) do
+  methods[name] = function(self, req)
+    local a, b = call_op(self, name, req, 3) -- not a tail call: the level counts this frame
+    if b ~= nil then return a, b end
+    return a
   end
-  local c_bulk = methods.bulk
-  if c_bulk then
-    methods.bulk = function(self, op, reqs, opts)
-      local t = transport_for(self)
-      if t == nil then return c_bulk(self, op, reqs, opts) end
-      if is_closed(self) then error("databricks.webhooks: client is closed", 2) end
-      return bulk_lua(self, t, op, reqs, opts)
-    end
+end
+
+local c_request = methods.request
+function methods.request(self, method, path, body, query)
+  local t = transport_for(self)
+  if t == nil then return c_request(self, method, path, body, query) end
+  if type(method) ~= "string" or type(path) ~= "string" then
+    error(("bad argument #%d to 'request' (string expected, got %s)"):format(
+      type(method) ~= "string" and 1 or 2, type(type(method) ~= "string" and method or path)), 2)
   end
-  local c_stats = methods.stats
-  methods.stats = function(self)
-    local s = c_stats(self)
-    local t = get_transport(self)
-    if t and t.cosocket then -- what the cosocket transport adds
-      s.connections = s.connections + t.cosocket.connections
-      s.reused = t.cosocket.reused
-    end
-    return s
+  closed_check(self, 2)
+  return run_lua(self, t, "request", method, path, body, query)
+end
+
+local c_bulk = methods.bulk
+local function plain_bulk(self, op, reqs, opts)
+  local t = transport_for(self)
+  if t == nil then return c_bulk(self, op, reqs, opts) end
+  closed_check(self, 3)
+  return bulk_lua(self, t, op, reqs, opts)
+end
+
+local bulk_keeping_status -- below: MLflow updates without a status
+function methods.bulk(self, op, reqs, opts)
+  if op == "update" and type(reqs) == "table" and self.api == "mlflow" then
+    return bulk_keeping_status(self, reqs, opts)
   end
+  return plain_bulk(self, op, reqs, opts)
+end
+
+local c_stats = methods.stats
+function methods.stats(self)
+  local s = c_stats(self)
+  local t = get_transport(self)
+  if t and t.cosocket then -- what the cosocket transport adds
+    s.connections = s.connections + t.cosocket.connections
+    s.reused = t.cosocket.reused
+  end
+  return s
 end
 
 --- Make a client.
@@ -265,7 +299,16 @@ end
 -- profile is named and a host or a credential is already set. An unknown
 -- option or a bad value is an `INVALID_PARAMETER_VALUE` error, and so is a
 -- missing host or missing credentials.
+-- With `api = "mlflow"` the client manages the webhooks of an open-source
+-- MLflow tracking server (3.3 and later) instead: its settings come from
+-- `opts` and the MLflow client's environment (`MLFLOW_TRACKING_URI`,
+-- `MLFLOW_TRACKING_TOKEN`, `MLFLOW_TRACKING_USERNAME` / `MLFLOW_TRACKING_PASSWORD`,
+-- `MLFLOW_TRACKING_INSECURE_TLS`, `MLFLOW_TRACKING_SERVER_CERT_PATH`), no config
+-- file is read, credentials may be absent, and the Databricks-only options are
+-- refused (docs/mlflow.md).
 -- @tparam[opt] table opts the options below
+-- @tparam[opt="databricks"] string opts.api `"databricks"` (registry webhooks of a
+--   Databricks workspace) or `"mlflow"` (an open-source MLflow server)
 -- @tparam[opt] string opts.host the workspace URL, `https://dbc-abcd0123-a1bc.cloud.databricks.com`
 --   (`https://` is added to a bare host name)
 -- @tparam[opt] string opts.deployment_name shorthand for the host: `"dbc-abcd0123-a1bc"`
@@ -346,13 +389,11 @@ function M.new(opts)
   local client, cerr = core.new(settings)
   if not client then return nil, cerr end
   if transport ~= nil then
-    install_dispatch()
     core.set_transport(client, wrap_transport(transport))
   elseif cosocket then
     -- Inside nginx: cosockets whenever the phase allows them (decided per
     -- call), libcurl otherwise. The cosocket transport has no proxy support,
     -- so a client with a proxy stays on libcurl.
-    install_dispatch()
     local t = require("databricks.webhooks.ngx").new({ verify_tls = settings.verify_tls,
       max_body = settings.max_response_bytes })
     core.set_transport(client, { send = function(req) return t:request(req) end,
@@ -374,6 +415,44 @@ local function token_key(token)
   return core.sign("databricks.webhooks page token", token)
 end
 
+-- A walk over the pages of `list`: returns `next_page()`, which gives the
+-- next page, false at the end, or nil and the error object. Bounded by
+-- `max_pages` and by page tokens the server repeats.
+local function page_walk(self, req, max_pages)
+  local query = {}
+  for k, v in pairs(req or {}) do query[k] = v end  -- never mutate the caller's table
+  -- the page each token was first given on (0: the caller's own)
+  local seen = {}
+  if type(query.page_token) == "string" then seen[token_key(query.page_token)] = 0 end
+  local done, pages = false, 0
+  return function()
+    if done then return false end
+    if pages >= max_pages then
+      return nil, core.error("BAD_RESPONSE", ("list: more than %d pages; stopping (raise each's max_pages"
+        .. " if the registry is that large)"):format(max_pages))
+    end
+    local p, err = self:list(query)
+    if not p then return nil, err end
+    pages = pages + 1
+    local token = p.next_page_token
+    if token == nil then
+      done = true
+    else
+      local key = token_key(token)
+      local first = seen[key]
+      if first then
+        -- a server handing back a token it gave before would loop forever
+        return nil, core.error("BAD_RESPONSE", ("list: page %d repeated the page token %s; a cycle of %d "
+          .. "page%s; stopping"):format(pages, first == 0 and "the walk started with"
+          or ("of page " .. first), pages - first, pages - first == 1 and "" or "s"))
+      end
+      seen[key] = pages
+    end
+    query.page_token = token
+    return p
+  end
+end
+
 function methods:each(req, opts)
   if req ~= nil and type(req) ~= "table" then
     error("bad argument #1 to 'each' (table expected, got " .. type(req) .. ")", 2)
@@ -387,44 +466,130 @@ function methods:each(req, opts)
   elseif type(max_pages) ~= "number" or max_pages < 1 or max_pages % 1 ~= 0 or max_pages == math.huge then
     error("bad argument #2 to 'each' (max_pages must be a positive integer)", 2)
   end
-  local query = {}
-  for k, v in pairs(req or {}) do query[k] = v end  -- never mutate the caller's table
-  -- the page each token was first given on (0: the caller's own)
-  local seen = {}
-  if type(query.page_token) == "string" then seen[token_key(query.page_token)] = 0 end
-  local page, i, done, pages = nil, 0, false, 0
+  local next_page = page_walk(self, req, max_pages)
+  local page, i = nil, 0
   return function()
     while true do
       if page and i < #page.webhooks then
         i = i + 1
         return page.webhooks[i]
       end
-      if done then return nil end
-      if pages >= max_pages then
-        error(core.error("BAD_RESPONSE", ("list: more than %d pages; stopping (raise each's max_pages"
-          .. " if the registry is that large)"):format(max_pages)), 0)
-      end
-      local p, err = self:list(query)
+      local p, err = next_page()
+      if p == false then return nil end
       if not p then error(err, 0) end
-      pages = pages + 1
-      local token = p.next_page_token
-      if token == nil then
-        done = true
-      else
-        local key = token_key(token)
-        local first = seen[key]
-        if first then
-          -- a server handing back a token it gave before would loop forever
-          error(core.error("BAD_RESPONSE", ("list: page %d repeated the page token %s; a cycle of %d "
-            .. "page%s; stopping"):format(pages, first == 0 and "the walk started with"
-            or ("of page " .. first), pages - first, pages - first == 1 and "" or "s")), 0)
-        end
-        seen[key] = pages
-      end
-      query.page_token = token
       page, i = p, 0
     end
   end
+end
+
+local function invalid(message)
+  return nil, core.error("INVALID_PARAMETER_VALUE", message)
+end
+
+-- An id as the API writes it: a string, or an integer's digits.
+local function id_text(id)
+  if type(id) == "number" then
+    if id < 0 or id % 1 ~= 0 or id > 2 ^ 53 then return nil end
+    return ("%.0f"):format(id)
+  end
+  if type(id) == "string" and id ~= "" then return id end
+  return nil
+end
+
+-- Read one webhook (LDoc entry at the end of this file). An MLflow server has
+-- a get endpoint; Databricks has none, so there the pages of `list` (narrowed
+-- by `model_name`) are read until the id turns up.
+function methods:get(req)
+  if self.api ~= "databricks" then
+    local a, b = call_op(self, "get", req, 3)
+    if b ~= nil then return a, b end
+    return a
+  end
+  local t = type(req)
+  if t ~= "table" and t ~= "string" and t ~= "number" then
+    error(("bad argument #1 to 'get' (table or id expected, got %s)"):format(req == nil and "no value" or t), 2)
+  end
+  closed_check(self, 2)
+  if t ~= "table" then req = { id = req } end
+  for k in pairs(req) do
+    if k ~= "id" and k ~= "model_name" then
+      return invalid(("get: unknown field '%s'"):format(tostring(k)))
+    end
+  end
+  local id = id_text(req.id)
+  if id == nil then
+    return invalid("get: id: " .. (req.id == nil and "is required" or "must be a non-empty string or an integer"))
+  end
+  if req.model_name ~= nil and (type(req.model_name) ~= "string" or req.model_name == "") then
+    return invalid("get: model_name: must be a non-empty string")
+  end
+  local next_page = page_walk(self, { model_name = req.model_name }, M.MAX_PAGES)
+  while true do
+    local p, err = next_page()
+    if p == false then break end
+    if not p then return nil, err end
+    for _, wh in ipairs(p.webhooks) do
+      if wh.id == id then return wh end
+    end
+  end
+  return nil, core.error("RESOURCE_DOES_NOT_EXIST", ("get: no webhook has id %s%s"):format(id,
+    req.model_name and (" among those of model " .. req.model_name) or ""))
+end
+
+-- An MLflow server's PATCH without `status` makes the webhook ACTIVE (its
+-- unset enum reads as ACTIVE): an update that names no status sends the one
+-- the webhook has now, read just before (two requests, not atomic).
+local function with_current_status(self, req)
+  local ok, err = core.validate("update", req, "mlflow")
+  if not ok then return nil, err end
+  local cur, gerr = self:get(req.id)
+  if not cur then return nil, gerr end
+  local copy = {}
+  for k, v in pairs(req) do copy[k] = v end
+  copy.status = cur.status
+  return copy
+end
+
+function methods:update(req)
+  if self.api == "mlflow" and type(req) == "table" and req.status == nil and not is_closed(self) then
+    local full, err = with_current_status(self, req)
+    if not full then return nil, err end
+    req = full
+  end
+  local a, b = call_op(self, "update", req, 3)
+  if b ~= nil then return a, b end
+  return a
+end
+
+-- client:bulk("update", ...) on an MLflow client: the same rule, with the
+-- current statuses read by one bulk of `get` first.
+function bulk_keeping_status(self, reqs, opts)
+  local ids, at, out = {}, {}, {}
+  for i, req in ipairs(reqs) do
+    out[i] = req
+    if type(req) == "table" and req.status == nil and core.validate("update", req, "mlflow") then
+      ids[#ids + 1] = req.id
+      at[#ids] = i
+    end
+  end
+  local failed = {}
+  if #ids > 0 then
+    local got = plain_bulk(self, "get", ids, opts)
+    for k, r in ipairs(got) do
+      local i = at[k]
+      if r.ok then
+        local copy = {}
+        for key, v in pairs(reqs[i]) do copy[key] = v end
+        copy.status = r.ok.status
+        out[i] = copy
+      else
+        failed[i] = r.err
+      end
+    end
+  end
+  local results = plain_bulk(self, "update", out, opts)
+  for i, e in pairs(failed) do results[i] = { err = e } end
+  return results
 end
 
 -- Compare a desired list of webhooks with the workspace: see
@@ -438,6 +603,8 @@ function methods:apply(plan, opts)
   return require("databricks.webhooks.plan").apply(self, plan, opts)
 end
 
+M.MLFLOW_EVENTS = FAMILIES.mlflow.events
+M.MLFLOW_STATUSES = FAMILIES.mlflow.statuses
 M.verify_signature = core.verify_signature
 M.delivery_key = core.delivery_key
 M.parse_delivery = core.parse_delivery
@@ -460,6 +627,18 @@ M.sign = core.sign
 -- @return an iterator of webhooks
 -- @usage
 -- for wh in client:each{ model_name = "churn-model" } do print(wh.id, wh.status) end
+
+--- Read one webhook by its id.
+-- An MLflow server has a get endpoint. Databricks has none: there the pages
+-- of `list` (narrowed by `model_name` when given) are read until the id turns
+-- up. Not found: `nil, err` with `err.error_code == "RESOURCE_DOES_NOT_EXIST"`.
+-- @function client:get
+-- @tparam table|string|number req `{ id = ..., model_name = ? }` (`model_name`
+-- on Databricks only), or the id itself
+-- @treturn table the webhook
+-- @return[2] nil
+-- @treturn[2] Error the error
+-- @usage local wh = assert(client:get(id))
 
 --- Compare a desired list of webhooks (the tables `create` takes; secrets may be
 -- `{ env = NAME }` or `{ file = PATH }` references) with what the workspace
@@ -491,5 +670,17 @@ M.sign = core.sign
 
 --- The most pages `client:each` fetches unless its `max_pages` says otherwise: 10,000.
 -- @field MAX_PAGES
+
+--- The events an open-source MLflow webhook can subscribe to, as lowercase
+-- `"entity.action"` names (the server's valid pairs): `registered_model.created`,
+-- `model_version.created`, `model_version_tag.set`, `model_version_tag.deleted`,
+-- `model_version_alias.created`, `model_version_alias.deleted`, `prompt.created`,
+-- `prompt_version.created`, `prompt_tag.set`, `prompt_tag.deleted`,
+-- `prompt_version_tag.set`, `prompt_version_tag.deleted`, `prompt_alias.created`,
+-- `prompt_alias.deleted`, `budget_policy.exceeded`.
+-- @field MLFLOW_EVENTS
+
+--- The statuses of an open-source MLflow webhook: `{ "ACTIVE", "DISABLED" }`.
+-- @field MLFLOW_STATUSES
 
 return M

@@ -221,6 +221,9 @@ function M.resolve(opts, getenv)
   end
   getenv = normalize_getenv(getenv)
   opts = opts or {}
+  if opts.api == "mlflow" then
+    return require("databricks.webhooks.config_mlflow").resolve(opts, getenv)
+  end
 
   local vals = {}    -- option name -> value
   local source = {}  -- option name -> "opts" | env var name | "file"
@@ -391,6 +394,7 @@ function M.resolve(opts, getenv)
     end
   end
   local settings = {
+    api = "databricks",
     host = vals.host,
     host_assumed_https = host_assumed_https,
     auth_type = auth_type,

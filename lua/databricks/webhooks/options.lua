@@ -296,9 +296,17 @@ local function check_scopes(v)
   return table_concat(out, " ")
 end
 
+local function check_api(v)
+  if v ~= "databricks" and v ~= "mlflow" then
+    return nil, "must be \"databricks\" (the default) or \"mlflow\" (an open-source MLflow server)"
+  end
+  return v
+end
+
 -- Every option, in the order they are checked (so the first error reported
 -- does not depend on `pairs` order).
 local OPTIONS = {
+  { "api", check_api },
   { "host", check_nonempty_string },
   { "deployment_name", check_deployment_name },
   { "token", check_nonempty_string },
