@@ -127,7 +127,8 @@ end
 
 --- One plain HTTP exchange with the workspace (for specs), over the control
 -- port. opts: method, path (may include a query), body (string, or a table sent
--- as JSON), headers, token (default srv.token; false sends no Authorization).
+-- as JSON), headers (["Content-Type"] = false sends none), token (default
+-- srv.token; false sends no Authorization).
 -- Returns { status, headers (lower-case names), body, json (decoded or nil) },
 -- or { error = message } on a transport error.
 function Server:http(opts)
@@ -141,8 +142,9 @@ function Server:http(opts)
   end
   if body then
     headers["content-length"] = tostring(#body)
-    headers["content-type"] = headers["content-type"] or "application/json"
+    if headers["content-type"] == nil then headers["content-type"] = "application/json" end
   end
+  if headers["content-type"] == false then headers["content-type"] = nil end -- none at all
   return util.http_exchange(self.control_url .. opts.path, opts.method, headers, body)
 end
 

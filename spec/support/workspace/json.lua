@@ -174,6 +174,7 @@ end
 
 local function py_float(n)
   if n ~= n or n == math.huge or n == -math.huge then error("json: cannot encode a non-finite number") end
+  if n == math.floor(n) and math.abs(n) < 1e16 then return string.format("%d.0", n) end
   local s = string.format("%.17g", n)
   for digits = 1, 17 do -- the shortest text that reads back as n, as Python's repr
     local t = string.format("%." .. digits .. "g", n)
