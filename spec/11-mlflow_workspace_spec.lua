@@ -553,6 +553,27 @@ describe("local MLflow server", function()
       assert.are.equal(4, #log[#log].attempts) -- retried too
     end)
 
+    it("checks the address again before every send (settings allow_private_ips)", function()
+      local wh = create()
+      srv:settings({ allow_private_ips = false })
+      local res = test(wh.webhook_id)
+      assert.are.equal(200, res.status, res.body)
+      assert.are.same({ success = false, error_message = "Failed to test webhook: MlflowException(\"Webhook URL"
+        .. " must not resolve to a non-public IP address. '127.0.0.1' resolves to 127.0.0.1.\")" },
+        res.json.result)
+      srv:control("POST", "mlflow/event", { entity = "model_version", action = "created" })
+      local log = wait_for(function()
+        local l = srv:control("GET", "mlflow/deliveries")
+        return l[2] and l[2].done and l
+      end)
+      assert.is_true(log[2].blocked)
+      assert.are.equal(0, #sink())
+      assert_error(call("POST", B, hook()), 400, "INVALID_PARAMETER_VALUE", "non-public IP address")
+      srv:settings({ allowed_schemes = "https" })
+      assert_error(call("POST", B, hook()), 400, "INVALID_PARAMETER_VALUE",
+        "Invalid webhook URL scheme: 'http'. Allowed schemes are: https.")
+    end)
+
     it("delivers over https to a trusted certificate", function()
       local s = ws.start({ api = "mlflow", https = true, allowed_schemes = "https",
         allow_private_ips = true, delivery_backoff = 0 })

@@ -53,6 +53,8 @@ function M.reset()
     sink_statuses = {},      -- statuses the sink answers first, one per request, before sink_status
     delivery_backoff = s.delivery_backoff, -- mlflow: retry backoff factor (seconds)
     cache_ttl = s.cache_ttl, -- mlflow: lifetime of the per-event webhook cache (seconds)
+    allowed_schemes = s.allowed_schemes,     -- mlflow: comma-separated URL schemes
+    allow_private_ips = s.allow_private_ips, -- mlflow: URLs may name non-public addresses
   }
 end
 

@@ -52,6 +52,7 @@ local function settings_view()
     rate_limit_retry_after = s.rate_limit_retry_after or false,
     sink_statuses = json.array({ unpack_list(s.sink_statuses) }),
     delivery_backoff = s.delivery_backoff, cache_ttl = s.cache_ttl,
+    allowed_schemes = s.allowed_schemes, allow_private_ips = s.allow_private_ips,
   }
 end
 
@@ -148,6 +149,14 @@ local SETTERS = {
     if type(v) ~= "number" or v < 0 then return "must be a number >= 0" end
     s.cache_ttl = v
   end,
+  allowed_schemes = function(v, s)
+    if type(v) ~= "string" or not v:find("%a") then return "must be a comma-separated list of schemes" end
+    s.allowed_schemes = v
+  end,
+  allow_private_ips = function(v, s)
+    if type(v) ~= "boolean" then return "must be a boolean" end
+    s.allow_private_ips = v
+  end,
   revoke_tokens = function(v)
     if v == true then oauth.revoke_all() end
   end,
@@ -217,6 +226,7 @@ local function mlflow_event(method)
   local event = mschema.control_event(body.entity, body.action)
   if not event then return bad(400, "'entity' and 'action' must name a valid event pair") end
   local data = body.data
+  if data == json.null then data = nil end
   if data ~= nil and (type(data) ~= "table" or data == json.null) then
     return bad(400, "'data' must be an object")
   end

@@ -9,6 +9,7 @@ local schema = require("workspace.schema")
 local delivery = require("workspace.delivery")
 local hmac_sha256 = require("workspace.hmac")
 local mstore = require("workspace.mlflow_store")
+local mschema = require("workspace.mlflow_schema")
 
 local M = {}
 
@@ -165,6 +166,13 @@ end
 --- Sends with retries; fills entry.attempts and the outcome. Returns status,
 -- body or nil, error (after the last attempt).
 function M.run(entry)
+  -- the non-public check runs again before every send, outside the retries
+  local blocked = mschema.blocked(entry.url)
+  if blocked then
+    entry.attempts[1] = { error = blocked }
+    entry.done, entry.success, entry.blocked, entry.error = true, false, true, blocked
+    return nil, blocked, true
+  end
   local status, body, headers
   for retry = 0, M.MAX_RETRIES do
     if retry > 0 then
@@ -185,7 +193,11 @@ end
 --- /test: a synchronous delivery to `wh` (any status) → the result object.
 function M.test(wh, event)
   local entry = prepare(wh, event, M.example(event), "test")
-  local status, body = M.run(entry)
+  local status, body, blocked = M.run(entry)
+  if blocked then
+    return obj({ success = false, error_message = string.format(
+      'Failed to test webhook: MlflowException("%s")', body) }, { "success", "error_message" })
+  end
   if not status then
     local scheme, host, port, path = schema.parse_url(wh.url)
     port = port or (scheme == "https" and 443 or 80)

@@ -161,7 +161,7 @@ end
 
 local function allowed_schemes()
   local out = {}
-  for s in tostring(config.startup.allowed_schemes):gmatch("[^,%s]+") do out[#out + 1] = s:lower() end
+  for s in tostring(config.settings.allowed_schemes):gmatch("[^,%s]+") do out[#out + 1] = s:lower() end
   return out
 end
 
@@ -183,11 +183,17 @@ function M.check_url(url)
   if host:match("%.invalid$") or host == "invalid" then
     invalid("Cannot resolve webhook URL hostname '%s': [Errno -2] Name or service not known", host)
   end
-  local addr = non_public(host)
-  if addr and not config.startup.allow_private_ips then
-    invalid("Webhook URL must not resolve to a non-public IP address. '%s' resolves to %s.",
-      host:gsub("^%[(.*)%]$", "%1"), addr)
-  end
+  local blocked = M.blocked(url)
+  if blocked then invalid("%s", blocked) end
+end
+
+--- The 3.10+ refusal of a non-public address (create, update, and every send), or nil.
+function M.blocked(url)
+  local _, host = schema.parse_url(url)
+  local addr = host and non_public(host)
+  if not addr or config.settings.allow_private_ips then return nil end
+  return string.format("Webhook URL must not resolve to a non-public IP address. '%s' resolves to %s.",
+    (host:gsub("^%[(.*)%]$", "%1")), addr)
 end
 
 -- status: a NAME or number; an unknown string is the "partly parsed" quirk.
