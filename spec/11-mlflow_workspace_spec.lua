@@ -507,6 +507,7 @@ describe("local MLflow server", function()
         for k, v in pairs(c[3]) do assert.are.equal(v, p.data[k], k) end
       end
       assert.is_nil(cjson.decode(sink()[4].body).data.version)
+      assert.truthy(sink()[1].body:find('"run_id": "abcd1234abcd5678", "tags": {}, "description": null}}', 1, true))
     end)
 
     it("signs with the current secret at once and takes enum numbers", function()

@@ -43,8 +43,7 @@ local EXAMPLES = {
   end,
   ["model_version.created"] = function()
     return obj({ name = "example_model", version = "1", source = "models:/123",
-      run_id = "abcd1234abcd5678", tags = { example_key = "example_value" },
-      description = "An example model version" },
+      run_id = "abcd1234abcd5678", tags = {}, description = json.null },
       { "name", "version", "source", "run_id", "tags", "description" })
   end,
   ["model_version_tag.set"] = function()
