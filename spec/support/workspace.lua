@@ -127,7 +127,8 @@ end
 
 --- One plain HTTP exchange with the workspace (for specs), over the control
 -- port. opts: method, path (may include a query), body (string, or a table sent
--- as JSON), headers, token (default srv.token; false sends no Authorization).
+-- as JSON), headers (["Content-Type"] = false sends none), token (default
+-- srv.token; false sends no Authorization).
 -- Returns { status, headers (lower-case names), body, json (decoded or nil) },
 -- or { error = message } on a transport error.
 function Server:http(opts)
@@ -135,13 +136,15 @@ function Server:http(opts)
   if type(body) == "table" then body = cjson.encode(body) end
   local headers = {}
   for k, v in pairs(opts.headers or {}) do headers[k:lower()] = v end
-  if opts.token ~= false and headers.authorization == nil then
-    headers.authorization = "Bearer " .. (opts.token or self.token)
+  local token = opts.token == nil and self.token or opts.token
+  if token and headers.authorization == nil then
+    headers.authorization = "Bearer " .. token
   end
   if body then
     headers["content-length"] = tostring(#body)
-    headers["content-type"] = headers["content-type"] or "application/json"
+    if headers["content-type"] == nil then headers["content-type"] = "application/json" end
   end
+  if headers["content-type"] == false then headers["content-type"] = nil end -- none at all
   return util.http_exchange(self.control_url .. opts.path, opts.method, headers, body)
 end
 
@@ -214,8 +217,14 @@ local function launch(opts, prefix, owned)
   local trust_file = prefix .. "/conf/trusted.pem"
   if #trust > 0 then write_file(trust_file, table.concat(trust, "\n")) end
 
+  local mlflow = opts.api == "mlflow"
+  assert(opts.api == nil or mlflow or opts.api == "databricks",
+    "workspace: api must be \"databricks\" or \"mlflow\"")
   local srv = {
-    token = opts.token or M.DEFAULT_TOKEN,
+    api = mlflow and "mlflow" or "databricks",
+    -- the mlflow family asks for no credential unless one is configured
+    token = (mlflow and opts.token) or (not mlflow and (opts.token or M.DEFAULT_TOKEN)) or nil,
+    username = mlflow and opts.username or nil, password = mlflow and opts.password or nil,
     client_id = opts.client_id or M.DEFAULT_CLIENT_ID,
     client_secret = opts.client_secret or M.DEFAULT_CLIENT_SECRET,
     prefix = prefix, owned_prefix = owned, https = https, keep = opts.keep,
@@ -247,10 +256,22 @@ local function launch(opts, prefix, owned)
       FRONTS = fronts,
       SSL_TRUST = #trust > 0 and ("lua_ssl_trusted_certificate " .. trust_file .. ";") or "",
     }))
-    write_file(prefix .. "/conf/workspace.json", cjson.encode({
-      token = srv.token, client_id = srv.client_id, client_secret = srv.client_secret,
-      token_ttl = opts.token_ttl or 3600,
-    }))
+    local startup = {
+      token = srv.token or M.DEFAULT_TOKEN, client_id = srv.client_id,
+      client_secret = srv.client_secret, token_ttl = opts.token_ttl or 3600,
+    }
+    if mlflow then
+      startup.api = "mlflow"
+      startup.mlflow_token, startup.mlflow_username = opts.token, opts.username
+      startup.mlflow_password = opts.password
+      startup.allowed_schemes = opts.allowed_schemes
+      startup.allow_private_ips = opts.allow_private_ips
+      startup.delivery_backoff = opts.delivery_backoff
+      startup.cache_ttl = opts.cache_ttl
+      startup.delivery_timeout = opts.delivery_timeout
+      startup.error_extras = opts.error_extras
+    end
+    write_file(prefix .. "/conf/workspace.json", cjson.encode(startup))
     started, out = run(q(nginx_binary()) .. " -p " .. q(prefix .. "/") .. " -c " .. q(conf_file)
       .. " -e " .. q(prefix .. "/logs/error.log"))
     if started or not out:find("Address already in use", 1, true) then break end
@@ -289,6 +310,17 @@ end
 --                   (keepalive_requests, default 25; keepalive_timeout, default
 --                   "2s"); logs/front.log records each request's protocol
 --                   (srv:front_log())
+--   api             "databricks" (default) or "mlflow": an OSS MLflow 3.3+ webhooks
+--                   server instead (spec/support/README.md, "The MLflow server"),
+--                   with these options of its own (all optional):
+--     token           Bearer token it then requires (default: no auth at all)
+--     username, password   Basic credentials it then requires
+--     allowed_schemes "http,https" (default "https"; MLFLOW_WEBHOOK_ALLOWED_SCHEMES)
+--     allow_private_ips   true lets webhooks point at loopback/private addresses
+--     delivery_backoff    retry backoff factor in seconds (default 1; 0: no sleeps)
+--     cache_ttl       seconds the per-event webhook list is cached (default 60)
+--     delivery_timeout    seconds per delivery attempt (default 30)
+--     error_extras    false: error bodies without 3.11's error_class/sqlstate
 --   port, control_port   fixed ports (default: free ephemeral ports)
 --   prefix          directory for conf/logs/tmp (default: a new temp dir, removed by stop)
 --   keep            do not stop the server when the handle is garbage-collected

@@ -1,6 +1,8 @@
 -- Entry points called from nginx.conf: init (master), init_worker, and handle()
 -- (content phase of every request). Order for a non-control request:
 -- record → fault → rate limit (/api/ only) → latency → auth (/api/ only) → endpoint.
+-- With api = "mlflow" the endpoints are mlflow_api.lua's (also under /ajax-api/),
+-- and nothing else but the control API is served.
 local config = require("workspace.config")
 local recorder = require("workspace.recorder")
 local faults = require("workspace.faults")
@@ -9,6 +11,7 @@ local oauth = require("workspace.oauth")
 local api = require("workspace.api")
 local control = require("workspace.control")
 local ratelimit = require("workspace.ratelimit")
+local mlflow_api = require("workspace.mlflow_api")
 
 local M = {}
 
@@ -56,6 +59,12 @@ end
 
 local function route(req)
   local path = req.path
+  if config.startup.api == "mlflow" then
+    if not mlflow_api.owns(path) then return mlflow_api.not_found() end
+    local status, body, headers = mlflow_api.authenticate(req)
+    if status then return status, body, headers end
+    return mlflow_api.handle(req)
+  end
   if path:sub(1, 5) == "/api/" then
     local status, body, headers = authenticate()
     if status then return status, body, headers end
@@ -87,7 +96,7 @@ function M.handle()
     if not faults.DELAYS[fault.kind] then return faults.run(fault, req, send) end
     if fault.kind == "slow" then ngx.sleep((tonumber(fault.delay_ms) or 1000) / 1000) end
   end
-  if req.path:sub(1, 5) == "/api/" then
+  if mlflow_api.owns(req.path) then
     local status, body, headers = ratelimit.take()
     if status then
       req.status, req.rate_limited = status, true

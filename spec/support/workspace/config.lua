@@ -17,6 +17,17 @@ M.startup = {
   azure_client_secret = "local-azure-secret",
   oidc_subject_token = "local-oidc-jwt",
   metadata_secret = "local-metadata-secret",
+  -- which API family it serves: "databricks" (api.lua) or "mlflow" (mlflow_api.lua)
+  api = "databricks",
+  -- mlflow family (spec/support/README.md, "The MLflow server"); no auth unless
+  -- mlflow_token or mlflow_username/mlflow_password are set
+  mlflow_token = nil, mlflow_username = nil, mlflow_password = nil,
+  allowed_schemes = "https",  -- MLFLOW_WEBHOOK_ALLOWED_SCHEMES
+  allow_private_ips = false,  -- MLFLOW_WEBHOOK_ALLOW_PRIVATE_IPS
+  delivery_backoff = 1,       -- urllib3 backoff_factor of the delivery retries
+  cache_ttl = 60,             -- MLFLOW_WEBHOOK_CACHE_TTL (seconds)
+  delivery_timeout = 30,      -- MLFLOW_WEBHOOK_REQUEST_TIMEOUT (seconds per attempt)
+  error_extras = true,        -- 3.11 error bodies: error_class and sqlstate
 }
 
 --- Mutable settings, see reset().
@@ -39,6 +50,11 @@ function M.reset()
     rate_limit = nil,        -- requests per second over /api/ (nil: no limit)
     rate_limit_burst = nil,  -- bucket size (nil: one second's worth)
     rate_limit_retry_after = nil, -- Retry-After sent verbatim (nil: seconds until a request fits)
+    sink_statuses = {},      -- statuses the sink answers first, one per request, before sink_status
+    delivery_backoff = s.delivery_backoff, -- mlflow: retry backoff factor (seconds)
+    cache_ttl = s.cache_ttl, -- mlflow: lifetime of the per-event webhook cache (seconds)
+    allowed_schemes = s.allowed_schemes,     -- mlflow: comma-separated URL schemes
+    allow_private_ips = s.allow_private_ips, -- mlflow: URLs may name non-public addresses
   }
 end
 

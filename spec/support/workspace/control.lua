@@ -8,6 +8,9 @@ local faults = require("workspace.faults")
 local oauth = require("workspace.oauth")
 local api = require("workspace.api")
 local ratelimit = require("workspace.ratelimit")
+local mschema = require("workspace.mlflow_schema")
+local mstore = require("workspace.mlflow_store")
+local mdelivery = require("workspace.mlflow_delivery")
 
 local M = {}
 
@@ -36,6 +39,8 @@ local function keys_of(set)
   return out
 end
 
+local unpack_list = table.unpack or unpack -- luacheck: ignore 143
+
 local function settings_view()
   local s = config.settings
   return {
@@ -45,6 +50,9 @@ local function settings_view()
     sink_status = s.sink_status, sink_body = s.sink_body, sink_delay_ms = s.sink_delay_ms,
     rate_limit = s.rate_limit or false, rate_limit_burst = s.rate_limit_burst or false,
     rate_limit_retry_after = s.rate_limit_retry_after or false,
+    sink_statuses = json.array({ unpack_list(s.sink_statuses) }),
+    delivery_backoff = s.delivery_backoff, cache_ttl = s.cache_ttl,
+    allowed_schemes = s.allowed_schemes, allow_private_ips = s.allow_private_ips,
   }
 end
 
@@ -124,6 +132,31 @@ local SETTERS = {
     if type(v) ~= "string" and type(v) ~= "number" then return "must be a string or number, or false" end
     s.rate_limit_retry_after = tostring(v)
   end,
+  sink_statuses = function(v, s)
+    if type(v) ~= "table" then return "must be an array of HTTP statuses" end
+    local list = {}
+    for i, x in ipairs(v) do
+      if type(x) ~= "number" or x < 100 or x > 599 then return "must be an array of HTTP statuses" end
+      list[i] = x
+    end
+    s.sink_statuses = list
+  end,
+  delivery_backoff = function(v, s)
+    if type(v) ~= "number" or v < 0 then return "must be a number >= 0" end
+    s.delivery_backoff = v
+  end,
+  cache_ttl = function(v, s)
+    if type(v) ~= "number" or v < 0 then return "must be a number >= 0" end
+    s.cache_ttl = v
+  end,
+  allowed_schemes = function(v, s)
+    if type(v) ~= "string" or not v:find("%a") then return "must be a comma-separated list of schemes" end
+    s.allowed_schemes = v
+  end,
+  allow_private_ips = function(v, s)
+    if type(v) ~= "boolean" then return "must be a boolean" end
+    s.allow_private_ips = v
+  end,
   revoke_tokens = function(v)
     if v == true then oauth.revoke_all() end
   end,
@@ -170,13 +203,42 @@ local function sink(method, rest)
   recorder.sink_add(rec)
   local s = config.settings
   if s.sink_delay_ms > 0 then ngx.sleep(s.sink_delay_ms / 1000) end
-  return s.sink_status, s.sink_body, { ["Content-Type"] = "text/plain" }
+  local status = table.remove(s.sink_statuses, 1) or s.sink_status
+  return status, s.sink_body, { ["Content-Type"] = "text/plain" }
 end
 
 local function webhooks()
   local out = json.array()
-  for i, wh in ipairs(store.all()) do out[i] = store.render(wh, true) end
+  if config.startup.api == "mlflow" then
+    for i, wh in ipairs(mstore.all()) do out[i] = mstore.render(wh, true) end
+  else
+    for i, wh in ipairs(store.all()) do out[i] = store.render(wh, true) end
+  end
   return ok(out)
+end
+
+-- POST mlflow/event {entity, action, data?}: a real registry event, delivered
+-- asynchronously to the subscribed ACTIVE webhooks (through the cache).
+local function mlflow_event(method)
+  if method ~= "POST" then return bad(405, "use POST") end
+  local body, err = body_object()
+  if not body then return bad(400, err) end
+  local event = mschema.control_event(body.entity, body.action)
+  if not event then return bad(400, "'entity' and 'action' must name a valid event pair") end
+  local data = body.data
+  if data == json.null then data = nil end
+  if data ~= nil and (type(data) ~= "table" or data == json.null) then
+    return bad(400, "'data' must be an object")
+  end
+  local ids, hooks = json.array(), json.array()
+  for i, e in ipairs(mdelivery.fire(event, data)) do ids[i], hooks[i] = e.delivery_id, e.webhook_id end
+  return ok({ delivery_ids = ids, webhook_ids = hooks })
+end
+
+local function mlflow_deliveries(method)
+  if method == "DELETE" then mdelivery.clear_log(); return ok({ ok = true }) end
+  if method ~= "GET" then return bad(405, "use GET or DELETE") end
+  return ok(json.array(mdelivery.log()))
 end
 
 local function reset()
@@ -186,6 +248,8 @@ local function reset()
   ratelimit.reset()
   config.reset()
   api.reset()
+  mstore.reset()
+  mdelivery.reset()
   return ok({ ok = true })
 end
 
@@ -220,6 +284,8 @@ function M.handle(rest)
   end
   if rest == "settings" then return settings(method) end
   if rest == "faults" then return fault_queue(method) end
+  if rest == "mlflow/event" then return mlflow_event(method) end
+  if rest == "mlflow/deliveries" then return mlflow_deliveries(method) end
   return bad(404, "unknown control endpoint /__control/" .. rest)
 end
 

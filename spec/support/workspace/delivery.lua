@@ -55,8 +55,8 @@ function M.payload(wh, event, now_ms)
   return json.encode(json.ordered(p, PAYLOAD_KEYS))
 end
 
--- Loopback only (see the top of this file).
-local function connect_host(host)
+-- Loopback only (see the top of this file): the address to connect to, or nil.
+function M.connect_host(host)
   if host == "localhost" or host:match("^127%.%d+%.%d+%.%d+$") then
     return host == "localhost" and "127.0.0.1" or host
   end
@@ -94,52 +94,39 @@ local function read_body(sock, headers)
   return nil, err
 end
 
-local attempt
-
---- POSTs `body` to the webhook's URL. Returns status_code, response body, or nil, error.
--- A connection the receiver closed before the request could be written is
--- tried twice more after a short pause (nothing was delivered), as a delivery
--- agent would: a receiver under load may drop a fresh TLS connection.
-function M.post(spec, body)
-  local scheme, host, port, path = schema.parse_url(spec.url)
-  local addr = scheme and connect_host(host)
-  if not addr then return nil, "could not resolve host" end
-  port = port or (scheme == "https" and 443 or 80)
-  local status, res, unsent = attempt(spec, body, scheme, host, addr, port, path)
-  for _ = 1, 2 do
-    if status or not unsent then break end
-    ngx.sleep(0.05)
-    status, res, unsent = attempt(spec, body, scheme, host, addr, port, path)
-  end
-  return status, res
-end
-
-attempt = function(spec, body, scheme, host, addr, port, path)
+--- One HTTP/1.1 POST on a fresh connection (shared by both API families).
+-- `t`: scheme, host, addr, port, path, header_lines (after Host, Content-Type
+-- and Content-Length), body, verify (TLS), timeout_ms. Returns status, body,
+-- headers (lower-case names), or nil, error, unsent (true when the receiver
+-- closed before the request was written: nothing was delivered).
+function M.send(t)
   local sock = ngx.socket.tcp()
-  sock:settimeouts(M.TIMEOUT_MS, M.TIMEOUT_MS, M.TIMEOUT_MS)
-  local ok, err = sock:connect(addr, port)
+  local timeout = t.timeout_ms or M.TIMEOUT_MS
+  sock:settimeouts(timeout, timeout, timeout)
+  local ok, err = sock:connect(t.addr, t.port)
   if not ok then return nil, "could not connect: " .. err end
-  if scheme == "https" then
+  if t.scheme == "https" then
+    local host = t.host
     local sni = not host:match("^[%d.]+$") and not host:find("[", 1, true) and host or nil
     -- false: no session object back; with nil, Debian's lua-resty-core 0.1.25 can
     -- fail an assertion after a failed verification (a 500 instead of our 400)
-    ok, err = sock:sslhandshake(false, sni, spec.enable_ssl_verification)
+    ok, err = sock:sslhandshake(false, sni, t.verify)
     if not ok then
       sock:close()
       return nil, "TLS handshake failed: " .. err
     end
   end
 
+  local default_port = t.scheme == "https" and 443 or 80
   local lines = {
-    "POST " .. path .. " HTTP/1.1",
-    "Host: " .. host .. ((port == (scheme == "https" and 443 or 80)) and "" or ":" .. port),
+    "POST " .. t.path .. " HTTP/1.1",
+    "Host: " .. t.host .. ((t.port == default_port) and "" or ":" .. t.port),
     "Content-Type: application/json",
-    "Content-Length: " .. #body,
-    "Connection: close",
+    "Content-Length: " .. #t.body,
   }
-  if spec.secret then lines[#lines + 1] = "X-Databricks-Signature: " .. hmac_sha256(spec.secret, body) end
-  if spec.authorization then lines[#lines + 1] = "Authorization: " .. spec.authorization end
-  ok, err = sock:send(table.concat(lines, "\r\n") .. "\r\n\r\n" .. body)
+  for _, line in ipairs(t.header_lines or {}) do lines[#lines + 1] = line end
+  lines[#lines + 1] = "Connection: close"
+  ok, err = sock:send(table.concat(lines, "\r\n") .. "\r\n\r\n" .. t.body)
   if not ok then
     sock:close()
     return nil, "could not send: " .. err, true
@@ -165,7 +152,30 @@ attempt = function(spec, body, scheme, host, addr, port, path)
   local resp_body, berr = read_body(sock, headers)
   sock:close()
   if not resp_body then return nil, "could not read the response: " .. berr end
-  return status, resp_body
+  return status, resp_body, headers
+end
+
+--- POSTs `body` to the webhook's URL. Returns status_code, response body, or nil, error.
+-- A connection the receiver closed before the request could be written is
+-- tried twice more after a short pause (nothing was delivered), as a delivery
+-- agent would: a receiver under load may drop a fresh TLS connection.
+function M.post(spec, body)
+  local scheme, host, port, path = schema.parse_url(spec.url)
+  local addr = scheme and M.connect_host(host)
+  if not addr then return nil, "could not resolve host" end
+  local lines = {}
+  if spec.secret then lines[#lines + 1] = "X-Databricks-Signature: " .. hmac_sha256(spec.secret, body) end
+  if spec.authorization then lines[#lines + 1] = "Authorization: " .. spec.authorization end
+  local req = { scheme = scheme, host = host, addr = addr, path = path, body = body,
+    port = port or (scheme == "https" and 443 or 80), header_lines = lines,
+    verify = spec.enable_ssl_verification }
+  local status, res, unsent = M.send(req)
+  for _ = 1, 2 do
+    if status or not unsent then break end
+    ngx.sleep(0.05)
+    status, res, unsent = M.send(req)
+  end
+  return status, res
 end
 
 return M

@@ -61,7 +61,7 @@ end
 local function matches(f, req)
   if f.method and f.method:upper() ~= req.method then return false end
   if f.path then return req.path:sub(-#f.path) == f.path end
-  return req.path:sub(1, 5) == "/api/"
+  return req.path:sub(1, 5) == "/api/" or req.path:sub(1, 10) == "/ajax-api/"
 end
 
 --- Takes one use of the first fault matching `req`, or returns nil.

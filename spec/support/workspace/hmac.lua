@@ -24,10 +24,11 @@ local lib
 local md = ffi.new("unsigned char[32]")
 local md_len = ffi.new("unsigned int[1]")
 
---- Lower-case hex HMAC-SHA256 of `data` keyed with `key`.
-return function(key, data)
+--- Lower-case hex HMAC-SHA256 of `data` keyed with `key` (the raw 32 bytes with `raw`).
+return function(key, data, raw)
   lib = lib or find_lib()
   lib.HMAC(lib.EVP_sha256(), key, #key, data, #data, md, md_len)
+  if raw then return ffi.string(md, md_len[0]) end
   return (ffi.string(md, md_len[0]):gsub(".", function(c)
     return string.format("%02x", c:byte())
   end))

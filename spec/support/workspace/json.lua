@@ -130,6 +130,107 @@ function M.raw_array(items)
   return "[" .. table.concat(items, ",") .. "]"
 end
 
+-- Python's json.dumps (the MLflow server's payloads): ", " and ": " separators,
+-- ASCII only (\uXXXX, surrogate pairs above U+FFFF), keys in the order given
+-- by M.ordered (else sorted), and floats that stay floats (M.float(100) → 100.0).
+local FLOAT_MT = {}
+
+--- Marks a number as a Python float for encode_python.
+function M.float(n)
+  return setmetatable({ n = n }, FLOAT_MT)
+end
+
+local function py_string(s)
+  local out, i, n = { '"' }, 1, #s
+  while i <= n do
+    local c = s:byte(i)
+    local cp, len = c, 1
+    if c >= 0xF0 and i + 3 <= n then
+      cp, len = (c % 8) * 262144 + (s:byte(i + 1) % 64) * 4096 + (s:byte(i + 2) % 64) * 64
+        + s:byte(i + 3) % 64, 4
+    elseif c >= 0xE0 and i + 2 <= n then
+      cp, len = (c % 16) * 4096 + (s:byte(i + 1) % 64) * 64 + s:byte(i + 2) % 64, 3
+    elseif c >= 0xC0 and i + 1 <= n then
+      cp, len = (c % 32) * 64 + s:byte(i + 1) % 64, 2
+    end
+    local ch = s:sub(i, i)
+    if cp >= 0x10000 then
+      local v = cp - 0x10000
+      out[#out + 1] = string.format("\\u%04x\\u%04x", 0xD800 + math.floor(v / 1024), 0xDC00 + v % 1024)
+    elseif cp >= 0x7f + 1 then
+      out[#out + 1] = string.format("\\u%04x", cp)
+    elseif ESCAPES[ch] then
+      out[#out + 1] = ESCAPES[ch]
+    elseif c < 0x20 then
+      out[#out + 1] = string.format("\\u%04x", c)
+    else
+      out[#out + 1] = ch
+    end
+    i = i + len
+  end
+  out[#out + 1] = '"'
+  return table.concat(out)
+end
+
+local function py_float(n)
+  if n ~= n or n == math.huge or n == -math.huge then error("json: cannot encode a non-finite number") end
+  if n == math.floor(n) and math.abs(n) < 1e16 then return string.format("%d.0", n) end
+  local s = string.format("%.17g", n)
+  for digits = 1, 17 do -- the shortest text that reads back as n, as Python's repr
+    local t = string.format("%." .. digits .. "g", n)
+    if tonumber(t) == n then s = t; break end
+  end
+  if not s:find("[.eEn]") then s = s .. ".0" end
+  return s
+end
+
+local function py_encode(v, out)
+  local tv = type(v)
+  if tv == "string" then
+    out[#out + 1] = py_string(v)
+  elseif tv == "number" then
+    out[#out + 1] = encode_number(v)
+  elseif tv == "table" and getmetatable(v) == FLOAT_MT then
+    out[#out + 1] = py_float(v.n)
+  elseif tv == "table" and is_array(v) then
+    out[#out + 1] = "["
+    for i = 1, #v do
+      if i > 1 then out[#out + 1] = ", " end
+      py_encode(v[i], out)
+    end
+    out[#out + 1] = "]"
+  elseif tv == "table" then
+    local mt = getmetatable(v)
+    local keys, seen = {}, {}
+    for _, k in ipairs(mt and mt.__jsonkeys or {}) do
+      if v[k] ~= nil then keys[#keys + 1] = k; seen[k] = true end
+    end
+    local rest = {}
+    for k in pairs(v) do
+      if not seen[k] then rest[#rest + 1] = tostring(k) end
+    end
+    table.sort(rest)
+    for _, k in ipairs(rest) do keys[#keys + 1] = k end
+    out[#out + 1] = "{"
+    for i, k in ipairs(keys) do
+      if i > 1 then out[#out + 1] = ", " end
+      out[#out + 1] = py_string(k)
+      out[#out + 1] = ": "
+      py_encode(v[k], out)
+    end
+    out[#out + 1] = "}"
+  else
+    encode(v, out) -- booleans and null
+  end
+end
+
+--- Encodes a Lua value as Python's json.dumps would.
+function M.encode_python(v)
+  local out = {}
+  py_encode(v, out)
+  return table.concat(out)
+end
+
 --- Decodes a JSON text; returns the value, or nil and a message.
 function M.decode(s)
   local ok, v = pcall(cjson.decode, s)
