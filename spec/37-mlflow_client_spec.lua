@@ -246,6 +246,30 @@ describe("MLflow client over " .. path.name, function()
       assert.equals(500, err.status)
     end)
 
+    it("never replays a create after a dropped connection, but retries a get", function()
+      local c = new{ retry_timeout = 5 }
+      srv:faults{ { kind = "drop", path = BASE, method = "POST" } }
+      local res, err = c:create(hook())
+      assert.is_nil(res)
+      assert.equals("CONNECTION_ERROR", err.error_code)
+      assert.same({}, assert(c:list()).webhooks)
+      local wh = assert(c:create(hook()))
+      srv:faults{ { kind = "drop", path = wh.id, method = "GET" } }
+      assert.equals(wh.id, assert(c:get(wh.id)).id)
+      c:close()
+    end)
+
+    it("says what a debug line says, never the secret or the token", function()
+      local lines = {}
+      local c = new{ debug = function(line) lines[#lines + 1] = line end }
+      local wh = assert(c:create(hook{ secret = "debug-secret-x" }))
+      assert(c:get(wh.id))
+      assert.is_true(#lines >= 2)
+      for _, line in ipairs(lines) do assert.is_nil(line:find("debug-secret-x", 1, true)) end
+      assert.matches("GET " .. BASE .. "/" .. wh.id, table.concat(lines, "\n"), 1, true)
+      c:close()
+    end)
+
     it("503 is retried within retry_timeout", function()
       local c = new{ retry_timeout = 30 }
       srv:faults{ { kind = "503", path = BASE, count = 1 } }
