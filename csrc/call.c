@@ -3,8 +3,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "driver.h"
 #include "errors.h"
-#include "http.h"
 #include "json.h"
 #include "result.h"
 #include "retry.h"
@@ -130,35 +130,27 @@ int dbw_call_finish(lua_State *L, dbw_client *c, const dbw_exchange *ex, const d
     return n;
 }
 
-/* Drives the exchange of r to the end over libcurl; pushes what the method
- * returns and frees r (its body wiped) at once. */
+/* What a drive of one leaves on the stack: the method's values. */
+static void keep_values(lua_State *L, void *ud, size_t i, int nret)
+{
+    (void)L;
+    (void)i;
+    *(int *)ud = nret;
+}
+
+/* Drives the exchange of r to the end: a drive of one on the client's own
+ * handle. Pushes what the method returns; r is freed (its body wiped) at once. */
 static int drive(lua_State *L, dbw_client *c, dbw_req *r)
 {
-    dbw_exchange ex;
-    dbw_request rq;
-    dbw_response rs;
-    double delay;
-    int have = 0, n;
-    dbw_ex_action act;
-
-    dbw_exchange_begin(&ex, c, r);
-    memset(&rs, 0, sizeof rs);
-    for (;;) {
-        act = dbw_exchange_step(L, c, &ex, have ? &rs : NULL, &rq, &delay);
-        if (act == DBW_EX_DONE)
-            break;
-        if (act == DBW_EX_SLEEP) {
-            dbw_sleep(delay);
-            have = 0;
-            continue;
-        }
-        dbw_http_perform(c, &rq, &rs);
-        have = 1;
-        dbw_call_log(L, c, rq.method, rq.path, &rs, ex.sent == DBW_SENT_API ? ex.attempts : 1);
-    }
-    n = dbw_call_finish(L, c, &ex, &rs, r);
-    dbw_req_free(r);
-    return n;
+    dbw_item it;
+    dbw_conn *k = &c->conn;
+    int nret = 0;
+    memset(&it, 0, sizeof it);
+    it.req = r;
+    it.state = DBW_ITEM_READY;
+    dbw_exchange_begin(&it.ex, c, r);
+    dbw_drive(L, c, &it, 1, &k, 1, keep_values, &nret);
+    return nret;
 }
 
 int dbw_call_op(lua_State *L, dbw_client *c, const dbw_op *op, int reqidx)

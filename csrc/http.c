@@ -295,40 +295,6 @@ int dbw_http_multi(dbw_client *c)
     return 0;
 }
 
-/* Drives the multi handle until transfer h is done; other transfers on it
- * (none today) would advance too. */
-static CURLcode run_one(CURLM *multi, CURL *h)
-{
-    for (;;) {
-        int running = 0, left;
-        CURLMsg *msg;
-        if (curl_multi_perform(multi, &running) != CURLM_OK)
-            return CURLE_OUT_OF_MEMORY;
-        while ((msg = curl_multi_info_read(multi, &left)) != NULL)
-            if (msg->msg == CURLMSG_DONE && msg->easy_handle == h)
-                return msg->data.result;
-        if (running == 0)
-            return CURLE_RECV_ERROR; /* cannot happen: h is running until its DONE message */
-        curl_multi_poll(multi, NULL, 0, 1000, NULL);
-    }
-}
-
-void dbw_http_perform(dbw_client *c, const dbw_request *rq, dbw_response *rs)
-{
-    dbw_conn *k = &c->conn;
-    CURLcode rc = CURLE_OUT_OF_MEMORY;
-    if (dbw_http_start(k, rq) == 0 && dbw_http_multi(c) == 0 &&
-        curl_multi_add_handle(c->multi, k->curl) == CURLM_OK) {
-        rc = run_one(c->multi, k->curl);
-        curl_multi_remove_handle(c->multi, k->curl);
-    }
-    dbw_http_finish(k, rc, rs);
-    if (rc == CURLE_OUT_OF_MEMORY) {
-        rs->net = DBW_NET_CONNECT;
-        rs->net_msg = "out of memory";
-    }
-}
-
 static void abandon_conn(CURLM *multi, dbw_conn *k)
 {
     if (k->curl == NULL)

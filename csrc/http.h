@@ -1,10 +1,9 @@
 /*
  * http.h - HTTP exchanges over reused libcurl easy handles (dbw_conn).
  * A handle keeps its connection between calls (keep-alive); fixed options
- * are set once in dbw_http_setup, per-request ones in dbw_http_start.
- * dbw_http_perform runs one exchange to the end; client:bulk() starts
- * several with dbw_http_start on the same multi handle and collects each
- * with dbw_http_finish. libcurl speaks every byte of HTTP (1.1 and 2), TLS
+ * are set once in dbw_http_setup, per-request ones in dbw_http_start; the
+ * driver (driver.h) starts transfers with dbw_http_start on the client's
+ * multi handle and collects each with dbw_http_finish. libcurl speaks every byte of HTTP (1.1 and 2), TLS
  * and proxies; nothing here frames or parses HTTP itself.
  */
 #ifndef DBW_HTTP_H
@@ -35,10 +34,6 @@ dbw_net dbw_http_classify(CURLcode rc, int too_large, long sent);
  * client:bulk() both run their transfers on it, so they share its cache of
  * connections (one HTTP/2 connection carries them all). Returns 0 or -1. */
 int dbw_http_multi(dbw_client *c);
-
-/* Start, perform and finish one exchange on the client's own handle: a bulk
- * of one, on the same multi handle. */
-void dbw_http_perform(dbw_client *c, const dbw_request *rq, dbw_response *rs);
 
 /* Detaches every transfer of the client (its own handle and client:bulk()'s)
  * from the multi handle and drops what they were sending: for a call that
