@@ -43,3 +43,25 @@ int dbw_hex_equal_ct(const char *a, const char *b)
         diff |= (unsigned)((unsigned char)a[i] | 0x20) ^ (unsigned)((unsigned char)b[i] | 0x20);
     return diff == 0;
 }
+
+int dbw_hmac_sha256_b64(const char *key, size_t klen, const char *msg, size_t mlen,
+                        char out[DBW_SIG_B64_LEN + 1])
+{
+    unsigned char mac[EVP_MAX_MD_SIZE];
+    unsigned int n = 0;
+    if (HMAC(EVP_sha256(), key, (int)klen, (const unsigned char *)msg, mlen, mac, &n) == NULL || n != 32)
+        return -1;
+    /* 32 bytes -> 44 characters with one '=' of padding, NUL-terminated */
+    if (EVP_EncodeBlock((unsigned char *)out, mac, (int)n) != DBW_SIG_B64_LEN)
+        return -1;
+    return 0;
+}
+
+int dbw_equal_ct(const char *a, const char *b, size_t n)
+{
+    unsigned diff = 0;
+    size_t i;
+    for (i = 0; i < n; i++)
+        diff |= (unsigned)((unsigned char)a[i] ^ (unsigned char)b[i]);
+    return diff == 0;
+}
