@@ -28,8 +28,10 @@ M.DEFAULT_MAX_SKEW = 30
 
 local PREFIX = "v1,"
 
-local function bad_arg(n, fname, expected, got)
-  error(str_format("bad argument #%d to '%s' (%s expected, got %s)", n, fname, expected, type(got)), 3)
+-- lvl: 1 for an error at the caller of the function that calls bad_arg.
+local function bad_arg(n, fname, expected, got, lvl)
+  error(str_format("bad argument #%d to '%s' (%s expected, got %s)", n, fname, expected, type(got)),
+    (lvl or 1) + 2)
 end
 
 local function finite(v)
@@ -38,16 +40,16 @@ end
 
 -- The secrets to try, or nil when there is none usable. Empty strings in an
 -- array are skipped: an empty key is one anybody can sign with.
-local function secrets_of(secret, fname)
+local function secrets_of(secret, fname, lvl)
   if type(secret) == "string" then
     return secret ~= "" and { secret } or nil
   end
-  if type(secret) ~= "table" then bad_arg(1, fname, "string or array of strings", secret) end
+  if type(secret) ~= "table" then bad_arg(1, fname, "string or array of strings", secret, lvl + 1) end
   local out = {}
   for i, s in ipairs(secret) do
     if type(s) ~= "string" then
       error(str_format("bad argument #1 to '%s' (secret #%d is a %s, string expected)", fname, i,
-        type(s)), 3)
+        type(s)), lvl + 2)
     end
     if s ~= "" then out[#out + 1] = s end
   end
@@ -66,50 +68,21 @@ local function timestamp_of(ts)
   return ts, tonumber(ts)
 end
 
-local function check_opts(opts, fname)
+local function check_opts(opts, argn, fname, lvl)
   if opts == nil then return {} end
-  if type(opts) ~= "table" then bad_arg(6, fname, "table", opts) end
+  if type(opts) ~= "table" then bad_arg(argn, fname, "table", opts, lvl + 1) end
   for _, name in ipairs({ "max_age", "max_skew", "now" }) do
     local v = opts[name]
     if v ~= nil and (not finite(v) or (name ~= "now" and v < 0)) then
       error(str_format("bad option '%s' to '%s' (%s expected)", name, fname,
-        name == "now" and "seconds since the epoch" or "seconds >= 0"), 3)
+        name == "now" and "seconds since the epoch" or "seconds >= 0"), lvl + 2)
     end
   end
   return opts
 end
 
--- webhooks.verify_mlflow_signature (documented in webhooks.lua)
-function M.verify(secret, raw_body, delivery_id, timestamp, signature, opts)
-  local fname = "verify_mlflow_signature"
-  local secrets = secrets_of(secret, fname)
-  if type(raw_body) ~= "string" then bad_arg(2, fname, "string", raw_body) end
-  if delivery_id ~= nil and type(delivery_id) ~= "string" then bad_arg(3, fname, "string", delivery_id) end
-  if timestamp ~= nil and type(timestamp) ~= "string" and type(timestamp) ~= "number" then
-    bad_arg(4, fname, "string or number", timestamp)
-  end
-  if signature ~= nil and type(signature) ~= "string" then bad_arg(5, fname, "string", signature) end
-  opts = check_opts(opts, fname)
-
-  if not secrets then return false, "secret is empty" end
-  if signature == nil or signature == "" then return false, "missing X-MLflow-Signature header" end
-  if delivery_id == nil or delivery_id == "" then return false, "missing X-MLflow-Delivery-Id header" end
-  if timestamp == nil or timestamp == "" then return false, "missing X-MLflow-Timestamp header" end
-  local ts_text, ts = timestamp_of(timestamp)
-  if not ts_text then return false, "malformed X-MLflow-Timestamp (expected Unix seconds)" end
-  if signature:sub(1, #PREFIX) ~= PREFIX then
-    return false, "malformed signature (expected v1,<base64>)"
-  end
-
-  local given = signature:sub(#PREFIX + 1)
-  local msg = delivery_id .. "." .. ts_text .. "." .. raw_body
-  local ok = false
-  -- every secret is tried, whichever matches, so the time does not tell which
-  for _, s in ipairs(secrets) do
-    if core.hmac_b64(s, msg, given) then ok = true end
-  end
-  if not ok then return false, "signature mismatch" end
-
+-- Freshness of a timestamp whose format was checked: true, or false, reason.
+local function fresh_ts(ts, opts)
   local max_age = opts.max_age or M.DEFAULT_MAX_AGE
   local max_skew = opts.max_skew or M.DEFAULT_MAX_SKEW
   local age = (opts.now or os.time()) - ts
@@ -120,6 +93,81 @@ function M.verify(secret, raw_body, delivery_id, timestamp, signature, opts)
     return false, str_format("delivery timestamped %.0f s in the future (max_skew %g s)", -age, max_skew)
   end
   return true
+end
+
+--- Whether an (unsigned) delivery's `X-MLflow-Timestamp` is Unix seconds
+-- within `-max_skew <= now - timestamp <= max_age` (the second half of
+-- `verify_mlflow_signature`, for receivers that accept unsigned deliveries).
+-- @tparam ?string|number timestamp the header's value
+-- @tparam[opt] table opts `max_age`, `max_skew`, `now`, as for `verify_mlflow_signature`
+-- @treturn boolean `true` when fresh
+-- @return[2] `false`
+-- @treturn[2] string the reason
+function M.fresh(timestamp, opts)
+  if timestamp ~= nil and type(timestamp) ~= "string" and type(timestamp) ~= "number" then
+    bad_arg(1, "fresh", "string or number", timestamp)
+  end
+  opts = check_opts(opts, 2, "fresh", 1)
+  if timestamp == nil or timestamp == "" then return false, "missing X-MLflow-Timestamp header" end
+  local ts_text, ts = timestamp_of(timestamp)
+  if not ts_text then return false, "malformed X-MLflow-Timestamp (expected Unix seconds)" end
+  return fresh_ts(ts, opts)
+end
+
+-- The whole check; the third result tells which half failed ("signature" or
+-- "freshness": the receiver answers 401 or 400). verify() drops it. lvl: as
+-- for bad_arg, for the caller's caller (verify's caller) when 2.
+local function check(lvl, secret, raw_body, delivery_id, timestamp, signature, opts)
+  local fname = "verify_mlflow_signature"
+  local secrets = secrets_of(secret, fname, lvl + 1)
+  if type(raw_body) ~= "string" then bad_arg(2, fname, "string", raw_body, lvl + 1) end
+  if delivery_id ~= nil and type(delivery_id) ~= "string" then
+    bad_arg(3, fname, "string", delivery_id, lvl + 1)
+  end
+  if timestamp ~= nil and type(timestamp) ~= "string" and type(timestamp) ~= "number" then
+    bad_arg(4, fname, "string or number", timestamp, lvl + 1)
+  end
+  if signature ~= nil and type(signature) ~= "string" then bad_arg(5, fname, "string", signature, lvl + 1) end
+  opts = check_opts(opts, 6, fname, lvl + 1)
+
+  if not secrets then return false, "secret is empty", "signature" end
+  if signature == nil or signature == "" then
+    return false, "missing X-MLflow-Signature header", "signature"
+  end
+  if delivery_id == nil or delivery_id == "" then
+    return false, "missing X-MLflow-Delivery-Id header", "signature"
+  end
+  if timestamp == nil or timestamp == "" then return false, "missing X-MLflow-Timestamp header", "signature" end
+  local ts_text, ts = timestamp_of(timestamp)
+  if not ts_text then
+    return false, "malformed X-MLflow-Timestamp (expected Unix seconds)", "signature"
+  end
+  if signature:sub(1, #PREFIX) ~= PREFIX then
+    return false, "malformed signature (expected v1,<base64>)", "signature"
+  end
+
+  local given = signature:sub(#PREFIX + 1)
+  local msg = delivery_id .. "." .. ts_text .. "." .. raw_body
+  local ok = false
+  -- every secret is tried, whichever matches, so the time does not tell which
+  for _, s in ipairs(secrets) do
+    if core.hmac_b64(s, msg, given) then ok = true end
+  end
+  if not ok then return false, "signature mismatch", "signature" end
+  local young, why = fresh_ts(ts, opts)
+  if not young then return false, why, "freshness" end
+  return true
+end
+
+-- webhooks.verify_mlflow_signature (documented in webhooks.lua)
+function M.verify(secret, raw_body, delivery_id, timestamp, signature, opts)
+  local ok, why = check(1, secret, raw_body, delivery_id, timestamp, signature, opts)
+  return ok, why
+end
+
+-- For the receiver: check(), and which half failed.
+function M.check(secret, raw_body, delivery_id, timestamp, signature, opts)
+  return check(1, secret, raw_body, delivery_id, timestamp, signature, opts)
 end
 
 -- webhooks.sign_mlflow (documented in webhooks.lua)
