@@ -277,3 +277,39 @@ describe("the receiver, for open-source MLflow deliveries (inside nginx)", funct
     assert.equals(1, events().n)
   end)
 end)
+
+describe("examples/openresty/nginx.conf's /mlflow/webhook", function()
+  local example
+
+  teardown(function() if example then example:stop() end end)
+
+  it("starts as shipped (paths and port changed) and receives MLflow deliveries once", function()
+    server.build()
+    local root = server.root()
+    local text = assert(server.read_file(root .. "/examples/openresty/nginx.conf"))
+    text = text:gsub("load_module [^\n]*\n", "")
+    text = server.load_modules() .. "\n" .. server.user_line() .. "\n" .. text
+    text = text:gsub('lua_package_path%s+"[^"]*";', ('lua_package_path "%s/lua/?.lua;;";'):format(root))
+    text = text:gsub('lua_package_cpath%s+"[^"]*";',
+      ('lua_package_cpath "%s/build/luajit/?.so;%s;;";'):format(root, server.lua_cpath()))
+    example = server.start_conf({
+      conf = function(port)
+        return (text:gsub("listen 127%.0%.0%.1:8080;", "listen 127.0.0.1:" .. port .. ";"))
+      end,
+      env = { MLFLOW_WEBHOOK_SECRET = NEW },
+    })
+    local body = envelope("model_version", "created", { name = "example-model", version = "4" })
+    local h = mlflow_headers(body)
+    local function send(hdrs)
+      return example:request({ method = "POST", path = "/mlflow/webhook", body = body, headers = hdrs })
+    end
+    local ok = send(h)
+    assert.equals(200, ok.status, ok.body)
+    assert.equals("duplicate delivery\n", send(h).body)
+    assert.matches("mlflow webhook: model_version.created name=example%-model version=4",
+      example:error_log(20))
+    assert.equals(401, send(mlflow_headers(body, { secret = OLD })).status)
+    assert.equals(401, send(mlflow_headers(body, { secret = false })).status)
+    assert.equals(400, send(mlflow_headers(body, { ts = os.time() - 301 - 5 })).status)
+  end)
+end)

@@ -342,7 +342,8 @@ end
 -- the nginx instance shares: `is_duplicate` records a key and tells whether
 -- it was there already, in one atomic `add`; `forget` deletes it.
 -- @param dict a shared dict, e.g. `ngx.shared.webhook_seen`
--- @tparam number ttl seconds a key is kept: at least twice `max_age`
+-- @tparam number ttl seconds a key is kept: longer than a delivery is accepted
+--   (twice `max_age` for Databricks, `max_age + max_skew` for MLflow)
 -- @treturn table `{ is_duplicate = function(key), forget = function(key) }`
 function M.seen_in(dict, ttl)
   if type(dict) ~= "table" and type(dict) ~= "userdata" then
