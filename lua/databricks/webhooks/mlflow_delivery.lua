@@ -68,10 +68,12 @@ local function timestamp_of(ts)
   return ts, tonumber(ts)
 end
 
+local NO_OPTS, OPT_NAMES = {}, { "max_age", "max_skew", "now" }
+
 local function check_opts(opts, argn, fname, lvl)
-  if opts == nil then return {} end
+  if opts == nil then return NO_OPTS end
   if type(opts) ~= "table" then bad_arg(argn, fname, "table", opts, lvl + 1) end
-  for _, name in ipairs({ "max_age", "max_skew", "now" }) do
+  for _, name in ipairs(OPT_NAMES) do
     local v = opts[name]
     if v ~= nil and (not finite(v) or (name ~= "now" and v < 0)) then
       error(str_format("bad option '%s' to '%s' (%s expected)", name, fname,

@@ -110,6 +110,7 @@ local MLFLOW_HEADERS = {
   { "x-mlflow-timestamp", "X-MLflow-Timestamp" },
 }
 local APIS = { mlflow = true, databricks = true }
+local HOOKS = { "on_event", "is_duplicate", "forget" }
 
 local REASON = {
   [200] = "OK", [400] = "Bad Request", [401] = "Unauthorized", [405] = "Method Not Allowed",
@@ -183,7 +184,7 @@ local function check_opts(opts, fname, level)
   if opts.allow_unsigned ~= nil and type(opts.allow_unsigned) ~= "boolean" then
     error("bad option 'allow_unsigned' (boolean expected, got " .. type(opts.allow_unsigned) .. ")", level)
   end
-  for _, name in ipairs({ "on_event", "is_duplicate", "forget" }) do
+  for _, name in ipairs(HOOKS) do
     if opts[name] ~= nil and type(opts[name]) ~= "function" then
       error(("bad option '%s' (function expected, got %s)"):format(name, type(opts[name])), level)
     end
