@@ -3,6 +3,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 
 static void to_hex(const unsigned char *d, unsigned int n, char *out)
@@ -30,9 +31,21 @@ int dbw_hex_equal_ct(const char *a, const char *b)
 static EVP_MD *sha256_md;
 static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
 
+/* Run when core.so is unloaded (glibc runs a library's atexit handlers at its
+ * dlclose) or at exit, before OpenSSL's own handler, registered earlier. */
+static void free_sha256(void)
+{
+    EVP_MD_free(sha256_md);
+    sha256_md = NULL;
+}
+
 static void fetch_sha256(void)
 {
     sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
+    if (sha256_md != NULL && atexit(free_sha256) != 0) {
+        EVP_MD_free(sha256_md); /* never left without a way to free it */
+        sha256_md = NULL;
+    }
 }
 
 static int digest2(EVP_MD_CTX *c, const void *a, size_t al, const void *b, size_t bl, unsigned char *out)
