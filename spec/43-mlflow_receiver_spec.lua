@@ -313,3 +313,18 @@ describe("examples/openresty/nginx.conf's /mlflow/webhook", function()
     assert.equals(400, send(mlflow_headers(body, { ts = os.time() - 301 - 5 })).status)
   end)
 end)
+
+describe("bench/receiver.lua (the benchmark's machinery, small counts; nothing timed is asserted)", function()
+  it("measures the bare, MLflow and Databricks locations and prints its RESULT lines", function()
+    server.build()
+    local root = server.root()
+    local ok, out = util.run("cd " .. util.q(root) .. " && BENCH_PIN=0 lua5.4 bench/receiver.lua lua build 200 1")
+    assert(ok, out)
+    for _, api in ipairs({ "mlflow", "databricks" }) do
+      for _, conn in ipairs({ "keepalive", "fresh" }) do
+        assert.matches("RESULT receiver api=" .. api .. " conn=" .. conn .. " us_per_req=[%d.]+ bare_us=[%d.]+"
+          .. " ratio=[%d.]+ rps=%d+", out)
+      end
+    end
+  end)
+end)
