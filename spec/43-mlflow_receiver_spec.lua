@@ -328,3 +328,23 @@ describe("bench/receiver.lua (the benchmark's machinery, small counts; nothing t
     end
   end)
 end)
+
+describe("the receiver's MLflow options", function()
+  it("raise on misuse before anything is read (outside nginx too)", function()
+    local receiver = require("databricks.webhooks.receiver")
+    local bad = {
+      { { secret = "s", api = "MLflow" }, "bad option 'api' %(\"mlflow\" or \"databricks\" expected, got MLflow%)" },
+      { { secret = "s", api = 1 }, "bad option 'api'" },
+      { { secret = "s", max_skew = -1 }, "bad option 'max_skew' %(seconds >= 0 expected%)" },
+      { { secret = "s", max_skew = 0 / 0 }, "bad option 'max_skew'" },
+      { { secret = "s", allow_unsigned = "yes" }, "bad option 'allow_unsigned' %(boolean expected, got string%)" },
+    }
+    for _, case in ipairs(bad) do
+      for _, fn in ipairs({ "read", "handle" }) do
+        local ok, err = pcall(receiver[fn], case[1])
+        assert.is_false(ok)
+        assert.matches(case[2], err)
+      end
+    end
+  end)
+end)
