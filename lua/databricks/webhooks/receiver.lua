@@ -57,7 +57,9 @@
 --     ahead (default 30); the body is not an MLflow envelope
 --     `{entity, action, timestamp, data}`;
 --   * unsigned, with `allow_unsigned`: 400 for a missing delivery id, or a
---     timestamp missing, malformed or out of those bounds;
+--     timestamp missing, malformed or out of those bounds. Anyone who can
+--     reach the location can then post events, even with a `secret` set (a
+--     signature present is still verified; one left out is not required);
 -- * 200: with `is_duplicate(key, event)`: it returned true, so the delivery
 --   is acknowledged but not handed to `on_event` again. `key` identifies the
 --   delivery itself. Databricks: `webhooks.delivery_key(raw)`, the hex SHA-256
