@@ -30,6 +30,7 @@ files["bench/"] = { std = "max", read_globals = { "jit" } }
 files["lua/databricks/webhooks/receiver.lua"] = { std = "ngx_lua", globals = { "ngx" } }
 files["lua/databricks/webhooks/ngx.lua"] = { std = "ngx_lua" }
 files["spec/support/openresty/app.lua"] = { std = "ngx_lua" }
+files["spec/support/openresty/mlflow_hook.lua"] = { std = "ngx_lua" }
 
 -- The command-line tool: runs on 5.1-5.4 and LuaJIT (LuaRocks runs it with its tree's Lua).
 files["bin/"] = { std = "max", read_globals = { "jit" } }

@@ -10,7 +10,7 @@
 -- Environment: BENCH_RUNS (default 5), BENCH_SCALE (multiplies call counts,
 -- default 1), BENCH_PIN=0 (do not pin client and servers to separate CPUs),
 -- BENCH_LUAJIT=0 (skip the LuaJIT clients), BENCH_VALGRIND=0, BENCH_CALLGRIND=0,
--- BENCH_CONCURRENCY=0, BENCH_PACE=0, BENCH_PARSE=0, BENCH_MEMORY_CALLS (default 200000),
+-- BENCH_CONCURRENCY=0, BENCH_PACE=0, BENCH_PARSE=0, BENCH_RECEIVER=0, BENCH_MEMORY_CALLS (default 200000),
 -- BENCH_WORKSPACE=1 (also measure against the local workspace, plain HTTP).
 -- bench/run builds a private snapshot of the module (BENCH_BUILD_DIR, with
 -- the Lua sources copied to BENCH_LUA_DIR), so that edits and rebuilds made
@@ -468,6 +468,31 @@ local function run_decode()
   return out
 end
 
+-- bench/receiver.lua: the nginx receiver's worker CPU per delivery (MLflow
+-- and Databricks) against a bare handler, in one LuaJIT worker.
+local function run_receiver()
+  if os.getenv("BENCH_RECEIVER") == "0" then return { skipped = true, text = "disabled (BENCH_RECEIVER=0)" } end
+  if not JIT_OK then return { skipped = true, text = "skipped (no LuaJIT build)" } end
+  local n = math.max(1000, math.floor(10000 * SCALE))
+  local text = capture(PIN_PREFIX .. "lua5.4 bench/receiver.lua " .. q(LUA_DIR) .. " " .. q(BUILD_DIR)
+    .. " " .. n .. " " .. math.max(3, RUNS) .. " 2>&1")
+  local out = { lines = {}, results = {} }
+  for line in text:gmatch("[^\n]+") do
+    if line:find("^receiver:") then
+      say("%s", line)
+      out.lines[#out.lines + 1] = line:gsub("^receiver: ?", "")
+    end
+    local rest = line:match("^RESULT receiver (.*)$")
+    if rest then
+      local r = {}
+      for k, x in rest:gmatch("([%w_]+)=(%S+)") do r[k] = tonumber(x) or x end
+      out.results[r.api .. "-" .. r.conn] = r
+    end
+  end
+  if not out.results["mlflow-keepalive"] then out.failed = first_line(text) end
+  return out
+end
+
 -- bench/parse.lua under LuaJIT (what nginx runs) and Lua 5.4: CPU per
 -- response of the cosocket parser on shapes meant to make it backtrack.
 local function run_parse()
@@ -695,6 +720,18 @@ local function check_targets(extra)
         .. "size, of the shape that grew most"):format(lua), ("%s %.1fx"):format(r.case, r.growth),
         ("<= %.1fx (2x linear)"):format(r.limit), r.ok == 1, ("%s/%s %.1fx"):format(r.case, lua, r.growth))
     end
+  end
+  local rc = extra.receiver
+  local rwhat = "nginx receiver, MLflow deliveries (signature, freshness, parse, de-duplication) vs a bare "
+    .. "handler, one LuaJIT worker, one kept-alive connection: throughput (bare CPU / receiver CPU per request)"
+  if rc.skipped then
+    add("receiver", rwhat, rc.text, ">= 0.7x", true)
+    checks[#checks].skipped = true
+  else
+    local r = rc.results["mlflow-keepalive"]
+    add("receiver", rwhat, r and ("%.2fx (%.1f vs %.1f us)"):format(r.ratio, r.us_per_req, r.bare_us)
+      or ("failed: " .. tostring(rc.failed)), ">= 0.7x", r ~= nil and r.ratio >= 0.7,
+      r and ("mlflow %.2fx"):format(r.ratio) or "failed")
   end
   local mem = extra.memory
   add("memory", ("RSS growth from call %s to call %s (TLS + HTTP/2)"):format(commas(MEMORY_CHECKPOINT),
@@ -937,6 +974,16 @@ local function report(mach, extra, checks, summary, plotted)
   if extra.parse.skipped then add("- disabled (BENCH_PARSE=0)") end
   for _, line in ipairs(extra.parse.lines or {}) do add("- " .. line:gsub("^parse: ", "")) end
   add()
+  add("## The nginx receiver")
+  add()
+  add("`bench/receiver.lua`: worker CPU per request of `receiver.handle` (MLflow: `api = \"mlflow\"`, "
+    .. "Databricks: `api = \"databricks\", max_age = 300`, both de-duplicating in a `lua_shared_dict`) "
+    .. "and of a bare handler that reads the body and answers the same 200, in one nginx worker (LuaJIT); "
+    .. "every delivery new and valid. The ratio is the throughput a CPU-bound worker keeps.")
+  add()
+  if extra.receiver.skipped then add("- " .. extra.receiver.text) end
+  for _, line in ipairs(extra.receiver.lines or {}) do add("- " .. line) end
+  add()
   add("## Pace")
   add()
   if extra.pace.skipped then
@@ -990,6 +1037,7 @@ local function main()
   extra.concurrency = phase("concurrency", run_concurrency)
   extra.pace = phase("pace", run_pace)
   extra.parse = phase("parsing pathological heads", run_parse)
+  extra.receiver = phase("the nginx receiver", run_receiver)
   stop_servers()
 
   local checks = check_targets(extra)

@@ -474,6 +474,32 @@ static int core_verify(lua_State *L)
     return 1;
 }
 
+/* An open-source MLflow envelope {entity, action, timestamp, data}: with the
+ * payload at -2, sets its event to "entity.action" (MLflow's own name of the
+ * event, e.g. "model_version.created", which no Databricks event name can be).
+ * Returns 0 when entity or action is not a non-empty string. */
+static int mlflow_event(lua_State *L)
+{
+    size_t el = 0, al = 0;
+    int ok;
+    lua_getfield(L, -2, "entity");
+    lua_getfield(L, -3, "action");
+    ok = lua_type(L, -2) == LUA_TSTRING && lua_type(L, -1) == LUA_TSTRING;
+    if (ok) {
+        lua_tolstring(L, -2, &el);
+        lua_tolstring(L, -1, &al);
+        ok = el > 0 && al > 0;
+    }
+    if (ok) {
+        lua_pushliteral(L, ".");
+        lua_insert(L, -2);
+        lua_concat(L, 3);
+        lua_setfield(L, -3, "event");
+    } else
+        lua_pop(L, 2);
+    return ok;
+}
+
 /* core.parse_delivery(body) -> payload table | nil, err */
 static int core_parse_delivery(lua_State *L)
 {
@@ -486,8 +512,8 @@ static int core_parse_delivery(lua_State *L)
         why = "delivery body is not a JSON object";
     else {
         lua_getfield(L, -1, "event");
-        if (lua_type(L, -1) != LUA_TSTRING)
-            why = "delivery has no event name";
+        if (lua_type(L, -1) != LUA_TSTRING && !mlflow_event(L))
+            why = "delivery has no event name (neither event nor entity and action)";
         lua_pop(L, 1);
     }
     if (why) {
@@ -495,6 +521,25 @@ static int core_parse_delivery(lua_State *L)
         dbw_error_push_local(L, DBW_E_INVALID, why, NULL, NULL);
         return 2;
     }
+    return 1;
+}
+
+/* core.hmac_b64(secret, msg[, expected]) -> the 44-character standard base64
+ * (padded) HMAC-SHA256 of msg, or, given expected, whether it is exactly that
+ * (compared in constant time; an empty secret never matches). MLflow's
+ * X-MLflow-Signature is "v1," and this, over "id.timestamp.body". */
+static int core_hmac_b64(lua_State *L)
+{
+    size_t kl, ml, el = 0;
+    const char *k = luaL_checklstring(L, 1, &kl), *m = luaL_checklstring(L, 2, &ml);
+    const char *e = lua_isnoneornil(L, 3) ? NULL : luaL_checklstring(L, 3, &el);
+    char b64[DBW_SIG_B64_LEN + 1];
+    if (dbw_hmac_sha256_b64(k, kl, m, ml, b64) != 0)
+        return luaL_error(L, "databricks.webhooks: HMAC-SHA256 failed");
+    if (e == NULL)
+        lua_pushlstring(L, b64, DBW_SIG_B64_LEN);
+    else /* the length is public (always 44); only the bytes are secret */
+        lua_pushboolean(L, kl > 0 && el == DBW_SIG_B64_LEN && dbw_equal_ct(b64, e, DBW_SIG_B64_LEN));
     return 1;
 }
 
@@ -589,6 +634,7 @@ static const luaL_Reg module_functions[] = {
     {"verify_signature", core_verify},
     {"delivery_key", core_delivery_key},
     {"parse_delivery", core_parse_delivery},
+    {"hmac_b64", core_hmac_b64},
     {"error", core_error},
     {"set_transport", core_set_transport},
     {"get_transport", core_get_transport},
@@ -703,11 +749,22 @@ static int core_file_mode(lua_State *L)
  */
 
 /***
- * Decode the JSON payload of a delivery.
+ * Decode the JSON payload of a delivery, of either family.
+ *
+ * Databricks sends a flat payload with a string `event`
+ * (`"MODEL_VERSION_CREATED"`, ...); it is returned as it is. Open-source
+ * MLflow sends an envelope `{entity, action, timestamp, data}` with lowercase
+ * `entity` and `action` (`"model_version"`, `"created"`) and an ISO 8601
+ * `timestamp`; it is returned with `event` set to `entity .. "." .. action`
+ * (`"model_version.created"`, MLflow's own name of the event, which no
+ * Databricks event name can equal), so that code can dispatch on `event`
+ * whichever family sent it. A body with a string `event` is always read as
+ * Databricks'. Verify the signature first.
  * @function parse_delivery
  * @tparam string raw_body the request body
  * @treturn table the payload: `event`, `webhook_id`, `event_timestamp`,
- * `model_name`, `version`, `to_stage`, `from_stage`, ... (plain Lua values)
+ * `model_name`, `version`, `to_stage`, `from_stage`, ... (Databricks), or
+ * `event`, `entity`, `action`, `timestamp`, `data` (MLflow); plain Lua values
  * @return[2] nil
  * @treturn[2] Error why the body is not a delivery
  */

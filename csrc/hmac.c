@@ -1,7 +1,10 @@
 #include "hmac.h"
 
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
 
 static void to_hex(const unsigned char *d, unsigned int n, char *out)
 {
@@ -14,32 +17,111 @@ static void to_hex(const unsigned char *d, unsigned int n, char *out)
     out[2 * n] = '\0';
 }
 
-int dbw_hmac_sha256_hex(const char *key, size_t klen, const char *msg, size_t mlen,
-                        char out[DBW_SIG_HEX_LEN + 1])
-{
-    unsigned char mac[EVP_MAX_MD_SIZE];
-    unsigned int n = 0;
-    if (HMAC(EVP_sha256(), key, (int)klen, (const unsigned char *)msg, mlen, mac, &n) == NULL || n != 32)
-        return -1;
-    to_hex(mac, n, out);
-    return 0;
-}
-
-int dbw_sha256_hex(const char *msg, size_t mlen, char out[DBW_SIG_HEX_LEN + 1])
-{
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int n = 0;
-    if (EVP_Digest(msg, mlen, md, &n, EVP_sha256(), NULL) != 1 || n != 32)
-        return -1;
-    to_hex(md, n, out);
-    return 0;
-}
-
 int dbw_hex_equal_ct(const char *a, const char *b)
 {
     unsigned diff = 0;
     int i;
     for (i = 0; i < DBW_SIG_HEX_LEN; i++)
         diff |= (unsigned)((unsigned char)a[i] | 0x20) ^ (unsigned)((unsigned char)b[i] | 0x20);
+    return diff == 0;
+}
+
+/* SHA-256 fetched once: OpenSSL 3 looks a digest up by name on every HMAC()
+ * or EVP_sha256() use, which costs more than hashing a delivery does. */
+static EVP_MD *sha256_md;
+static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
+
+/* Run when core.so is unloaded (glibc runs a library's atexit handlers at its
+ * dlclose) or at exit, before OpenSSL's own handler, registered earlier. */
+static void free_sha256(void)
+{
+    EVP_MD_free(sha256_md);
+    sha256_md = NULL;
+}
+
+static void fetch_sha256(void)
+{
+    sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
+    if (sha256_md != NULL && atexit(free_sha256) != 0) {
+        EVP_MD_free(sha256_md); /* never left without a way to free it */
+        sha256_md = NULL;
+    }
+}
+
+static int digest2(EVP_MD_CTX *c, const void *a, size_t al, const void *b, size_t bl, unsigned char *out)
+{
+    return EVP_DigestInit_ex(c, sha256_md, NULL) == 1 && EVP_DigestUpdate(c, a, al) == 1 &&
+           EVP_DigestUpdate(c, b, bl) == 1 && EVP_DigestFinal_ex(c, out, NULL) == 1;
+}
+
+/* HMAC (RFC 2104) over the fetched digest: H(K^opad || H(K^ipad || msg)). */
+static int hmac_sha256(const char *key, size_t klen, const char *msg, size_t mlen, unsigned char mac[32])
+{
+    unsigned char k[64] = {0}, pad[64];
+    size_t i;
+    int ok;
+    EVP_MD_CTX *c;
+    if (pthread_once(&sha256_once, fetch_sha256) != 0 || sha256_md == NULL || (c = EVP_MD_CTX_new()) == NULL)
+        return -1;
+    ok = 1;
+    if (klen > sizeof k)
+        ok = digest2(c, key, klen, "", 0, k);
+    else if (klen > 0)
+        memcpy(k, key, klen);
+    for (i = 0; i < sizeof pad; i++)
+        pad[i] = (unsigned char)(k[i] ^ 0x36);
+    ok = ok && digest2(c, pad, sizeof pad, msg, mlen, mac);
+    for (i = 0; i < sizeof pad; i++)
+        pad[i] = (unsigned char)(k[i] ^ 0x5c);
+    ok = ok && digest2(c, pad, sizeof pad, mac, 32, mac);
+    EVP_MD_CTX_free(c);
+    OPENSSL_cleanse(k, sizeof k);
+    OPENSSL_cleanse(pad, sizeof pad);
+    return ok ? 0 : -1;
+}
+
+int dbw_hmac_sha256_hex(const char *key, size_t klen, const char *msg, size_t mlen,
+                        char out[DBW_SIG_HEX_LEN + 1])
+{
+    unsigned char mac[32];
+    if (hmac_sha256(key, klen, msg, mlen, mac) != 0)
+        return -1;
+    to_hex(mac, sizeof mac, out);
+    return 0;
+}
+
+int dbw_sha256_hex(const char *msg, size_t mlen, char out[DBW_SIG_HEX_LEN + 1])
+{
+    unsigned char md[32];
+    EVP_MD_CTX *c;
+    int ok;
+    if (pthread_once(&sha256_once, fetch_sha256) != 0 || sha256_md == NULL || (c = EVP_MD_CTX_new()) == NULL)
+        return -1;
+    ok = digest2(c, msg, mlen, "", 0, md);
+    EVP_MD_CTX_free(c);
+    if (!ok)
+        return -1;
+    to_hex(md, sizeof md, out);
+    return 0;
+}
+
+int dbw_hmac_sha256_b64(const char *key, size_t klen, const char *msg, size_t mlen,
+                        char out[DBW_SIG_B64_LEN + 1])
+{
+    unsigned char mac[32];
+    if (hmac_sha256(key, klen, msg, mlen, mac) != 0)
+        return -1;
+    /* 32 bytes -> 44 characters with one '=' of padding, NUL-terminated */
+    if (EVP_EncodeBlock((unsigned char *)out, mac, (int)sizeof mac) != DBW_SIG_B64_LEN)
+        return -1;
+    return 0;
+}
+
+int dbw_equal_ct(const char *a, const char *b, size_t n)
+{
+    unsigned diff = 0;
+    size_t i;
+    for (i = 0; i < n; i++)
+        diff |= (unsigned)((unsigned char)a[i] ^ (unsigned char)b[i]);
     return diff == 0;
 }

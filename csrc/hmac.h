@@ -22,4 +22,14 @@ int dbw_sha256_hex(const char *msg, size_t mlen, char out[DBW_SIG_HEX_LEN + 1]);
 /* Case-insensitive comparison of two 64-digit hex strings in constant time. */
 int dbw_hex_equal_ct(const char *a, const char *b);
 
+/* MLflow's form: standard base64, with padding, of the 32-byte HMAC-SHA256. */
+#define DBW_SIG_B64_LEN 44
+
+/* out receives 44 base64 characters and a NUL. Returns 0, or -1 if libcrypto fails. */
+int dbw_hmac_sha256_b64(const char *key, size_t klen, const char *msg, size_t mlen,
+                        char out[DBW_SIG_B64_LEN + 1]);
+
+/* Byte-exact comparison of n bytes whose time does not depend on where they differ. */
+int dbw_equal_ct(const char *a, const char *b, size_t n);
+
 #endif

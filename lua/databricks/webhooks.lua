@@ -610,6 +610,11 @@ M.delivery_key = core.delivery_key
 M.parse_delivery = core.parse_delivery
 M.sign = core.sign
 
+-- Open-source MLflow deliveries (LDoc entries at the end of this file).
+local mlflow_delivery = require("databricks.webhooks.mlflow_delivery")
+M.verify_mlflow_signature = mlflow_delivery.verify
+M.sign_mlflow = mlflow_delivery.sign
+
 -- Reference documentation of what is defined above without an LDoc comment of
 -- its own (the methods are installed on the C class, not declared here).
 
@@ -682,5 +687,52 @@ M.sign = core.sign
 
 --- The statuses of an open-source MLflow webhook: `{ "ACTIVE", "DISABLED" }`.
 -- @field MLFLOW_STATUSES
+
+--- Open-source MLflow deliveries
+-- @section mlflow_delivery
+
+--- Verify an open-source MLflow delivery: its `X-MLflow-Signature`, then its freshness.
+--
+-- MLflow sends `"v1,"` and the standard base64 (with padding) of
+-- HMAC-SHA256, keyed with the webhook's secret, over
+-- `delivery_id .. "." .. timestamp .. "." .. raw_body`. The digest is computed
+-- and compared in C, in constant time; with several secrets every one is
+-- tried. Only then is the timestamp checked:
+-- `-max_skew <= now - timestamp <= max_age`. MLflow repeats a delivery
+-- byte for byte when it retries (same id, timestamp and signature), so
+-- de-duplicate accepted deliveries by their id (the nginx receiver does).
+--
+-- An empty secret (or an array without a non-empty one), or a missing or
+-- empty header value, gives `false` and a reason; arguments of the wrong
+-- type raise. A reason never contains a secret.
+-- @function verify_mlflow_signature
+-- @tparam string|{string,...} secret the webhook's secret, or several while
+-- rotating (any one matching passes)
+-- @tparam string raw_body the request body, byte for byte
+-- @tparam ?string delivery_id the `X-MLflow-Delivery-Id` header
+-- @tparam ?string|number timestamp the `X-MLflow-Timestamp` header: Unix
+-- seconds, decimal digits only
+-- @tparam ?string signature the `X-MLflow-Signature` header
+-- @tparam[opt] table opts `max_age` (seconds, default 300), `max_skew`
+-- (seconds a timestamp may be ahead of now, default 30), `now` (Unix seconds,
+-- default `os.time()`; for tests)
+-- @treturn boolean `true` when the signature matches and the delivery is fresh
+-- @return[2] `false`
+-- @treturn[2] string the reason
+-- @usage
+-- local h = ngx.req.get_headers()
+-- local ok, why = webhooks.verify_mlflow_signature({ new_secret, old_secret }, body,
+--   h["x-mlflow-delivery-id"], h["x-mlflow-timestamp"], h["x-mlflow-signature"])
+-- if not ok then return reply(401, why) end
+-- local event = webhooks.parse_delivery(body) -- event.entity, event.action, event.data
+
+--- The `X-MLflow-Signature` MLflow sends for a delivery, as
+-- `verify_mlflow_signature` expects it. For tests and relays.
+-- @function sign_mlflow
+-- @tparam string secret the webhook's secret
+-- @tparam string delivery_id the delivery's id
+-- @tparam string|number timestamp Unix seconds
+-- @tparam string raw_body the body to sign
+-- @treturn string `"v1,"` and 44 base64 characters
 
 return M

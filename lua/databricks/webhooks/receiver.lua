@@ -1,4 +1,5 @@
---- Receiving webhook deliveries inside nginx (lua-nginx-module / OpenResty).
+--- Receiving webhook deliveries inside nginx (lua-nginx-module / OpenResty),
+-- from Databricks' Model Registry or from an open-source MLflow server.
 --
 --     location = /databricks/webhook {
 --       content_by_lua_block {
@@ -10,28 +11,67 @@
 --       }
 --     }
 --
+--     location = /mlflow/webhook {
+--       content_by_lua_block {
+--         local receiver = require("databricks.webhooks.receiver")
+--         local seen = receiver.seen_in(ngx.shared.webhook_seen, 660)  -- > max_age + max_skew
+--         receiver.handle{
+--           api = "mlflow",
+--           secret = os.getenv("MLFLOW_WEBHOOK_SECRET"),
+--           is_duplicate = seen.is_duplicate, forget = seen.forget,
+--           on_event = function(event) ngx.log(ngx.NOTICE, event.event) end, -- "model_version.created"
+--         }
+--       }
+--     }
+--
+-- **Which family.** `api = "databricks"` or `api = "mlflow"` says who sends
+-- to the location. Without it each request is read by its headers: one with
+-- any of `X-MLflow-Signature`, `X-MLflow-Delivery-Id` or `X-MLflow-Timestamp`
+-- as MLflow's (401 if it also has `X-Databricks-Signature`), any other as
+-- Databricks'. Set `api` when you know the sender; give each family its own
+-- secret.
+--
 -- For each request, in this order:
 --
+-- * 500: no secret configured: the receiver fails closed (with
+--   `allow_unsigned`, only a signed MLflow delivery gets this);
 -- * 405: the method is not POST;
 -- * 413: the body is larger than `max_body` (checked on Content-Length before
 --   reading, and on the bytes read);
--- * 401: no `X-Databricks-Signature` header, more than one, or a signature
---   that does not match the HMAC-SHA256 of the exact body bytes with the
---   secret (compared in constant time by `webhooks.verify_signature`);
--- * 400: the (authentic) body is not a JSON delivery (`webhooks.parse_delivery`);
--- * 400: with `max_age` (seconds): the delivery's `event_timestamp` (ms since
---   the epoch, covered by the signature) is missing, or more than `max_age`
---   seconds in the past or in the future;
+-- * Databricks:
+--   * 401: no `X-Databricks-Signature` header, more than one, or a signature
+--     that does not match the HMAC-SHA256 of the exact body bytes with the
+--     secret (compared in constant time by `webhooks.verify_signature`);
+--   * 400: the (authentic) body is not a JSON delivery (`webhooks.parse_delivery`);
+--   * 400: with `max_age` (seconds): the delivery's `event_timestamp` (ms since
+--     the epoch, covered by the signature) is missing, or more than `max_age`
+--     seconds in the past or in the future;
+-- * MLflow:
+--   * 401: more than one of a header; no `X-MLflow-Signature` (a webhook
+--     without a secret sends none; accepted only with `allow_unsigned = true`);
+--     a missing `X-MLflow-Delivery-Id` or `X-MLflow-Timestamp`, a malformed
+--     one, or a signature that does not match
+--     (`webhooks.verify_mlflow_signature`, in constant time);
+--   * 400: the signed `X-MLflow-Timestamp` (Unix seconds) is more than
+--     `max_age` seconds old (default 300) or more than `max_skew` seconds
+--     ahead (default 30); the body is not an MLflow envelope
+--     `{entity, action, timestamp, data}`;
+--   * unsigned, with `allow_unsigned`: 400 for a missing delivery id, or a
+--     timestamp missing, malformed or out of those bounds. Anyone who can
+--     reach the location can then post events, even with a `secret` set (a
+--     signature present is still verified; one left out is not required);
 -- * 200: with `is_duplicate(key, event)`: it returned true, so the delivery
 --   is acknowledged but not handed to `on_event` again. `key` identifies the
---   delivery itself: `webhooks.delivery_key(raw)`, the hex SHA-256 of the exact
---   body (a sender's retry repeats the bytes; two events of one webhook in the
---   same millisecond differ in their body). `event` is the parsed delivery;
+--   delivery itself. Databricks: `webhooks.delivery_key(raw)`, the hex SHA-256
+--   of the exact body (a sender's retry repeats the bytes; two events of one
+--   webhook in the same millisecond differ in their body). MLflow: the
+--   `X-MLflow-Delivery-Id` (covered by the signature; MLflow's retries repeat
+--   id, timestamp, signature and body). `event` is the parsed delivery;
 -- * 200: `on_event(event, raw)` ran; it may return a status (and a body) to
 --   answer instead, and an error it raises becomes a 500 (logged). When it
 --   fails (raises or answers 5xx), `forget(key, event)` (if given) is called
---   so that the sender's retry is not a duplicate;
--- * 500: no secret configured: the receiver fails closed.
+--   so that the sender's retry is not a duplicate. (MLflow retries on 429 and
+--   500, 502, 503, 504; Databricks on any failure.)
 --
 -- The body is read with `ngx.req.read_body()`; one that nginx buffered to a
 -- temporary file (larger than `client_body_buffer_size`) is read from that file.
@@ -39,7 +79,10 @@
 -- Nothing is parsed before the signature is verified.
 --
 -- `receiver.seen_in(dict, ttl)` gives both hooks over a `lua_shared_dict`,
--- shared by every worker of the nginx instance.
+-- shared by every worker of the nginx instance. Keep `ttl` above the window a
+-- delivery is accepted in (`max_age + max_skew` for MLflow, twice `max_age`
+-- for Databricks), so that a replay inside it is still a duplicate. One dict
+-- may serve both families: their keys cannot collide (64 hex digits, uuids).
 --
 -- `receiver.read(opts)` does the same checks without answering: it returns
 -- `event, raw` or `nil, status, reason` (a duplicate is `nil, 200, "duplicate
@@ -48,6 +91,7 @@
 -- @module databricks.webhooks.receiver
 
 local webhooks = require("databricks.webhooks")
+local mlflow_delivery = require("databricks.webhooks.mlflow_delivery")
 
 local ngx = ngx
 local type, tostring, tonumber, pcall, ipairs = type, tostring, tonumber, pcall, ipairs
@@ -61,6 +105,14 @@ local M = {}
 M.DEFAULT_MAX_BODY = 1024 * 1024
 
 local SIGNATURE_HEADER = "x-databricks-signature"
+-- open-source MLflow's three headers, and their spelling in reasons
+local MLFLOW_HEADERS = {
+  { "x-mlflow-signature", "X-MLflow-Signature" },
+  { "x-mlflow-delivery-id", "X-MLflow-Delivery-Id" },
+  { "x-mlflow-timestamp", "X-MLflow-Timestamp" },
+}
+local APIS = { mlflow = true, databricks = true }
+local HOOKS = { "on_event", "is_duplicate", "forget" }
 
 local REASON = {
   [200] = "OK", [400] = "Bad Request", [401] = "Unauthorized", [405] = "Method Not Allowed",
@@ -124,7 +176,17 @@ local function check_opts(opts, fname, level)
   if age ~= nil and (type(age) ~= "number" or age ~= age or age <= 0 or age == math.huge) then
     error("bad option 'max_age' (seconds > 0 expected)", level)
   end
-  for _, name in ipairs({ "on_event", "is_duplicate", "forget" }) do
+  local skew = opts.max_skew
+  if skew ~= nil and (type(skew) ~= "number" or skew ~= skew or skew < 0 or skew == math.huge) then
+    error("bad option 'max_skew' (seconds >= 0 expected)", level)
+  end
+  if opts.api ~= nil and not APIS[opts.api] then
+    error("bad option 'api' (\"mlflow\" or \"databricks\" expected, got " .. tostring(opts.api) .. ")", level)
+  end
+  if opts.allow_unsigned ~= nil and type(opts.allow_unsigned) ~= "boolean" then
+    error("bad option 'allow_unsigned' (boolean expected, got " .. type(opts.allow_unsigned) .. ")", level)
+  end
+  for _, name in ipairs(HOOKS) do
     if opts[name] ~= nil and type(opts[name]) ~= "function" then
       error(("bad option '%s' (function expected, got %s)"):format(name, type(opts[name])), level)
     end
@@ -160,19 +222,64 @@ local function duplicate(key, event, hook)
   return seen == true
 end
 
-local function authenticated(opts)
-  local max = opts.max_body or M.DEFAULT_MAX_BODY
-  local secrets = secrets_of(opts)
+-- Which family sent the request: opts.api, or else its headers. Returns
+-- "mlflow" or "databricks", or nil, status, reason.
+local function family_of(opts, headers)
+  if opts.api then return opts.api end
+  local mlflow = false
+  for _, h in ipairs(MLFLOW_HEADERS) do
+    if headers[h[1]] ~= nil then mlflow = true end
+  end
+  if not mlflow then return "databricks" end
+  if headers[SIGNATURE_HEADER] ~= nil then
+    return nil, 401, "both X-Databricks-Signature and X-MLflow-* headers (set the receiver's api option)"
+  end
+  return "mlflow"
+end
+
+-- Open-source MLflow: the signature over id.timestamp.body with the secrets,
+-- or none when allow_unsigned; the timestamp's freshness in both cases; the
+-- delivery id is the key. Returns event, body, key, or nil, status, reason.
+local function mlflow_read(opts, headers, secrets, max)
+  local v = {}
+  for i, h in ipairs(MLFLOW_HEADERS) do
+    local value = headers[h[1]]
+    if type(value) == "table" then return nil, 401, "more than one " .. h[2] .. " header" end
+    v[i] = value
+  end
+  local signature, id, ts = v[1], v[2], v[3]
+  local fresh_opts = { max_age = opts.max_age, max_skew = opts.max_skew }
+  if signature == nil or signature == "" then
+    if not opts.allow_unsigned then
+      return nil, 401, "missing X-MLflow-Signature header (unsigned deliveries are refused)"
+    end
+    if id == nil or id == "" then return nil, 400, "missing X-MLflow-Delivery-Id header" end
+    local young, why = mlflow_delivery.fresh(ts, fresh_opts)
+    if not young then return nil, 400, why end
+  elseif not secrets then
+    ngx.log(ngx.ERR, "databricks.webhooks.receiver: a signed MLflow delivery, but no secret configured")
+    return nil, 500, "receiver has no secret"
+  end
+
+  local body, status, reason = read_body(max)
+  if not body then return nil, status, reason end
+  if signature ~= nil and signature ~= "" then
+    local ok, why, half = mlflow_delivery.check(secrets, body, id, ts, signature, fresh_opts)
+    if not ok then return nil, half == "freshness" and 400 or 401, why end
+  end
+
+  local event, err = webhooks.parse_delivery(body)
+  if not event then return nil, 400, err and err.message or "not a delivery" end
+  if type(event.entity) ~= "string" then return nil, 400, "not an MLflow delivery (no entity and action)" end
+  return event, body, id
+end
+
+local function databricks_read(opts, headers, secrets, max)
   if not secrets then
     ngx.log(ngx.ERR, "databricks.webhooks.receiver: no secret configured; refusing deliveries")
     return nil, 500, "receiver has no secret"
   end
-  if ngx.req.get_method() ~= "POST" then return nil, 405, "POST expected" end
-
-  local declared = tonumber(ngx.var.http_content_length)
-  if declared and declared > max then return nil, 413, "body larger than " .. max .. " bytes" end
-
-  local signature = ngx.req.get_headers()[SIGNATURE_HEADER]
+  local signature = headers[SIGNATURE_HEADER]
   if signature == nil then return nil, 401, "missing X-Databricks-Signature header" end
   if type(signature) ~= "string" then return nil, 401, "more than one X-Databricks-Signature header" end
 
@@ -192,7 +299,30 @@ local function authenticated(opts)
     local young, fstatus, freason = fresh(event, opts.max_age)
     if not young then return nil, fstatus, freason end
   end
-  local key = webhooks.delivery_key(body)
+  return event, body, webhooks.delivery_key(body)
+end
+
+local function authenticated(opts)
+  local max = opts.max_body or M.DEFAULT_MAX_BODY
+  local secrets = secrets_of(opts)
+  -- fails closed before anything is read, unless unsigned MLflow deliveries
+  -- may be accepted (a signed one is still refused with a 500 then)
+  if not secrets and not (opts.allow_unsigned and opts.api ~= "databricks") then
+    ngx.log(ngx.ERR, "databricks.webhooks.receiver: no secret configured; refusing deliveries")
+    return nil, 500, "receiver has no secret"
+  end
+  if ngx.req.get_method() ~= "POST" then return nil, 405, "POST expected" end
+
+  local declared = tonumber(ngx.var.http_content_length)
+  if declared and declared > max then return nil, 413, "body larger than " .. max .. " bytes" end
+
+  local headers = ngx.req.get_headers()
+  local family, fstatus, freason = family_of(opts, headers)
+  if not family then return nil, fstatus, freason end
+  local read = family == "mlflow" and mlflow_read or databricks_read
+  local event, body, key = read(opts, headers, secrets, max)
+  if not event then return nil, body, key end
+
   if opts.is_duplicate then
     local seen, dstatus, dreason = duplicate(key, event, opts.is_duplicate)
     if seen == nil then return nil, dstatus, dreason end
@@ -202,7 +332,8 @@ local function authenticated(opts)
 end
 
 --- Reads and authenticates the current request's delivery without answering.
--- @tparam table opts `secret`, `max_body`, `max_age`, `is_duplicate`, as for `handle`
+-- @tparam table opts `secret`, `api`, `max_body`, `max_age`, `max_skew`,
+--   `allow_unsigned`, `is_duplicate`, as for `handle`
 -- @return the parsed event, the raw body and the delivery's key
 --   (`webhooks.delivery_key`), or nil, an HTTP status and a reason
 function M.read(opts)
@@ -214,7 +345,8 @@ end
 -- the nginx instance shares: `is_duplicate` records a key and tells whether
 -- it was there already, in one atomic `add`; `forget` deletes it.
 -- @param dict a shared dict, e.g. `ngx.shared.webhook_seen`
--- @tparam number ttl seconds a key is kept: at least twice `max_age`
+-- @tparam number ttl seconds a key is kept: longer than a delivery is accepted
+--   (twice `max_age` for Databricks, `max_age + max_skew` for MLflow)
 -- @treturn table `{ is_duplicate = function(key), forget = function(key) }`
 function M.seen_in(dict, ttl)
   if type(dict) ~= "table" and type(dict) ~= "userdata" then
@@ -247,9 +379,13 @@ end
 --- Handles the current request as a webhook delivery and answers it (content
 -- phase). Returns the status sent and the event (or the reason of a refusal).
 -- @tparam table opts `secret` (a string, an array of strings, or a function
---   returning either), `max_body` (bytes, default 1 MiB), `on_event`
+--   returning either), `api` (`"databricks"` or `"mlflow"`; default: by the
+--   request's headers), `max_body` (bytes, default 1 MiB), `on_event`
 --   (`function(event, raw)`, may return a status and a body), `max_age`
---   (seconds), `is_duplicate` (`function(key, event)`, true when already
+--   (seconds; Databricks: off by default, MLflow: 300), `max_skew` (MLflow:
+--   seconds a timestamp may be ahead, default 30), `allow_unsigned` (MLflow:
+--   accept deliveries without a signature, from a webhook that has no secret;
+--   default false), `is_duplicate` (`function(key, event)`, true when already
 --   seen), `forget` (`function(key, event)`); see `seen_in`
 function M.handle(opts)
   check_opts(opts, "handle", 3)
