@@ -79,7 +79,7 @@ int dbw_bulk(lua_State *L, dbw_client *c)
 {
     const dbw_op *op = op_by_name(c, luaL_checkstring(L, 2));
     size_t n, i;
-    lua_Integer parallel = 8;
+    lua_Integer parallel = DBW_BULK_PARALLEL;
     int results;
     dbw_item *items;
     dbw_req *reqs;

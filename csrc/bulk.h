@@ -13,6 +13,9 @@
 
 #include "client.h"
 
+/* client:bulk's transfers in flight: by default, and at most (the Lua
+ * driver of webhooks.lua takes both from core.BULK_PARALLEL / _MAX_PARALLEL) */
+#define DBW_BULK_PARALLEL 8
 #define DBW_BULK_MAX_PARALLEL 64
 
 /* Arguments at 2 (op name), 3 (array of requests), 4 (opts or nil). */

@@ -543,6 +543,17 @@ static int core_hmac_b64(lua_State *L)
     return 1;
 }
 
+/* core.debug(client, line): a debug line through the client's `debug` (the
+ * Lua driver's, webhooks.lua), as the C drivers write theirs. */
+static int core_debug(lua_State *L)
+{
+    dbw_client *c = luaL_checkudata(L, 1, DBW_CLIENT_MT);
+    const char *line = luaL_checkstring(L, 2);
+    if (!c->closed)
+        dbw_client_debug(L, c, line);
+    return 0;
+}
+
 /* core.set_transport(client, t) / core.get_transport(client): the Lua
  * transport record of webhooks.lua, kept in the client's box so that a
  * transport closing over its own client is still collected with it. */
@@ -637,6 +648,7 @@ static const luaL_Reg module_functions[] = {
     {"hmac_b64", core_hmac_b64},
     {"error", core_error},
     {"set_transport", core_set_transport},
+    {"debug", core_debug},
     {"get_transport", core_get_transport},
     {"sleep", dbw_stepper_sleep},
     {"validate", dbw_op_validate},
@@ -690,6 +702,10 @@ DBW_API int luaopen_databricks_webhooks_core(lua_State *L)
     lua_setfield(L, -2, "EVENTS");
     push_names(L, dbw_statuses);
     lua_setfield(L, -2, "STATUSES");
+    lua_pushinteger(L, DBW_BULK_PARALLEL);
+    lua_setfield(L, -2, "BULK_PARALLEL");
+    lua_pushinteger(L, DBW_BULK_MAX_PARALLEL);
+    lua_setfield(L, -2, "BULK_MAX_PARALLEL");
     lua_pushstring(L, curl_version_info(CURLVERSION_NOW)->version);
     lua_setfield(L, -2, "curl_version");
     if (uname(&u) == 0) {

@@ -103,10 +103,14 @@ int dbw_stepper_begin(lua_State *L, dbw_client *c, const dbw_op *op)
 
 /* Pushes the request table a transport sends. Every string is copied into Lua
  * here, so it stays valid whatever the client's buffers hold later. */
-static void push_request(lua_State *L, const dbw_client *c, const dbw_request *rq)
+static void push_request(lua_State *L, const dbw_client *c, const dbw_request *rq, int api)
 {
     int i;
-    lua_createtable(L, 0, 7);
+    lua_createtable(L, 0, 8);
+    /* "api", or "token" for a credential's refresh: the Lua driver's window
+     * (webhooks.lua) reads only the answers to API requests, as driver.c does */
+    lua_pushstring(L, api ? "api" : "token");
+    lua_setfield(L, -2, "kind");
     lua_pushstring(L, rq->method);
     lua_setfield(L, -2, "method");
     lua_pushstring(L, rq->url);
@@ -262,7 +266,7 @@ static int step_impl(lua_State *L)
         s->last_path = rq.path;
         s->sent_at = dbw_now();
         lua_pushliteral(L, "send");
-        push_request(L, c, &rq);
+        push_request(L, c, &rq, s->ex.sent == DBW_SENT_API);
         return 2;
     case DBW_EX_SLEEP:
         s->state = ST_IDLE;

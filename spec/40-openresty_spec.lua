@@ -234,6 +234,33 @@ describe("inside nginx (OpenResty)", function()
       assert.is_true(r.elapsed >= 0.55 and r.elapsed < 1.5, "took " .. r.elapsed .. " s") -- 2 rounds of 0.3 s
     end)
 
+    it("narrows bulk()'s window on 429, as libcurl's driver does: nothing lost or twice, 429s few", function()
+      srv:settings({ rate_limit = 20 })
+      local reqs = {}
+      for i = 1, 60 do -- short: the app reads bodies of up to 8 KiB
+        reqs[i] = { events = { "COMMENT_CREATED" }, model_name = "w" .. i, http_url_spec = { url = "https://h/" } }
+      end
+      local r = call("bulk", { "create", reqs, { parallel = 32 } }, { retry_timeout = 60, debug = true })
+      assert(r.result, cjson.encode(r))
+      -- the debug lines went to nginx's error log (its stderr)
+      local sizes = {}
+      for n in app:error_log(2000):gmatch("bulk: [^\n]-at most (%d+) in flight") do sizes[#sizes + 1] = tonumber(n) end
+      assert.equals(16, sizes[1])
+      local grew = false
+      for k = 2, #sizes do if sizes[k] > sizes[k - 1] then grew = true end end
+      assert.is_true(grew, table.concat(sizes, " "))
+      assert.equals(60, #r.result)
+      for i = 1, 60 do assert.equals("w" .. i, r.result[i].ok and r.result[i].ok.model_name) end
+      local names = {}
+      for _, wh in pairs(srv:webhooks()) do
+        assert.is_nil(names[wh.model_name], "created twice: " .. tostring(wh.model_name))
+        names[wh.model_name] = true
+      end
+      -- 32 at once into a limit of 20 a second, unnarrowed, answer 429 again and again
+      assert.is_true(srv:stats().rate_limited < 60, "429s: " .. srv:stats().rate_limited)
+      srv:settings({ rate_limit = false })
+    end)
+
     it("waits between retries with ngx.sleep (503, then success)", function()
       srv:faults({ { kind = "503", retry_after = 1 } })
       local busy = assert(socket.connect("127.0.0.1", app.port))

@@ -32,6 +32,7 @@ local function user_agent(settings)
 end
 
 local methods = core.methods
+local unpack = table.unpack or unpack -- luacheck: ignore 143
 
 -- ----------------------------------------------------------------------------
 -- Transports
@@ -127,13 +128,16 @@ local function ended(st, ok, a, b)
   error(a, 0)
 end
 
---- Runs one call through a Lua transport: the loop the C core runs for libcurl,
+-- Runs one call through a Lua transport: the loop the C core runs for libcurl,
 -- written in Lua so that `send` and `sleep` may yield. Whatever the transport or
--- `sleep` raises ends the call's Stepper before it propagates.
-local function run_lua(self, t, op, ...)
+-- `sleep` raises ends the call's Stepper before it propagates. `send` may be
+-- given instead of the transport's own (the bulk driver's, which watches the
+-- answers).
+local function run_lua(self, t, send, op, ...)
   local st, err = self:_begin(op, ...)
   if not st then return nil, err end
-  local send, sleep = t.send, t.sleep or default_sleep
+  local sleep = t.sleep or default_sleep
+  send = send or t.send
   if not can_protect then return drive(st, send, sleep) end
   return ended(st, pcall(drive, st, send, sleep))
 end
@@ -163,22 +167,58 @@ local function check_arg(types, op, v, level)
   end
 end
 
--- client:bulk() over a Lua transport: the same result shape as the libcurl
--- multi version (results[i] = { ok = value } or { err = error }), run by up to
--- `parallel` light threads inside nginx, one after the other elsewhere.
+-- client:bulk() over a Lua transport: the Lua driver, with the result shape
+-- and the window of the libcurl one (csrc/driver.c). Inside nginx up to
+-- `parallel` light threads run the calls, one per request; a 429 to an API
+-- request halves how many may run (once per round trip), successes grow it
+-- back by one per window's worth. Elsewhere the calls run one after another.
+local BULK_PARALLEL, BULK_MAX_PARALLEL = core.BULK_PARALLEL, core.BULK_MAX_PARALLEL
+
+local function new_window(self, max)
+  local win = { size = max, cut_at = -math.huge }
+  local function resized(before, what)
+    local now = math.floor(win.size)
+    if now ~= before then
+      core.debug(self, ("databricks.webhooks: bulk: %sat most %d in flight now"):format(what, now))
+    end
+  end
+  -- send(req) through t, watching the answers to API requests
+  function win.watch(t)
+    return function(req)
+      local started = ngx.now()
+      local resp = t.send(req)
+      local status = req.kind == "api" and type(resp) == "table" and resp.status
+      if type(status) == "number" then
+        local before = math.floor(win.size)
+        if status >= 200 and status < 300 then
+          win.size = math.min(max, win.size + 1 / win.size)
+          resized(before, "")
+        elseif status == 429 and started >= win.cut_at then
+          win.size = math.max(1, win.size / 2)
+          ngx.update_time()
+          win.cut_at = ngx.now()
+          resized(before, "answered 429; ")
+        end
+      end
+      return resp
+    end
+  end
+  return win
+end
+
 local function bulk_lua(self, t, op, reqs, opts)
   local api = self.api
   if not BULK_OPS[api][op] then
     error("bad argument #1 to 'bulk' (one of " .. BULK_NAMES[api] .. " expected)", 3)
   end
   if type(reqs) ~= "table" then error("bad argument #2 to 'bulk' (table expected, got " .. type(reqs) .. ")", 3) end
-  local parallel = 8
+  local parallel = BULK_PARALLEL
   if opts ~= nil then
     if type(opts) ~= "table" then error("bad argument #3 to 'bulk' (table expected, got " .. type(opts) .. ")", 3) end
     if opts.parallel ~= nil then parallel = opts.parallel end
   end
-  if type(parallel) ~= "number" or parallel < 1 or parallel > 64 or parallel % 1 ~= 0 then
-    error("bad argument #3 to 'bulk' (parallel must be 1..64)", 3)
+  if type(parallel) ~= "number" or parallel < 1 or parallel > BULK_MAX_PARALLEL or parallel % 1 ~= 0 then
+    error(("bad argument #3 to 'bulk' (parallel must be 1..%d)"):format(BULK_MAX_PARALLEL), 3)
   end
   local n, types = #reqs, ARG_TYPES[api][op]
   for i = 1, n do
@@ -186,29 +226,34 @@ local function bulk_lua(self, t, op, reqs, opts)
       error(("bad request #%d to 'bulk' (table expected, got %s)"):format(i, type(reqs[i])), 3)
     end
   end
-  local results, next_i = {}, 1
-  local function worker()
-    while next_i <= n do
-      local i = next_i
-      next_i = i + 1
-      local ok, err = run_lua(self, t, op, reqs[i])
-      if ok ~= nil then results[i] = { ok = ok } else results[i] = { err = err } end
-    end
+  local results = {}
+  local function one(i, send)
+    local ok, err = run_lua(self, t, send, op, reqs[i])
+    if ok ~= nil then results[i] = { ok = ok } else results[i] = { err = err } end
+    return i
   end
-  if cosockets_now() and parallel > 1 and n > 1 then
-    local threads = {}
-    for k = 1, math.min(parallel, n) do threads[k] = ngx.thread.spawn(worker) end
-    for k = 1, #threads do
-      local ok, err = ngx.thread.wait(threads[k])
-      if not ok then
-        -- one worker raised: the call raises, and the others stop here rather
-        -- than go on sending in the background
-        for j = k + 1, #threads do ngx.thread.kill(threads[j]) end
-        error(err, 0)
-      end
+  if not (cosockets_now() and parallel > 1 and n > 1) then
+    for i = 1, n do one(i) end
+    return results
+  end
+  local win = new_window(self, math.min(parallel, n))
+  local send = win.watch(t)
+  local running, count, next_i = {}, 0, 1 -- running[i] = the thread of request i
+  while next_i <= n or count > 0 do
+    while next_i <= n and count < math.floor(win.size) do
+      running[next_i] = ngx.thread.spawn(one, next_i, send)
+      next_i, count = next_i + 1, count + 1
     end
-  else
-    worker()
+    local list = {}
+    for _, th in pairs(running) do list[#list + 1] = th end
+    local ok, i = ngx.thread.wait(unpack(list))
+    if not ok then
+      -- one call raised: the bulk raises, and the others stop here rather
+      -- than go on sending in the background
+      for _, th in pairs(running) do ngx.thread.kill(th) end
+      error(i, 0)
+    end
+    running[i], count = nil, count - 1
   end
   return results
 end
@@ -238,7 +283,7 @@ local function call_op(self, op, req, level)
   local t = transport_for(self)
   if t == nil then return c_method[op](self, req) end
   closed_check(self, level)
-  return run_lua(self, t, op, req)
+  return run_lua(self, t, nil, op, req)
 end
 
 for name in pairs(core.OP_NAMES) do
@@ -258,7 +303,7 @@ function methods.request(self, method, path, body, query)
       type(method) ~= "string" and 1 or 2, type(type(method) ~= "string" and method or path)), 2)
   end
   closed_check(self, 2)
-  return run_lua(self, t, "request", method, path, body, query)
+  return run_lua(self, t, nil, "request", method, path, body, query)
 end
 
 local c_bulk = methods.bulk

@@ -114,9 +114,22 @@ end
 
 -- POST {client = opts?, op = "list", args = [...]}: the call, its duration and
 -- the client's counters. Without `client`, the worker's shared client is used.
-function M.call()
+-- The request body, from memory or from the temporary file nginx keeps a
+-- large one in (client_body_buffer_size is 1k here).
+local function body_text()
   ngx.req.read_body()
-  local req = cjson.decode(ngx.req.get_body_data() or "{}") or {}
+  local data = ngx.req.get_body_data()
+  if data then return data end
+  local path = ngx.req.get_body_file()
+  if not path then return "{}" end
+  local f = assert(io.open(path, "rb"))
+  data = f:read("*a")
+  f:close()
+  return data
+end
+
+function M.call()
+  local req = cjson.decode(body_text()) or {}
   local client, err = shared_client(), nil
   if req.client then client, err = webhooks.new(base_opts(req.client)) end
   if not client then return reply({ new_err = err_view(err) }) end
