@@ -45,16 +45,6 @@ int dbw_buf_puts(dbw_buf *b, const char *s)
     return dbw_buf_append(b, s, strlen(s));
 }
 
-int dbw_buf_append_size(dbw_buf *b, size_t v)
-{
-    char digits[24], *p = digits + sizeof digits;
-    do {
-        *--p = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
-    return dbw_buf_append(b, p, (size_t)(digits + sizeof digits - p));
-}
-
 int dbw_buf_printf(dbw_buf *b, const char *fmt, ...)
 {
     va_list ap;

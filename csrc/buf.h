@@ -19,8 +19,6 @@ typedef struct dbw_buf {
 int dbw_buf_reserve(dbw_buf *b, size_t extra);
 int dbw_buf_append(dbw_buf *b, const void *p, size_t n);
 int dbw_buf_puts(dbw_buf *b, const char *s);
-/* The decimal digits of v: what a hot path uses instead of printf's %zu. */
-int dbw_buf_append_size(dbw_buf *b, size_t v);
 int dbw_buf_printf(dbw_buf *b, const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 2, 3)))

@@ -16,13 +16,15 @@
 #define LUA_OK 0
 #endif
 
+/* 2^53: every integer up to it is exact as a double (the numbers of Lua 5.1
+ * and LuaJIT, and JSON's in practice). */
+#define DBW_EXACT_INT_MAX 9007199254740992.0
+
 /* Only luaopen_* is exported; everything else stays inside the .so. */
 #if defined(__GNUC__)
 #define DBW_API __attribute__((visibility("default")))
-#define DBW_LOCAL __attribute__((visibility("hidden")))
 #else
 #define DBW_API
-#define DBW_LOCAL
 #endif
 
 static inline void dbw_setfuncs(lua_State *L, const luaL_Reg *l)
@@ -40,18 +42,6 @@ static inline size_t dbw_rawlen(lua_State *L, int idx)
 #else
     return (size_t)lua_objlen(L, idx);
 #endif
-}
-
-static inline void *dbw_testudata(lua_State *L, int idx, const char *tname)
-{
-    void *p = lua_touserdata(L, idx);
-    if (p == NULL || !lua_getmetatable(L, idx))
-        return NULL;
-    luaL_getmetatable(L, tname);
-    if (!lua_rawequal(L, -1, -2))
-        p = NULL;
-    lua_pop(L, 2);
-    return p;
 }
 
 /* Creates the metatable `name` once: __index = methods, __gc (and __close,
@@ -104,7 +94,7 @@ static inline void dbw_get_box(lua_State *L, int idx)
 static inline void dbw_pushnumber(lua_State *L, double d)
 {
 #if LUA_VERSION_NUM >= 503
-    if (d >= -9007199254740992.0 && d <= 9007199254740992.0 && (double)(lua_Integer)d == d) {
+    if (d >= -DBW_EXACT_INT_MAX && d <= DBW_EXACT_INT_MAX && (double)(lua_Integer)d == d) {
         lua_pushinteger(L, (lua_Integer)d);
         return;
     }
@@ -123,7 +113,7 @@ static inline int dbw_isintegral(lua_State *L, int idx)
 #endif
     {
         lua_Number n = lua_tonumber(L, idx);
-        return n >= -9007199254740992.0 && n <= 9007199254740992.0 && (lua_Number)(long long)n == n;
+        return n >= -DBW_EXACT_INT_MAX && n <= DBW_EXACT_INT_MAX && (lua_Number)(long long)n == n;
     }
 }
 

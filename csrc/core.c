@@ -131,7 +131,7 @@ static const char *opt_count(lua_State *L, int t, const char *k, size_t dflt, si
 #else
         double v = lua_tonumber(L, -1); /* integral and within 2^53 */
 #endif
-        if (v < 1 || (double)v > 9007199254740992.0) /* 2^53: exact as a double too */
+        if (v < 1 || (double)v > DBW_EXACT_INT_MAX)
             why = "must be a positive integer";
         else
             *out = (size_t)v;

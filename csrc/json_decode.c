@@ -354,7 +354,7 @@ static int parse_number(parser *P)
             return PUSHED;
         }
 #endif
-        if (v <= 9007199254740992ull) { /* within 2^53: the double is exact */
+        if (v <= (unsigned long long)DBW_EXACT_INT_MAX) { /* the double is exact */
             dbw_pushnumber(P->L, neg ? -(double)v : (double)v);
             return PUSHED;
         }

@@ -470,7 +470,7 @@ static int check_value(lua_State *L, int idx, const dbw_field *f, const where *w
         return check_pair(L, idx, f->values, w, msg);
     case DBW_T_ID:
         if (t == LUA_TNUMBER) {
-            if (!dbw_integer_in(L, idx, 0, 9007199254740992LL))
+            if (!dbw_integer_in(L, idx, 0, (long long)DBW_EXACT_INT_MAX))
                 return fail(msg, w, "must be a string, or an integer from 0 to 2^53", NULL);
             return 0;
         }
