@@ -669,7 +669,7 @@ DBW_API int luaopen_databricks_webhooks_core(lua_State *L)
         curl_ready = 1;
     }
     dbw_errors_init(L);
-    dbw_json_init(L);
+    dbw_json_init(L, dbw_family_names);
     dbw_stepper_init(L);
 
     dbw_newclass(L, DBW_CLIENT_MT, client_methods, m_close, 1, m_tostring);

@@ -4,7 +4,7 @@
 
 #define ENCODE_KEY "databricks.webhooks.json_encode"
 
-void dbw_json_init(lua_State *L)
+void dbw_json_init(lua_State *L, const char *const *const *interned)
 {
     lua_getglobal(L, "require");
     lua_pushliteral(L, "cjson.safe");
@@ -12,7 +12,7 @@ void dbw_json_init(lua_State *L)
     lua_getfield(L, -1, "encode");
     lua_setfield(L, LUA_REGISTRYINDEX, ENCODE_KEY);
     lua_pop(L, 1);
-    dbw_json_decode_init(L);
+    dbw_json_decode_init(L, interned);
 }
 
 /* lua-cjson 2.1.0 (Debian's) writes '/' as "\/" and has no switch to stop it.

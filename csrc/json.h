@@ -15,11 +15,13 @@
 #include "compat.h"
 
 /* Loads cjson.safe and sets up the decoder; raises a Lua error when cjson is
- * not installed. */
-void dbw_json_init(lua_State *L);
+ * not installed. interned: NULL-terminated lists of strings (field names,
+ * enum values) the decoder pushes from a table instead of hashing them
+ * again; the whole array ends with NULL. */
+void dbw_json_init(lua_State *L, const char *const *const *interned);
 
 /* The decoder's part of dbw_json_init (json_decode.c). */
-void dbw_json_decode_init(lua_State *L);
+void dbw_json_decode_init(lua_State *L, const char *const *const *interned);
 
 /* Decodes n bytes of JSON. Pushes the value and returns 1, or pushes nothing
  * and returns 0. The value is plain: nulls are left out (object members are

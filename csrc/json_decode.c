@@ -9,8 +9,9 @@
  * buffer, and leaves two fix-ups for a second walk. Here a container's items
  * wait on the Lua stack until its end (or until CHUNK of them) so the table
  * is created at its final size; strings without escapes are pushed straight
- * from the input; the API's field names and enum values come from a per-state
- * table of interned strings instead of being hashed again; nulls and integers
+ * from the input; the API's field names and enum values (the caller's lists:
+ * the decoder knows no API) come from a per-state table of interned strings
+ * instead of being hashed again; nulls and integers
  * are settled as they are read. The differential harness fuzz/fuzz_json.c
  * holds the result equal to cjson.decode + that normalisation.
  *
@@ -27,7 +28,6 @@
 #include <string.h>
 
 #include "json.h"
-#include "schema.h"
 
 #define MAX_DEPTH 1000
 /* Items a container keeps on the stack before moving them into its table:
@@ -36,16 +36,6 @@
 #define CHUNK 128
 
 /* ---- the per-state table of common strings -------------------------------- */
-
-/* Field names of every object the API returns, besides dbw_events and dbw_statuses. */
-/* clang-format off */
-static const char *const common_names[] = {
-    "webhooks", "next_page_token", "webhook", "id", "creation_timestamp", "last_updated_timestamp",
-    "description", "events", "model_name", "status", "http_url_spec", "url", "enable_ssl_verification",
-    "secret", "authorization", "job_spec", "job_id", "workspace_url", "access_token", "status_code", "body",
-    "error_code", "message", "error", "details", "token_type", "expires_in", "event", "event_timestamp",
-    "text", "version", "to_stage", "from_stage", NULL};
-/* clang-format on */
 
 #define SLOTS 256 /* open addressing; a power of two well above the number of strings */
 #define MAX_COMMON_LEN 48
@@ -66,11 +56,21 @@ static unsigned hash_name(const char *s, size_t n)
            (SLOTS - 1);
 }
 
+static int find_common(const common_index *ix, const char *s, size_t n, unsigned h)
+{
+    for (; ix->slot[h]; h = (h + 1) & (SLOTS - 1))
+        if (ix->len[ix->slot[h]] == n && memcmp(ix->name[ix->slot[h]], s, n) == 0)
+            return 1;
+    return 0;
+}
+
 static void add_common(lua_State *L, common_index *ix, int *count, const char *const *names)
 {
     for (; *names; names++) {
         size_t n = strlen(*names);
         unsigned h = hash_name(*names, n);
+        if (n == 0 || n > MAX_COMMON_LEN || *count + 1 >= SLOTS / 2 || find_common(ix, *names, n, h))
+            continue; /* the table stays sparse, and each string is in it once */
         while (ix->slot[h])
             h = (h + 1) & (SLOTS - 1);
         ++*count;
@@ -82,15 +82,14 @@ static void add_common(lua_State *L, common_index *ix, int *count, const char *c
     }
 }
 
-void dbw_json_decode_init(lua_State *L)
+void dbw_json_decode_init(lua_State *L, const char *const *const *interned)
 {
     int count = 0;
     common_index *ix = lua_newuserdata(L, sizeof *ix);
     memset(ix, 0, sizeof *ix);
     lua_newtable(L);
-    add_common(L, ix, &count, common_names);
-    add_common(L, ix, &count, dbw_events);
-    add_common(L, ix, &count, dbw_statuses);
+    for (; interned && *interned; interned++)
+        add_common(L, ix, &count, *interned);
     dbw_set_box(L, -2);
     lua_pushlightuserdata(L, (void *)&COMMON_KEY);
     lua_insert(L, -2);

@@ -35,12 +35,30 @@ static const dbw_op mlflow_ops[] = {
     {NULL, NULL, NULL, 0, 0, 0, 0, 0, DBW_SHAPE_ANY, NULL},
 };
 
-/* name, ops, events, statuses, id_field, events_as_pairs */
+/* The names the answers of each family use (objects, errors, tokens, deliveries). */
+static const char *const databricks_names[] = {
+    "webhooks", "next_page_token", "webhook", "id", "creation_timestamp", "last_updated_timestamp",
+    "description", "events", "model_name", "status", "http_url_spec", "url", "enable_ssl_verification",
+    "secret", "authorization", "job_spec", "job_id", "workspace_url", "access_token", "status_code", "body",
+    "error_code", "message", "error", "details", "token_type", "expires_in", "event", "event_timestamp",
+    "text", "version", "to_stage", "from_stage", NULL};
+
+static const char *const mlflow_names[] = {
+    "webhook_id", "name", "entity", "action", "result", "success", "response_status", "response_body",
+    "error_message", "timestamp", "data", "error_class", "sqlstate",
+    "REGISTERED_MODEL", "MODEL_VERSION", "MODEL_VERSION_TAG", "MODEL_VERSION_ALIAS", "PROMPT",
+    "PROMPT_VERSION", "PROMPT_TAG", "PROMPT_VERSION_TAG", "PROMPT_ALIAS", "BUDGET_POLICY",
+    "CREATED", "UPDATED", "DELETED", "SET", "EXCEEDED", NULL};
+
+/* name, ops, events, statuses, field_names, id_field, events_as_pairs */
 const dbw_family dbw_families[] = {
-    {"databricks", databricks_ops, dbw_events, dbw_statuses, "id", 0},
-    {"mlflow", mlflow_ops, dbw_mlflow_events, dbw_mlflow_statuses, "webhook_id", 1},
-    {NULL, NULL, NULL, NULL, NULL, 0},
+    {"databricks", databricks_ops, dbw_events, dbw_statuses, databricks_names, "id", 0},
+    {"mlflow", mlflow_ops, dbw_mlflow_events, dbw_mlflow_statuses, mlflow_names, "webhook_id", 1},
+    {NULL, NULL, NULL, NULL, NULL, NULL, 0},
 };
+
+const char *const *const dbw_family_names[] = {databricks_names, dbw_events,  dbw_statuses,
+                                               mlflow_names,     dbw_mlflow_statuses, NULL};
 /* clang-format on */
 
 const dbw_family *dbw_family_find(const char *name)

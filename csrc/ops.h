@@ -40,16 +40,20 @@ typedef struct dbw_op {
 
 /* How a family names things on the wire that the Lua side sees one way. */
 typedef struct dbw_family {
-    const char *name;            /* the `api` of webhooks.new */
-    const dbw_op *ops;           /* ending with a row whose name is NULL */
-    const char *const *events;   /* event names (core.FAMILIES[name].events) */
-    const char *const *statuses; /* NULL-terminated */
-    const char *id_field;        /* the server's name for a webhook's id; copied to `id` */
-    int events_as_pairs;         /* results' events are { entity, action } objects */
+    const char *name;               /* the `api` of webhooks.new */
+    const dbw_op *ops;              /* ending with a row whose name is NULL */
+    const char *const *events;      /* event names (core.FAMILIES[name].events) */
+    const char *const *statuses;    /* NULL-terminated */
+    const char *const *field_names; /* the names its answers use, for the decoder to intern */
+    const char *id_field;           /* the server's name for a webhook's id; copied to `id` */
+    int events_as_pairs;            /* results' events are { entity, action } objects */
 } dbw_family;
 
 /* Every family, the default (Databricks) first, ending with a NULL name. */
 extern const dbw_family dbw_families[];
+
+/* For dbw_json_init: every family's field names, events and statuses. */
+extern const char *const *const dbw_family_names[];
 
 /* The family called name, or NULL. */
 const dbw_family *dbw_family_find(const char *name);
