@@ -9,9 +9,9 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
+#include "clock.h"
 #include "errors.h"
 #include "json.h"
-#include "retry.h"
 #include "urlenc.h"
 
 /* Refresh this long before expiry at most; Azure rejects tokens with < 30 s left. */

@@ -7,8 +7,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "errors.h"
-#include "retry.h"
 
 static const char *check(const dbw_client *c)
 {

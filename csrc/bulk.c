@@ -10,7 +10,6 @@
 #include "http.h"
 #include "ops.h"
 #include "request.h"
-#include "retry.h"
 
 static const dbw_op *op_by_name(const dbw_client *c, const char *name)
 {

@@ -3,11 +3,11 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "clock.h"
 #include "driver.h"
 #include "errors.h"
 #include "json.h"
 #include "result.h"
-#include "retry.h"
 #include "urlenc.h"
 
 /* One line per attempt. Paths carry no secrets; headers are never logged. */

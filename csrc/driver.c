@@ -4,9 +4,9 @@
 #include <string.h>
 
 #include "call.h"
+#include "clock.h"
 #include "http.h"
 #include "pace.h"
-#include "retry.h"
 
 /* How many transfers may be in flight: `parallel` at first, halved (at least
  * 1) by a 429, grown again by one per window's worth of successes. One cut

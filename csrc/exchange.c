@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "auth.h"
+#include "clock.h"
 #include "request.h"
 #include "retry.h"
 

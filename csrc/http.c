@@ -4,6 +4,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "clock.h"
 #include "retry.h"
 
 #include <openssl/ssl.h>

@@ -23,8 +23,4 @@ int dbw_retry_allowed(const dbw_response *rs, int replay_safe);
 /* Exponential backoff with jitter for attempt n (1-based), in seconds. */
 double dbw_backoff(int attempt, uint64_t *rng);
 
-double dbw_now(void);       /* monotonic seconds */
-double dbw_epoch_now(void); /* wall-clock seconds */
-void dbw_sleep(double seconds);
-
 #endif

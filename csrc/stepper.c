@@ -6,6 +6,7 @@
 
 #include "auth.h"
 #include "call.h"
+#include "clock.h"
 #include "exchange.h"
 #include "request.h"
 #include "retry.h"
