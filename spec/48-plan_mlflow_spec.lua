@@ -235,4 +235,21 @@ describe("plan and apply on an MLflow server", function()
     assert.is_nil(doc)
     assert.matches("api must be", err.message, 1, true)
   end)
+
+  it("runs the README's example as written, against the stand-in", function()
+    local readme = assert(util.read_file("README.md"))
+    local from = assert(readme:find("\n## Open-source MLflow servers\n", 1, true))
+    local block = assert(readme:match("```lua\n(.-)```", from))
+    local code = block:gsub("https://hooks%.example%.com/mlflow", url("readme"))
+    local script = dir .. "/readme.lua"
+    util.write_file(script, 'package.path = "./lua/?.lua;./lua/?/init.lua;" .. package.path\n'
+      .. 'package.cpath = "./build/5.4/?.so;" .. package.cpath\n' .. code)
+    local p = assert(io.popen(("env -i PATH=%s MLFLOW_TRACKING_URI=%s lua5.4 %s 2>&1; echo rc=$?"):format(
+      util.q(os.getenv("PATH") or "/usr/bin:/bin"), util.q(srv.url), util.q(script))))
+    local out = p:read("*a")
+    p:close()
+    assert.matches("rc=0\n$", out)
+    assert.matches("ACTIVE\tmodel_version.created,model_version_alias.created\n", out)
+    assert.matches("true\t200\n", out)
+  end)
 end)

@@ -393,3 +393,48 @@ describe("databricks.webhooks.cli --api mlflow (in-process)", function()
     assert.same({ id, "in", "ACTIVE", "model_version_alias.created" }, { row[1], row[2], row[3], row[4] })
   end)
 end)
+
+describe("databricks-webhooks get (Databricks)", function()
+  local srv, tmp
+
+  local function run(args)
+    local env = { "PATH=" .. q(os.getenv("PATH") or "/usr/bin:/bin"), "HOME=" .. q(tmp),
+      "DATABRICKS_HOST=" .. q(srv.url), "DATABRICKS_TOKEN=" .. q(srv.token) }
+    local argv = {}
+    for i, a in ipairs(args) do argv[i] = q(a) end
+    os.execute(string.format("env -i %s %s %s </dev/null >%s 2>%s; echo $? >%s", table.concat(env, " "), q(TOOL),
+      table.concat(argv, " "), q(tmp .. "/stdout"), q(tmp .. "/stderr"), q(tmp .. "/rc")))
+    return { code = tonumber(read_file(tmp .. "/rc")), stdout = read_file(tmp .. "/stdout") or "",
+      stderr = read_file(tmp .. "/stderr") or "" }
+  end
+
+  setup(function()
+    srv = workspace.start()
+    tmp = shell("mktemp -d \"${TMPDIR:-/tmp}/cli-get-spec.XXXXXX\"")
+  end)
+  teardown(function()
+    srv:stop()
+    os.execute("rm -rf " .. q(tmp))
+  end)
+
+  it("finds a webhook by paging list, narrowed by --model", function()
+    local ids = {}
+    for i = 1, 3 do
+      local r = run({ "create", "--model", "m" .. i, "--event", "MODEL_VERSION_CREATED",
+        "--url", srv.url .. "/__control/sink/" .. i, "-o", "json" })
+      assert.equals(0, r.code, r.stderr)
+      ids[i] = cjson.decode(r.stdout).id
+    end
+    local r = run({ "get", ids[2] })
+    assert.equals(0, r.code, r.stderr)
+    local row = fields(lines(r.stdout)[1])
+    assert.same({ ids[2], "m2", "ACTIVE", "MODEL_VERSION_CREATED" }, { row[1], row[2], row[3], row[4] })
+    assert.equals(ids[3], cjson.decode(run({ "get", ids[3], "--model", "m3", "-o", "json" }).stdout).id)
+    r = run({ "get", ids[3], "--model", "m1" })
+    assert.equals(1, r.code)
+    assert.matches("RESOURCE_DOES_NOT_EXIST", r.stderr, 1, true)
+    r = run({ "get", ids[1], "--name", "x" })
+    assert.equals(2, r.code)
+    assert.matches("get does not take --name", r.stderr, 1, true)
+  end)
+end)
