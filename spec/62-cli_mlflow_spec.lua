@@ -135,6 +135,17 @@ describe("databricks-webhooks --api mlflow (command line)", function()
       assert.equals("rotated", srv:webhooks()[1].secret)
     end)
 
+    it("takes a --json body, events as names or as {entity, action}", function()
+      local body = cjson.encode({ name = "j", url = url(), events = { { entity = "PROMPT_TAG", action = "SET" },
+        "model_version.created" } })
+      local wh = cjson.decode(ok({ "create", "--json", body, "--description", "from json", "-o", "json" }).stdout)
+      table.sort(wh.events)
+      assert.same({ "model_version.created", "prompt_tag.set" }, wh.events)
+      assert.equals("from json", wh.description)
+      usage({ "create", "--json", cjson.encode({ name = "j", url = url(), events = { { entity = "PROMPT",
+        action = "SET" } } }) }, "unknown event 'PROMPT.SET'")
+    end)
+
     it("suggests the MLflow name for a misspelt or Databricks-style event", function()
       local r = usage({ "create", "--name", "a", "--url", url(), "--event", "MODEL_VERSION_CREATED" },
         "unknown event 'MODEL_VERSION_CREATED' (did you mean 'model_version.created'?)")

@@ -380,7 +380,11 @@ end
 --   `{file = PATH}` references must stay in; default `"."`),
 --   `allow_file_outside` (read files outside it too)
 -- @return plan: `actions` (creates, then updates, then deletes), `unchanged`,
---   `unmanaged` (in scope, not desired, kept without prune), `counts`; or nil, err
+--   `unmanaged` (in scope, not desired, kept without prune), `counts`; or nil, err.
+--   On an MLflow client (desired specs as its `create` takes them, no
+--   `model_names`) also `api = "mlflow"` and `conflicts` ({ name, ids,
+--   desired_index } for each desired name several webhooks share: no action
+--   is planned for them), counted in `counts.conflicts`
 function M.plan(client, desired, opts)
   if type(desired) ~= "table" then
     error("bad argument #1 to 'plan' (table expected, got " .. type(desired) .. ")", 2)
@@ -479,7 +483,9 @@ local function resolved(a, files, api)
 end
 
 --- Carries a plan out: one `client:bulk` per kind of action (creates, then
--- updates, then deletes). A failure does not stop the other actions.
+-- updates, then deletes). A failure does not stop the other actions. A plan
+-- made for the other API family, or an action on a name the plan lists as a
+-- conflict, gives nil, err before anything is sent.
 -- @param client a client
 -- @tparam table plan what `plan` returned
 -- @tparam[opt] table opts `parallel` (as bulk's), `progress` (called as

@@ -74,13 +74,17 @@ function Context:statuses()
   return self.api == "mlflow" and mod.MLFLOW_STATUSES or mod.STATUSES
 end
 
--- Refuses unknown event names. An MLflow name ("entity.action") may be given
--- in either case; it is lowercased in `list` (the form the library prints).
+-- Refuses unknown event names. An MLflow name ("entity.action", or a --json
+-- body's {"entity", "action"}) may be given in either case; it is turned into
+-- the lowercase name in `list` (the form the library prints).
 function Context:check_events(list)
   local events = self:events()
   local valid = set_of(events)
   local mlflow = self.api == "mlflow"
   for i, e in ipairs(list) do
+    if mlflow and type(e) == "table" and type(e.entity) == "string" and type(e.action) == "string" then
+      e = e.entity .. "." .. e.action -- a --json body's {"entity", "action"}
+    end
     if mlflow and type(e) == "string" and valid[e:lower()] then
       list[i] = e:lower()
     elseif not valid[e] then
