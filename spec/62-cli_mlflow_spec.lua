@@ -331,6 +331,33 @@ describe("databricks-webhooks --api mlflow (command line)", function()
       assert.equals("mlflow", plan.api)
     end)
 
+    it("applies secrets from the environment, rotates them on request, and prunes", function()
+      create("old")
+      write_file(tmp .. "/s.json", '{"webhooks": [{"name": "s", "url": "' .. url("s")
+        .. '", "events": ["prompt.created"], "status": "DISABLED", "secret": {"env": "S_SECRET"}}]}')
+      local r = run({ "apply", "-f", tmp .. "/s.json", "--prune", "--yes" })
+      assert.equals(2, r.code)
+      assert.matches("S_SECRET is not set", r.stderr, 1, true)
+      r = ok({ "apply", "-f", tmp .. "/s.json", "--prune", "--yes" }, { env = { S_SECRET = "first" } })
+      assert.is_nil(r.stdout:find("first", 1, true))
+      local live = {}
+      for _, wh in ipairs(srv:webhooks()) do
+        if not wh.deleted then live[#live + 1] = wh end
+      end
+      assert.equals(1, #live)
+      assert.same({ "s", "DISABLED", "first" }, { live[1].name, live[1].status, live[1].secret })
+      assert.equals(0, run({ "plan", "-f", tmp .. "/s.json", "--prune" }).code)
+      r = run({ "plan", "-f", tmp .. "/s.json", "--rotate-secrets" })
+      assert.equals(4, r.code)
+      assert.matches("secret: sent again (rotate_secrets)", r.stdout, 1, true)
+      ok({ "apply", "-f", tmp .. "/s.json", "--rotate-secrets", "--yes" }, { env = { S_SECRET = "second" } })
+      for _, wh in ipairs(srv:webhooks()) do
+        if not wh.deleted then
+          assert.same({ "DISABLED", "second" }, { wh.status, wh.secret })
+        end
+      end
+    end)
+
     it("refuses a file naming a webhook twice, naming both entries", function()
       write_file(tmp .. "/dup.json", '{"webhooks": [\n'
         .. '{"name": "x", "url": "' .. url() .. '", "events": ["prompt.created"]},\n'
