@@ -16,9 +16,9 @@ function M.array(t) return setmetatable(t or {}, ARRAY) end
 function M.is_marked_array(t) return getmetatable(t) == ARRAY end
 
 local KEY_ORDER = {}
-for i, k in ipairs({ "version", "model_names", "changes", "counts", "prune", "rotate_secrets", "actions",
-  "create", "update", "delete", "unchanged", "unmanaged",
-  "webhooks", "action", "id", "label", "model_name", "events", "status", "description",
+for i, k in ipairs({ "version", "api", "model_names", "changes", "counts", "prune", "rotate_secrets", "actions",
+  "create", "update", "delete", "unchanged", "unmanaged", "conflicts",
+  "webhooks", "action", "id", "label", "name", "model_name", "events", "status", "description",
   "http_url_spec", "job_spec", "url", "enable_ssl_verification", "secret", "authorization", "job_id",
   "workspace_url", "access_token", "field", "old", "new", "added", "removed", "notes" }) do
   KEY_ORDER[k] = i

@@ -3,7 +3,10 @@
 -- (`client:apply`).
 --
 -- A webhook's identity is its model (or none: registry-wide) plus its target:
--- the URL, or the job id and workspace URL. Secrets (`secret`,
+-- the URL, or the job id and workspace URL. On an MLflow client
+-- (`api = "mlflow"`) it is the webhook's `name` instead, and names the server
+-- holds more than once are reported as `plan.conflicts`, never acted on
+-- (databricks.webhooks.plan_mlflow). Secrets (`secret`,
 -- `authorization`, `access_token`) are write-only in the API, so a plan never
 -- compares them: they are sent on create, and on update only with
 -- `rotate_secrets` (or when the whole `http_url_spec` must be sent anyway).
@@ -377,12 +380,21 @@ end
 --   `{file = PATH}` references must stay in; default `"."`),
 --   `allow_file_outside` (read files outside it too)
 -- @return plan: `actions` (creates, then updates, then deletes), `unchanged`,
---   `unmanaged` (in scope, not desired, kept without prune), `counts`; or nil, err
+--   `unmanaged` (in scope, not desired, kept without prune), `counts`; or nil, err.
+--   On an MLflow client (desired specs as its `create` takes them, no
+--   `model_names`) also `api = "mlflow"` and `conflicts` ({ name, ids,
+--   desired_index } for each desired name several webhooks share: no action
+--   is planned for them), counted in `counts.conflicts`
 function M.plan(client, desired, opts)
   if type(desired) ~= "table" then
     error("bad argument #1 to 'plan' (table expected, got " .. type(desired) .. ")", 2)
   end
   opts = check_opts(opts, "plan")
+  if client.api == "mlflow" then
+    local files = files_of(opts)
+    local p, err = require("databricks.webhooks.plan_mlflow").plan(M.helpers, client, desired, opts, files)
+    return p, err -- not a tail call: its argument errors point at the caller of plan
+  end
   local scope = scope_of(opts)
   local files = files_of(opts)
   local wanted, by_key = {}, {}
@@ -450,9 +462,16 @@ end
 -- ----------------------------------------------------------------------------
 
 -- The request of an action with every reference resolved, or nil, err.
-local function resolved(a, files)
+local function resolved(a, files, api)
   if a.action == "delete" then return { id = a.id } end
   local req = copy(a.request)
+  if api == "mlflow" then -- the one secret is a top-level field
+    if req.secret == nil then return req end
+    local s, err = M.resolve_secret(req.secret, files)
+    if not s then return invalid(("%s: secret: %s"):format(a.label, err)) end
+    req.secret = s
+    return req
+  end
   local why
   each_secret(req, function(kind, field, v)
     if why then return end
@@ -464,7 +483,9 @@ local function resolved(a, files)
 end
 
 --- Carries a plan out: one `client:bulk` per kind of action (creates, then
--- updates, then deletes). A failure does not stop the other actions.
+-- updates, then deletes). A failure does not stop the other actions. A plan
+-- made for the other API family, or an action on a name the plan lists as a
+-- conflict, gives nil, err before anything is sent.
 -- @param client a client
 -- @tparam table plan what `plan` returned
 -- @tparam[opt] table opts `parallel` (as bulk's), `progress` (called as
@@ -483,13 +504,28 @@ function M.apply(client, plan, opts)
   if opts.progress ~= nil and type(opts.progress) ~= "function" then
     error("bad argument #2 to 'apply' (progress must be a function)", 2)
   end
+  local api = client.api == "mlflow" and "mlflow" or "databricks"
+  if (plan.api or "databricks") ~= api then
+    return invalid(("the plan was made for %s, not for this client's %s server"):format(
+      plan.api == "mlflow" and "an MLflow server" or "a Databricks workspace",
+      api == "mlflow" and "MLflow" or "Databricks"))
+  end
+  -- names several server webhooks share: never acted on (the plan has no
+  -- action for them; one added by hand is refused)
+  local conflicted = {}
+  for _, c in ipairs(plan.conflicts or {}) do conflicted[c.name] = c end
   local batches = { create = { reqs = {}, at = {} }, update = { reqs = {}, at = {} }, delete = { reqs = {}, at = {} } }
   for i, a in ipairs(plan.actions) do
     local b = batches[a.action]
     if not b then
       error(("bad argument #1 to 'apply' (action %d: unknown kind %s)"):format(i, tostring(a.action)), 2)
     end
-    local req, err = resolved(a, files)
+    local c = a.action ~= "delete" and a.name ~= nil and conflicted[a.name]
+    if c then
+      return invalid(("%s: %d webhooks on the server have the name %s (ids %s); delete the extra ones first")
+        :format(a.label, #c.ids, a.name, table.concat(c.ids, ", ")))
+    end
+    local req, err = resolved(a, files, api)
     if not req then return nil, err end
     b.reqs[#b.reqs + 1], b.at[#b.at + 1] = req, i
   end
@@ -511,5 +547,9 @@ function M.apply(client, plan, opts)
   end
   return results
 end
+
+-- What databricks.webhooks.plan_mlflow shares with this file (not public).
+M.helpers = { KINDS = KINDS, copy = copy, invalid = invalid, is_reference = M.is_reference,
+  refused_file = refused_file, same_set = same_set, difference = difference }
 
 return M

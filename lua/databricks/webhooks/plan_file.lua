@@ -59,6 +59,10 @@ end
 
 -- Refuses literal secrets in webhooks[i]; references pass (plan checks their shape).
 local function check_secrets(spec, where)
+  if type(spec.secret) == "string" then -- an MLflow webhook's
+    return invalid(("%s.secret: a secret is never written in the file; use "
+      .. '{"env": "NAME"} or {"file": "PATH"}'):format(where))
+  end
   for kind, fields in pairs(SECRET_FIELDS) do
     if type(spec[kind]) == "table" then
       for _, field in ipairs(fields) do
@@ -161,10 +165,13 @@ function M.parse(text, name)
   if type(doc) ~= "table" or (doc[1] ~= nil) then return invalid(name .. ": must be a JSON object") end
   strip_nulls(doc)
   for k in pairs(doc) do
-    if k ~= "version" and k ~= "model_names" and k ~= "webhooks" then
-      return invalid(("%s: unknown key %s (expected version, model_names, webhooks)"):format(
+    if k ~= "version" and k ~= "api" and k ~= "model_names" and k ~= "webhooks" then
+      return invalid(("%s: unknown key %s (expected version, api, model_names, webhooks)"):format(
         name, quote(tostring(k))))
     end
+  end
+  if doc.api ~= nil and doc.api ~= "databricks" and doc.api ~= "mlflow" then
+    return invalid(name .. ': api must be "databricks" or "mlflow"')
   end
   if doc.version ~= nil and doc.version ~= M.VERSION then
     return invalid(("%s: version must be %d"):format(name, M.VERSION))
@@ -190,7 +197,7 @@ function M.parse(text, name)
   end
   local lines = {}
   for i, at in ipairs(starts) do lines[i] = line_of(text, at) end
-  return { webhooks = doc.webhooks, model_names = names, name = name, lines = lines }
+  return { webhooks = doc.webhooks, model_names = names, api = doc.api, name = name, lines = lines }
 end
 
 --- A message of `plan` about desired[i] in the words of the file:
@@ -243,7 +250,10 @@ end
 -- WEBHOOK_<n>_ACCESS_TOKEN).
 -- @tparam table webhooks as `list` returns them
 -- @tparam[opt] table model_names the scope they were listed with
-function M.export(webhooks, model_names)
+-- @tparam[opt] string api `"mlflow"` for an MLflow server's webhooks (the
+--   file then says `"api": "mlflow"`; each secret is WEBHOOK_<n>_SECRET)
+function M.export(webhooks, model_names, api)
+  if api == "mlflow" then return M.export_mlflow(webhooks) end
   local out = array()
   for i, wh in ipairs(webhooks) do
     local spec = { model_name = wh.model_name, events = array({}), status = wh.status }
@@ -262,6 +272,40 @@ function M.export(webhooks, model_names)
   end
   local names = model_names and #model_names > 0 and list_of(model_names) or nil
   return { version = M.VERSION, model_names = names, webhooks = out }
+end
+
+-- An MLflow server's webhooks, sorted by name (then age) so that the file
+-- and its WEBHOOK_<n>_SECRET numbers do not move when a webhook is added.
+function M.export_mlflow(webhooks)
+  local sorted = {}
+  for i, wh in ipairs(webhooks) do sorted[i] = wh end
+  table.sort(sorted, function(a, b)
+    if a.name ~= b.name then return tostring(a.name) < tostring(b.name) end
+    local ta, tb = tonumber(a.creation_timestamp) or 0, tonumber(b.creation_timestamp) or 0
+    if ta ~= tb then return ta < tb end
+    return tostring(a.id) < tostring(b.id)
+  end)
+  local out = array()
+  for i, wh in ipairs(sorted) do
+    local spec = { name = wh.name, url = wh.url, events = list_of(wh.events), status = wh.status,
+      secret = { env = ("WEBHOOK_%d_SECRET"):format(i) } }
+    if wh.description and wh.description ~= "" then spec.description = wh.description end
+    out[i] = spec
+  end
+  return { version = M.VERSION, api = "mlflow", webhooks = out }
+end
+
+--- Names held by more than one webhook, sorted (a file naming one twice is refused by plan).
+function M.duplicate_names(webhooks)
+  local count, out = {}, {}
+  for _, wh in ipairs(webhooks) do
+    if wh.name then count[wh.name] = (count[wh.name] or 0) + 1 end
+  end
+  for name, n in pairs(count) do
+    if n > 1 then out[#out + 1] = name end
+  end
+  table.sort(out)
+  return out
 end
 
 -- ----------------------------------------------------------------------------
@@ -290,7 +334,7 @@ local function action_lines(a, lines)
   if a.action == "create" then
     local spec = a.request
     lines[#lines + 1] = "+ create  " .. a.label
-    lines[#lines + 1] = "    events: " .. show(spec.events)
+    lines[#lines + 1] = "    events: " .. show(a.name and M.event_names(spec.events) or spec.events)
     lines[#lines + 1] = "    status: " .. (spec.status or "ACTIVE")
     if spec.description and spec.description ~= "" then
       lines[#lines + 1] = "    description: " .. quote(spec.description)
@@ -311,9 +355,19 @@ local function action_lines(a, lines)
   for _, note in ipairs(a.notes or {}) do lines[#lines + 1] = "    " .. note end
 end
 
---- Whether the plan changes anything.
+--- Whether the plan changes anything (or is kept from it by conflicts).
 function M.has_changes(p)
-  return #p.actions > 0
+  return #p.actions > 0 or (p.conflicts ~= nil and #p.conflicts > 0)
+end
+
+-- The lowercase "entity.action" names of an MLflow request's events.
+function M.event_names(events)
+  local out = {}
+  for i, e in ipairs(events or {}) do
+    out[i] = type(e) == "table" and (tostring(e.entity):lower() .. "." .. tostring(e.action):lower())
+      or tostring(e):lower()
+  end
+  return out
 end
 
 --- The plan as text for a person: `+ create`, `~ update` with old -> new
@@ -325,6 +379,10 @@ function M.render(p)
     lines[#lines + 1] = "Kept, not in the desired state (--prune deletes them):"
     for _, u in ipairs(p.unmanaged) do lines[#lines + 1] = "    " .. u.label .. " (id " .. u.id .. ")" end
   end
+  for _, c in ipairs(p.conflicts or {}) do
+    lines[#lines + 1] = ("! conflict  name %s: %d webhooks on the server have this name (ids %s);"
+      .. " left alone: delete the extra ones, then plan again"):format(c.name, #c.ids, table.concat(c.ids, ", "))
+  end
   local secrets = 0
   for _, u in ipairs(p.unchanged) do
     if #u.notes > 0 then secrets = secrets + 1 end
@@ -334,7 +392,10 @@ function M.render(p)
       .. "--rotate-secrets sends them)."):format(secrets, secrets == 1 and "" or "s")
   end
   local c = p.counts
-  if #p.actions == 0 then
+  if (c.conflicts or 0) > 0 then
+    lines[#lines + 1] = ("Plan: %d to create, %d to update, %d to delete, %d unchanged, %d in conflict."):format(
+      c.create, c.update, c.delete, c.unchanged, c.conflicts)
+  elseif #p.actions == 0 then
     lines[#lines + 1] = ("No changes: %d webhook%s as desired."):format(c.unchanged, c.unchanged == 1 and "" or "s")
   else
     lines[#lines + 1] = ("Plan: %d to create, %d to update, %d to delete, %d unchanged."):format(
@@ -347,6 +408,7 @@ end
 local function redacted(spec)
   local out = {}
   for k, v in pairs(spec) do out[k] = v end
+  out.secret = nil -- an MLflow webhook's
   if type(spec.events) == "table" then out.events = list_of(spec.events) end
   for kind, fields in pairs(SECRET_FIELDS) do
     if type(spec[kind]) == "table" then
@@ -363,7 +425,7 @@ end
 function M.document(p)
   local actions = array()
   for i, a in ipairs(p.actions) do
-    local d = { action = a.action, id = a.id, label = a.label, model_name = a.model_name,
+    local d = { action = a.action, id = a.id, label = a.label, name = a.name, model_name = a.model_name,
       notes = list_of(a.notes) }
     if a.action == "create" then d.webhook = redacted(a.request) end
     if a.changes then
@@ -378,11 +440,16 @@ function M.document(p)
   end
   local unmanaged = array()
   for i, u in ipairs(p.unmanaged) do unmanaged[i] = { id = u.id, label = u.label } end
-  return { changes = #p.actions > 0, counts = p.counts, prune = p.prune, rotate_secrets = p.rotate_secrets,
+  local doc = { changes = #p.actions > 0, counts = p.counts, prune = p.prune, rotate_secrets = p.rotate_secrets,
     model_names = p.model_names and list_of(p.model_names), actions = actions, unmanaged = unmanaged }
+  if p.conflicts then
+    doc.api, doc.conflicts = p.api, array()
+    for i, c in ipairs(p.conflicts) do doc.conflicts[i] = { name = c.name, ids = list_of(c.ids) } end
+  end
+  return doc
 end
 
 M.array = array
-M.label = plan.label
+M.label = plan.label -- a Databricks webhook's
 
 return M

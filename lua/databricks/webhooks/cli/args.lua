@@ -23,6 +23,7 @@ M.OPTIONS = {
   ["max-results"] = { value = "N" }, ["page-token"] = { value = "TOKEN" },
   all = {}, parallel = { value = "N" }, ["max-pages"] = { value = "N" },
   file = { value = "FILE" }, prune = {}, ["rotate-secrets"] = {}, yes = {}, ["allow-file-outside"] = {},
+  api = { value = "databricks|mlflow" }, token = { value = "TOKEN" }, name = { value = "NAME" },
 }
 
 -- As in the Databricks CLI, `--json JSON|@FILE` is the request body. A
@@ -35,15 +36,16 @@ local BODY = { value = "JSON|@FILE" }
 local SHORT = { ["-f"] = "file", ["-o"] = "output", ["-h"] = "help" }
 
 local COMMON = { "host", "profile", "timeout", "retry-timeout", "json", "output", "format", "help", "version",
-  "debug" }
+  "debug", "api", "token" }
 
 local TARGET = { "url", "secret", "secret-file", "job-id", "access-token-file", "workspace-url" }
 
 -- The options each command takes besides COMMON.
 local ACCEPTS = {
-  create = { "event", "model", "status", "description", TARGET },
+  create = { "event", "model", "status", "description", "name", TARGET },
   list = { "model", "event", "all", "max-results", "page-token", "max-pages" },
-  update = { "id", "model", "all", "parallel", "status", "description", "event", TARGET },
+  get = { "id", "model" },
+  update = { "id", "model", "all", "parallel", "status", "description", "event", "name", TARGET },
   delete = { "id", "model", "all", "event", "parallel", "yes" },
   test = { "id", "event" },
   events = {},
@@ -62,13 +64,13 @@ M.VERBS = {
 M.TAKES_BODY = { create = true, update = true, test = true }
 
 -- Commands whose positional arguments are webhook ids.
-local POSITIONAL_IDS = { update = true, delete = true, test = true }
+local POSITIONAL_IDS = { get = true, update = true, delete = true, test = true }
 
 -- Commands that take --model more than once.
 M.MULTI_MODEL = { export = true }
 
 -- Every command name, in the order help lists them.
-M.COMMANDS = { "create", "list", "update", "delete", "test", "events", "export", "plan", "apply",
+M.COMMANDS = { "create", "list", "get", "update", "delete", "test", "events", "export", "plan", "apply",
   "create-webhook", "list-webhooks", "update-webhook", "delete-webhook", "test-registry-webhook" }
 
 local function is_command(word)
@@ -229,6 +231,54 @@ function M.check_accepted(command, o, verb)
   if not M.MULTI_MODEL[command] and #o.model > 1 then usage_error("option --model given twice") end
   if o.body ~= nil and not M.TAKES_BODY[command] then
     usage_error(shown .. " takes no request body (--json JSON|@FILE); for JSON output give -o json")
+  end
+end
+
+-- The API families, and the options only one of them takes.
+M.APIS = { "databricks", "mlflow" }
+local ONLY = {
+  databricks = { "profile", "model", "job-id", "access-token-file", "workspace-url" },
+  mlflow = { "name", "token" },
+}
+
+-- The API a command line speaks to: --api, else DATABRICKS_WEBHOOKS_API,
+-- else Databricks. Never guessed from which credentials are set.
+function M.api_of(o, getenv)
+  local api, from = o.api, "--api"
+  if api == nil then
+    local env = getenv("DATABRICKS_WEBHOOKS_API")
+    if env ~= nil and env ~= "" then api, from = env, "DATABRICKS_WEBHOOKS_API" end
+  end
+  if api == nil then return "databricks" end
+  if api ~= "databricks" and api ~= "mlflow" then
+    usage_error(from .. " must be databricks or mlflow, got '" .. api:gsub("[%c]", "?") .. "'"
+      .. M.did_you_mean(api, M.APIS))
+  end
+  return api
+end
+
+-- Refuses the options, verbs and modes the command's API family does not have.
+function M.check_api(api, command, o, verb)
+  local other = api == "mlflow" and "databricks" or "mlflow"
+  local why = api == "mlflow" and " is a Databricks option; an MLflow server has no such thing"
+    or " is for an MLflow server (give --api mlflow)"
+  for _, name in ipairs(ONLY[other]) do
+    local v = o[(name:gsub("%-", "_"))]
+    if v ~= nil and not (type(v) == "table" and #v == 0) then
+      usage_error("--" .. name .. why .. (name == "token" and "; a Databricks token comes from DATABRICKS_TOKEN"
+        .. " or the profile" or ""))
+    end
+  end
+  if api ~= "mlflow" then return end
+  if verb and M.VERBS[verb] then
+    usage_error(verb .. " is a Databricks CLI verb; with --api mlflow use " .. command)
+  end
+  if o.all and (command == "update" or command == "delete") then
+    usage_error(command .. " --all acts on the webhooks of a Databricks model; an MLflow server has no"
+      .. " models: give the webhook ids")
+  end
+  if command == "list" and #o.event > 0 then
+    usage_error("list --event filters on a Databricks workspace only; an MLflow server's list has no filters")
   end
 end
 

@@ -63,20 +63,40 @@ local function set_of(list)
   return s
 end
 
+-- The event names and statuses of the API the command line speaks to.
+function Context:events()
+  local mod = self:load_module()
+  return self.api == "mlflow" and mod.MLFLOW_EVENTS or mod.EVENTS
+end
+
+function Context:statuses()
+  local mod = self:load_module()
+  return self.api == "mlflow" and mod.MLFLOW_STATUSES or mod.STATUSES
+end
+
+-- Refuses unknown event names. An MLflow name ("entity.action", or a --json
+-- body's {"entity", "action"}) may be given in either case; it is turned into
+-- the lowercase name in `list` (the form the library prints).
 function Context:check_events(list)
-  local events = self:load_module().EVENTS
+  local events = self:events()
   local valid = set_of(events)
-  for _, e in ipairs(list) do
-    if not valid[e] then
-      usage_error("unknown event '" .. cell(e) .. "'" .. args.did_you_mean(e, events)
-        .. " (see '" .. PROG .. " events')")
+  local mlflow = self.api == "mlflow"
+  for i, e in ipairs(list) do
+    if mlflow and type(e) == "table" and type(e.entity) == "string" and type(e.action) == "string" then
+      e = e.entity .. "." .. e.action -- a --json body's {"entity", "action"}
+    end
+    if mlflow and type(e) == "string" and valid[e:lower()] then
+      list[i] = e:lower()
+    elseif not valid[e] then
+      local hint = (mlflow and " (see '" .. PROG .. " events --api mlflow')") or (" (see '" .. PROG .. " events')")
+      usage_error("unknown event '" .. cell(e) .. "'" .. args.did_you_mean(tostring(e), events) .. hint)
     end
   end
 end
 
 function Context:check_status(s)
   if s == nil then return end
-  local statuses = self:load_module().STATUSES
+  local statuses = self:statuses()
   if not set_of(statuses)[s] then
     usage_error("--status must be one of " .. table.concat(statuses, ", ") .. ", got '" .. cell(s) .. "'"
       .. args.did_you_mean(s, statuses))
@@ -168,7 +188,25 @@ function Context:profile_for_host(host)
   return found[1], found[1] and path
 end
 
+-- An MLflow client: --host, else MLFLOW_TRACKING_URI; --token, else the
+-- MLFLOW_TRACKING_* credentials (the library reads the environment).
+function Context:connect_mlflow(o)
+  local mod = self:load_module()
+  local client, err = mod.new({
+    api = "mlflow",
+    host = o.host,
+    token = o.token,
+    timeout = o.timeout and args.seconds("timeout", o.timeout),
+    retry_timeout = o.retry_timeout and args.seconds("retry-timeout", o.retry_timeout) or DEFAULT_RETRY_TIMEOUT,
+    user_agent = "databricks-webhooks-cli/" .. mod.VERSION,
+    debug = self:debug_hook(o.debug),
+  })
+  if not client then fail(exit.USAGE, describe_error(err)) end
+  return client
+end
+
 function Context:connect(o)
+  if self.api == "mlflow" then return self:connect_mlflow(o) end
   local mod = self:load_module()
   local profile, config_file = o.profile, nil
   if o.host and not profile then profile, config_file = self:profile_for_host(o.host) end

@@ -4,11 +4,13 @@ local M = {}
 M.main = [[
 Usage: databricks-webhooks COMMAND [OPTIONS]
 
-Manage Databricks Model Registry webhooks.
+Manage Databricks Model Registry webhooks, or the webhooks of an open-source
+MLflow tracking server (3.3 or later) with --api mlflow.
 
 Commands:
   create    create a webhook and print it
   list      print webhooks (one page, or every page with --all)
+  get       print one webhook
   update    change one webhook, several, or every webhook of a model
   delete    delete one webhook, several, or every webhook of a model
   test      have the workspace send a test delivery; print the answer
@@ -26,7 +28,14 @@ The Databricks CLI's verbs (`databricks model-registry ...`) work too:
   test-registry-webhook ID [--event E]  test-registry-webhook --json '{"id": "ID"}'
 
 Options of every command:
-  --host URL              workspace URL (default: DATABRICKS_HOST, else the profile)
+  --api API               databricks (the default) or mlflow: which kind of
+                          server (default: DATABRICKS_WEBHOOKS_API, else
+                          databricks; never guessed from the variables set)
+  --host URL              workspace URL (default: DATABRICKS_HOST, else the
+                          profile); with --api mlflow the tracking server's URL
+                          (default: MLFLOW_TRACKING_URI)
+  --token TOKEN           with --api mlflow: the Bearer token (default:
+                          MLFLOW_TRACKING_TOKEN; visible to ps, prefer the variable)
   --profile NAME          profile of ~/.databrickscfg (or of DATABRICKS_CONFIG_FILE)
   --timeout SECONDS       limit for one HTTP exchange (default 60)
   --retry-timeout SECONDS budget for retrying 429/503 and failed connects
@@ -71,6 +80,15 @@ and no credentials in the environment, the profile whose host matches --host is
 used, as the Databricks CLI does (the Lua module itself never reads the file
 then). Secrets and access tokens are never printed.
 
+Open-source MLflow servers (--api mlflow, or DATABRICKS_WEBHOOKS_API=mlflow):
+the host is --host or MLFLOW_TRACKING_URI; credentials are --token, else
+MLFLOW_TRACKING_TOKEN, else MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD
+(Basic), else none (a server without authentication); ~/.databrickscfg is not
+read. A webhook has a --name, a --url and events named "entity.action"
+(databricks-webhooks events --api mlflow), status ACTIVE or DISABLED, and no
+model: --model, --profile, --job-id, --all on update and delete, and the
+Databricks CLI's verbs are refused. See docs/mlflow-cli.md.
+
 Exit status: 0 success; 1 the API returned an error; 2 usage or configuration
 error (nothing was sent); 3 network, TLS or timeout error; 4 (plan only)
 changes pending; 5 update or delete --model M --all matched no webhook.
@@ -84,6 +102,10 @@ M.create = [[
 Usage: databricks-webhooks create --event EVENT [--event EVENT...]
            (--url URL [--secret-file PATH] | --job-id ID --access-token-file PATH)
            [--model NAME] [--status STATUS] [--description TEXT] [OPTIONS]
+
+       databricks-webhooks create --api mlflow --name NAME --url URL
+           --event EVENT [--event EVENT...] [--secret-file PATH]
+           [--status STATUS] [--description TEXT] [OPTIONS]
 
 Create a webhook and print it (one row; with -o json the webhook object).
 
@@ -104,6 +126,24 @@ Create a webhook and print it (one row; with -o json the webhook object).
                             options above add fields it does not set
 
 Columns: ID, MODEL, STATUS, EVENTS, TARGET (the URL, or job:ID), DESCRIPTION.
+
+On an MLflow server (--api mlflow): --name (1-63 letters, digits, '.', '_',
+'-'; names need not be unique), --url, and events such as
+model_version.created (either case; 'databricks-webhooks events --api mlflow'
+lists them); --secret-file or --secret signs the deliveries; --status ACTIVE or
+DISABLED. Columns: ID, NAME, STATUS, EVENTS, URL, DESCRIPTION.
+Plus the options of every command (databricks-webhooks --help).
+]]
+
+M.get = [[
+Usage: databricks-webhooks get ID [--model NAME] [OPTIONS]
+       databricks-webhooks get --api mlflow ID [OPTIONS]
+
+Print one webhook (one row as list prints it; with -o json the webhook
+object). An MLflow server reads it by id; a Databricks workspace has no such
+call, so its pages are listed until the id turns up (--model NAME lists only
+that model's). No webhook with the id: exit 1, RESOURCE_DOES_NOT_EXIST.
+
 Plus the options of every command (databricks-webhooks --help).
 ]]
 
@@ -140,6 +180,10 @@ is written to stderr (with -o json it is the document's next_page_token).
 
 With -o json: {"webhooks": [...], "next_page_token": "..."}, keys in a fixed
 order, so that the same webhooks give the same bytes on every run.
+
+On an MLflow server (--api mlflow): rows of ID, NAME, STATUS, EVENTS, URL,
+DESCRIPTION, newest first; --max-results is 1 to 1000; its list has no
+filters, so --model and --event are refused.
 Plus the options of every command (databricks-webhooks --help).
 ]]
 
@@ -176,6 +220,13 @@ Changes (at least one):
   --parallel N              requests in flight at once, 1 to 64 (default 8)
   --json JSON|@FILE         the request body (see update-webhook --help)
 
+On an MLflow server (--api mlflow) the changes are --status (ACTIVE or
+DISABLED), --description, --event (replaces the set), --url, --name, and
+--secret-file PATH or --secret SECRET. Without --status the webhook's current
+status is read and sent again (the server's update would otherwise make it
+ACTIVE). A description or secret cannot be cleared there. There are no models,
+so no --all: give the ids.
+
 Plus the options of every command (databricks-webhooks --help).
 ]]
 
@@ -207,6 +258,7 @@ and the error. A failure does not stop the others. With -o json, an array of
 With --all on a terminal, the webhooks found are counted and confirmation is
 asked first (unless --yes), and the progress is shown on stderr. When --all
 matches no webhook, this is said on stderr and the exit status is 5.
+On an MLflow server (--api mlflow) give the ids: it has no models, so no --all.
 Plus the options of every command (databricks-webhooks --help).
 ]]
 
@@ -228,6 +280,13 @@ receiver answered: STATUS_CODE and BODY (with -o json {"status_code", "body"}).
   --event EVENT         the event to simulate (default: the workspace picks one
                         of the webhook's events at random)
   --json JSON|@FILE     the request body: {"id": ID, "event": EVENT}
+
+On an MLflow server (--api mlflow) the server sends its example payload of
+EVENT (any valid "entity.action", even one the webhook does not listen to;
+default: the webhook's first event), to DISABLED webhooks too, and prints
+SUCCESS, RESPONSE_STATUS, RESPONSE_BODY and ERROR_MESSAGE (with -o json
+{"success", "response_status", "response_body", "error_message"}). A receiver
+that failed (success false) is still exit 0: the answer is the result.
 
 Plus the options of every command (databricks-webhooks --help).
 ]]
@@ -256,6 +315,11 @@ remove when the webhook has no secret.
   --model NAME          only webhooks of this registered model; repeatable
                         (the file's model_names, the scope of plan and apply)
 
+On an MLflow server (--api mlflow): every webhook, sorted by name, in a file
+that says "api": "mlflow", each secret as {"env": "WEBHOOK_<n>_SECRET"}. Names
+the server holds more than once are warned about on stderr: plan refuses a
+file naming one twice.
+
 Plus the options of every command (databricks-webhooks --help).
 ]]
 
@@ -281,8 +345,16 @@ The file is code: apply sends what its references name to the URLs it names.
 A {"file": PATH} (relative to the current directory) outside FILE's folder
 is refused, by plan too, unless --allow-file-outside; review the file as code.
 
-Exit status: 0 no changes; 4 changes pending; 1, 2, 3 as for every command.
-With -o json, one document: {"changes", "counts", "actions": [...], ...}.
+On an MLflow server (--api mlflow; a file with "api": "mlflow" needs it) a
+webhook is identified by its name, and a file naming one twice is refused.
+Compared: url, events (as a set), description, status; the secret as above.
+A name the server holds more than once is a conflict: shown as "! conflict"
+with the ids, and never acted on (delete the extra webhooks first). See
+docs/mlflow-cli.md.
+
+Exit status: 0 no changes; 4 changes pending (or conflicts); 1, 2, 3 as for
+every command. With -o json, one document: {"changes", "counts", "actions":
+[...], ...} (and "conflicts" for an MLflow server).
 Plus the options of every command (databricks-webhooks --help).
 ]]
 
@@ -308,14 +380,18 @@ before anything is sent; one that cannot be read stops apply (exit 2). The
 file is code: it sends what its references name to the URLs it names. A
 {"file": PATH} outside FILE's folder is refused unless --allow-file-outside.
 Progress goes to stderr for runs of 10 changes or more.
+On an MLflow server (--api mlflow), names in conflict (several webhooks with
+one name) are left alone and reported on stderr, and the exit status is 1;
+every update sends the status, so a DISABLED webhook stays DISABLED.
 Plus the options of every command (databricks-webhooks --help).
 ]]
 
 M.events = [[
-Usage: databricks-webhooks events [-o json]
+Usage: databricks-webhooks events [--api mlflow] [-o json]
 
 Print the event names a webhook can listen to, one per line (with -o json an
-array). Needs no workspace and no credentials.
+array). Needs no workspace and no credentials. With --api mlflow, an MLflow
+server's "entity.action" names (model_version.created, prompt_alias.deleted...).
 ]]
 
 return M

@@ -22,7 +22,8 @@ M.EXIT = exit
 M.process = context.process
 
 local COMMANDS = {
-  create = webhook_commands.create, list = webhook_commands.list, update = webhook_commands.update,
+  create = webhook_commands.create, list = webhook_commands.list, get = webhook_commands.get,
+  update = webhook_commands.update,
   delete = webhook_commands.delete, test = webhook_commands.test, events = webhook_commands.events,
   export = state_commands.export, plan = state_commands.plan, apply = state_commands.apply,
 }
@@ -79,6 +80,8 @@ local function run(ctx, argv)
     return exit.USAGE
   end
   args.check_accepted(command, o, verb)
+  ctx.api = args.api_of(o, ctx.sys.getenv)
+  args.check_api(ctx.api, command, o, verb)
   if o.json then ctx.stderr:write(M.JSON_FLAG_DEPRECATED) end
   if not args.MULTI_MODEL[command] then o.model = o.model[1] end
   return COMMANDS[command](ctx, o, format_of(ctx, o), verb ~= command and verb or nil)

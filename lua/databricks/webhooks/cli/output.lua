@@ -35,6 +35,7 @@ end
 -- finds, applied to the library's own fixed phrases.
 local CLI_WORDS = {
   { "DATABRICKS_HOST, the host option,", "DATABRICKS_HOST, --host," },
+  { "MLFLOW_TRACKING_URI or the host option", "MLFLOW_TRACKING_URI or --host" },
   { "use https:// or set allow_insecure_http = true", "use https:// (http:// only to a loopback host)" },
   { "past retry_timeout ", "past --retry-timeout " },
   { "; retry_timeout ", "; --retry-timeout " },
@@ -154,6 +155,7 @@ function M.rows_or_json(w, format, header, rows, doc)
 end
 
 M.WEBHOOK_HEADER = { "ID", "MODEL", "STATUS", "EVENTS", "TARGET", "DESCRIPTION" }
+M.MLFLOW_HEADER = { "ID", "NAME", "STATUS", "EVENTS", "URL", "DESCRIPTION" }
 
 function M.webhook_row(wh)
   local target
@@ -166,20 +168,27 @@ function M.webhook_row(wh)
   return { wh.id, wh.model_name, wh.status, events, target, wh.description }
 end
 
-function M.webhooks(w, format, list)
+-- An MLflow server's webhook: it has a name and a url, and no model.
+function M.mlflow_row(wh)
+  local events = type(wh.events) == "table" and table.concat(wh.events, ",") or nil
+  return { wh.id, wh.name, wh.status, events, wh.url, wh.description }
+end
+
+-- `api` (optional): "mlflow" for an MLflow server's webhooks.
+function M.webhooks(w, format, list, api)
   if format == "json" then
     local out = M.array()
     for i, wh in ipairs(list) do out[i] = M.redact(wh) end
     M.json(w, out)
   else
-    local rows = {}
-    for i, wh in ipairs(list) do rows[i] = M.webhook_row(wh) end
-    M.rows(w, format, M.WEBHOOK_HEADER, rows)
+    local rows, row = {}, api == "mlflow" and M.mlflow_row or M.webhook_row
+    for i, wh in ipairs(list) do rows[i] = row(wh) end
+    M.rows(w, format, api == "mlflow" and M.MLFLOW_HEADER or M.WEBHOOK_HEADER, rows)
   end
 end
 
-function M.webhook(w, format, wh)
-  if format == "json" then M.json(w, M.redact(wh)) else M.webhooks(w, format, { wh }) end
+function M.webhook(w, format, wh, api)
+  if format == "json" then M.json(w, M.redact(wh)) else M.webhooks(w, format, { wh }, api) end
 end
 
 return M

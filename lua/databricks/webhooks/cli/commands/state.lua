@@ -17,7 +17,25 @@ local function plan_file(ctx)
   return require("databricks.webhooks.plan_file")
 end
 
+-- export on an MLflow server: every webhook, sorted by name.
+local function export_mlflow(ctx, o)
+  local pf = plan_file(ctx)
+  local list = ctx:list_all(ctx:connect(o), {})
+  ctx.stdout:write(pf.encode(pf.export(list, nil, "mlflow")))
+  if #list > 0 then
+    ctx.stderr:write("note: secrets are write-only: set the environment variables the file names",
+      " (WEBHOOK_<n>_SECRET) before apply, or remove the references of webhooks without one\n")
+  end
+  local dups = pf.duplicate_names(list)
+  if #dups > 0 then
+    ctx.stderr:write("warning: several webhooks have the name ", output.cell(table.concat(dups, ", ")),
+      "; plan refuses a file that names one twice: keep one entry each and delete the extra webhooks\n")
+  end
+  return exit.OK
+end
+
 function C.export(ctx, o)
+  if ctx.api == "mlflow" then return export_mlflow(ctx, o) end
   local pf = plan_file(ctx)
   local seen, models = {}, {}
   for _, name in ipairs(o.model) do
@@ -47,6 +65,10 @@ local function make_plan(ctx, o)
   local pf = plan_file(ctx)
   local doc, err = pf.load(o.file)
   if not doc then fail(exit.USAGE, describe_error(err)) end
+  if doc.api ~= nil and doc.api ~= ctx.api then
+    usage_error(("%s is a desired state for %s (\"api\": \"%s\"); give --api %s"):format(output.cell(doc.name),
+      doc.api == "mlflow" and "an MLflow server" or "a Databricks workspace", doc.api, doc.api))
+  end
   local client = ctx:connect(o)
   local p
   p, err = client:plan(doc.webhooks, { model_names = doc.model_names, prune = o.prune,
@@ -90,6 +112,17 @@ local function confirm(ctx, n)
   end
 end
 
+-- Names the server holds more than once: said on stderr, exit 1 (apply left them alone).
+local function report_conflicts(ctx, p, code)
+  for _, c in ipairs(p.conflicts or {}) do
+    ctx.stderr:write("error: name ", output.cell(c.name), ": ", #c.ids,
+      " webhooks on the server have this name (ids ", output.cell(table.concat(c.ids, ", ")),
+      "); nothing was changed for it: delete the extra ones, then apply again\n")
+    code = code == exit.OK and exit.API or code
+  end
+  return code
+end
+
 local function results_of(ctx, format, results)
   local code, rows, docs = exit.OK, {}, output.array()
   for i, r in ipairs(results) do
@@ -113,16 +146,16 @@ function C.apply(ctx, o, format)
   local parallel = ctx:parallel(o)
   local pf, client, p = make_plan(ctx, o)
   if format ~= "json" then ctx.stdout:write(pf.render(p)) end
-  if not pf.has_changes(p) then
+  if #p.actions == 0 then
     if format == "json" then output.json(ctx.stdout, output.array()) end
-    return exit.OK
+    return report_conflicts(ctx, p, exit.OK)
   end
   if not o.yes then confirm(ctx, #p.actions) end
   if ctx.stdout.flush then ctx.stdout:flush() end
   local results, err = client:apply(p, { parallel = parallel,
     progress = #p.actions >= PROGRESS_MIN and progress_to(ctx.stderr) or nil })
   if not results then fail(exit.code_for(err), describe_error(err)) end
-  return results_of(ctx, format, results)
+  return report_conflicts(ctx, p, results_of(ctx, format, results))
 end
 
 return C

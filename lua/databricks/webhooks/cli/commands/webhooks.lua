@@ -11,6 +11,13 @@ local cell, describe_error = output.cell, output.describe_error
 
 local C = {}
 
+-- The secret of --secret or --secret-file, or nil.
+local function secret_of(ctx, o)
+  if o.secret and o.secret_file then usage_error("give --secret or --secret-file, not both") end
+  if o.secret_file then return ctx:read_input("secret-file", o.secret_file) end
+  return o.secret
+end
+
 -- The http_url_spec or job_spec the options describe: (field, table) or nil.
 local function target_from(ctx, o)
   if o.secret and o.secret_file then usage_error("give --secret or --secret-file, not both") end
@@ -74,7 +81,7 @@ local function call(client, op, req)
 end
 
 function C.events(ctx, _, format)
-  local events = ctx:load_module().EVENTS
+  local events = ctx:events()
   if format == "json" then
     local out = output.array()
     for i, e in ipairs(events) do out[i] = e end
@@ -85,7 +92,23 @@ function C.events(ctx, _, format)
   return exit.OK
 end
 
+-- create on an MLflow server: name, url and events, flat.
+local function create_mlflow(ctx, o, format)
+  local req = body_of(ctx, o)
+  if #o.event == 0 and not req.events then usage_error("create needs --event") end
+  ctx:check_events(o.event)
+  ctx:check_status(o.status)
+  if type(req.events) == "table" then ctx:check_events(req.events) end
+  if not o.name and not req.name then usage_error("create needs --name NAME") end
+  if not o.url and not req.url then usage_error("create needs --url URL") end
+  merge(req, { name = o.name, url = o.url, events = #o.event > 0 and o.event or nil, status = o.status,
+    description = o.description, secret = secret_of(ctx, o) })
+  output.webhook(ctx.stdout, format, call(ctx:connect(o), "create", req), ctx.api)
+  return exit.OK
+end
+
 function C.create(ctx, o, format, verb)
+  if ctx.api == "mlflow" then return create_mlflow(ctx, o, format) end
   local req = body_of(ctx, o)
   if #o.event == 0 and not req.events then usage_error((verb or "create") .. " needs --event") end
   ctx:check_events(o.event)
@@ -102,6 +125,16 @@ function C.create(ctx, o, format, verb)
   if field then merge(req, { [field] = spec }) end
   local wh = call(ctx:connect(o), "create", req)
   output.webhook(ctx.stdout, format, wh)
+  return exit.OK
+end
+
+-- One webhook by id (on Databricks, found by paging list; --model narrows it).
+function C.get(ctx, o, format)
+  if #o.id ~= 1 then usage_error("get needs exactly one ID") end
+  if o.id[1] == "" then usage_error("the ID must not be empty") end
+  local client = ctx:connect(o)
+  local req = ctx.api == "mlflow" and o.id[1] or { id = o.id[1], model_name = o.model }
+  output.webhook(ctx.stdout, format, call(client, "get", req), ctx.api)
   return exit.OK
 end
 
@@ -128,7 +161,7 @@ function C.list(ctx, o, format)
     for i, wh in ipairs(list) do out[i] = output.redact(wh) end
     output.json(ctx.stdout, { webhooks = out, next_page_token = next_token })
   else
-    output.webhooks(ctx.stdout, format, list)
+    output.webhooks(ctx.stdout, format, list, ctx.api)
     if next_token then
       ctx.stderr:write("more webhooks: repeat with --page-token ", cell(next_token), ", or use --all\n")
     end
@@ -205,6 +238,11 @@ local function changes_of(ctx, o)
   end
   local changes = merge(body, { status = o.status, description = o.description,
     events = #o.event > 0 and o.event or nil })
+  if ctx.api == "mlflow" then
+    -- without --status the library sends the webhook's current one (the
+    -- server's PATCH would otherwise make it ACTIVE)
+    return merge(changes, { name = o.name, url = o.url, secret = secret_of(ctx, o) })
+  end
   local field, spec = target_from(ctx, o)
   if field then merge(changes, { [field] = spec }) end
   return changes
@@ -221,12 +259,13 @@ function C.update(ctx, o, format, verb)
   ctx:check_status(o.status)
   local parallel = ctx:parallel(o)
   if next(changes) == nil then
-    usage_error("nothing to change: give --status, --description, --event, --url or --job-id")
+    usage_error(ctx.api == "mlflow" and "nothing to change: give --status, --description, --event, --url,"
+      .. " --name or --secret-file" or "nothing to change: give --status, --description, --event, --url or --job-id")
   end
   local client = ctx:connect(o)
   if not o.all and #o.id == 1 then
     changes.id = o.id[1]
-    output.webhook(ctx.stdout, format, call(client, "update", changes))
+    output.webhook(ctx.stdout, format, call(client, "update", changes), ctx.api)
     return exit.OK
   end
   local ids = bulk_targets(ctx, client, o, format, false)
@@ -297,6 +336,14 @@ end
 
 function C.test(ctx, o, format, verb)
   local res = call(ctx:connect(o), "test", test_request(ctx, o, verb))
+  if ctx.api == "mlflow" then
+    -- what the receiver answered; success = false is still an answer (exit 0)
+    local doc = { success = res.success, response_status = res.response_status, response_body = res.response_body,
+      error_message = res.error_message }
+    output.rows_or_json(ctx.stdout, format, { "SUCCESS", "RESPONSE_STATUS", "RESPONSE_BODY", "ERROR_MESSAGE" },
+      { { tostring(res.success), res.response_status, res.response_body, res.error_message } }, doc)
+    return exit.OK
+  end
   if format == "json" then
     output.json(ctx.stdout, { status_code = res.status_code, body = res.body })
   else
