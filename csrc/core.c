@@ -588,16 +588,6 @@ static int core_error(lua_State *L)
     return 1;
 }
 
-static void push_names(lua_State *L, const char *const *names)
-{
-    int i;
-    lua_newtable(L);
-    for (i = 0; names[i]; i++) {
-        lua_pushstring(L, names[i]);
-        lua_rawseti(L, -2, i + 1);
-    }
-}
-
 static int core_file_mode(lua_State *L);
 
 /* ---- module --------------------------------------------------------------- */
@@ -691,17 +681,17 @@ DBW_API int luaopen_databricks_webhooks_core(lua_State *L)
     dbw_op_push_families(L); /* FAMILIES, OP_NAMES */
     add_op_methods(L);       /* idempotent: the same closures, __index made again */
     lua_setfield(L, -3, "OP_NAMES");
-    lua_getfield(L, -1, "databricks");
+    lua_getfield(L, -1, dbw_families[0].name); /* the default family's, as before */
     lua_getfield(L, -1, "ops");
-    lua_setfield(L, -4, "OPS"); /* the default family's, as before */
+    lua_setfield(L, -4, "OPS");
+    lua_getfield(L, -1, "events");
+    lua_setfield(L, -4, "EVENTS");
+    lua_getfield(L, -1, "statuses");
+    lua_setfield(L, -4, "STATUSES");
     lua_pop(L, 1);
     lua_setfield(L, -2, "FAMILIES");
     luaL_getmetatable(L, DBW_ERROR_MT);
     lua_setfield(L, -2, "Error");
-    push_names(L, dbw_events);
-    lua_setfield(L, -2, "EVENTS");
-    push_names(L, dbw_statuses);
-    lua_setfield(L, -2, "STATUSES");
     lua_pushinteger(L, DBW_BULK_PARALLEL);
     lua_setfield(L, -2, "BULK_PARALLEL");
     lua_pushinteger(L, DBW_BULK_MAX_PARALLEL);
