@@ -74,6 +74,11 @@ http {
             receiver.handle{ api = "mlflow", secret = "@SECRET@", is_duplicate = seen.is_duplicate,
                 forget = seen.forget, on_event = function() end }
         } }
+        # the receiver's verification alone: signature, freshness and parse, no de-dup store
+        location = /mlflow-verify { content_by_lua_block {
+            require("databricks.webhooks.receiver").handle{ api = "mlflow", secret = "@SECRET@",
+                on_event = function() end }
+        } }
         location = /databricks { content_by_lua_block {
             local receiver = require("databricks.webhooks.receiver")
             local seen = receiver.seen_in(ngx.shared.seen, 660)
@@ -110,9 +115,9 @@ local function requests(kind, n)
   local ts = tostring(os.time())
   for i = 1, n do
     serial = serial + 1
-    if kind == "mlflow" then
+    if kind == "mlflow" or kind == "mlflow-verify" then
       local id = ("%08x-0000-4000-8000-%012x"):format(os.time() % 0x7fffffff, serial)
-      out[i] = request("/mlflow", { "X-MLflow-Delivery-Id: " .. id, "X-MLflow-Timestamp: " .. ts,
+      out[i] = request("/" .. kind, { "X-MLflow-Delivery-Id: " .. id, "X-MLflow-Timestamp: " .. ts,
         "X-MLflow-Signature: " .. webhooks.sign_mlflow(SECRET, id, ts, MLFLOW_BODY) }, MLFLOW_BODY)
     elseif kind == "databricks" then
       local body = databricks_body(serial)
@@ -213,7 +218,7 @@ end
 -- 0 when too few clock ticks were counted to tell
 local function ratio(bare, us) return us > 0 and bare / us or 0 end
 
-local KINDS = { "bare", "mlflow", "databricks" }
+local KINDS = { "bare", "mlflow", "mlflow-verify", "databricks" }
 local MODES = { { "keepalive", false, "one kept-alive connection" },
   { "fresh", true, "a new connection per request" } }
 local ok, err = pcall(function()
@@ -246,10 +251,10 @@ local ok, err = pcall(function()
       .. " per request (median):"):format(label, ROUNDS, n))
     for _, kind in ipairs(KINDS) do
       local r = results[kind]
-      print(("receiver:   %-10s %7.1f us/req  ratio %.2fx  (one sequential client: %.0f req/s)")
+      print(("receiver:   %-13s %7.1f us/req  ratio %.2fx  (one sequential client: %.0f req/s)")
         :format(kind, r.us, ratio(bare, r.us), r.rps))
     end
-    for _, kind in ipairs({ "mlflow", "databricks" }) do
+    for _, kind in ipairs({ "mlflow", "mlflow-verify", "databricks" }) do
       local r = results[kind]
       print(("RESULT receiver api=%s conn=%s us_per_req=%.2f bare_us=%.2f ratio=%.3f rps=%.0f")
         :format(kind, name, r.us, bare, ratio(bare, r.us), r.rps))

@@ -241,14 +241,12 @@ end
 -- or none when allow_unsigned; the timestamp's freshness in both cases; the
 -- delivery id is the key. Returns event, body, key, or nil, status, reason.
 local function mlflow_read(opts, headers, secrets, max)
-  local v = {}
-  for i, h in ipairs(MLFLOW_HEADERS) do
-    local value = headers[h[1]]
-    if type(value) == "table" then return nil, 401, "more than one " .. h[2] .. " header" end
-    v[i] = value
+  for _, h in ipairs(MLFLOW_HEADERS) do
+    if type(headers[h[1]]) == "table" then return nil, 401, "more than one " .. h[2] .. " header" end
   end
-  local signature, id, ts = v[1], v[2], v[3]
-  local fresh_opts = { max_age = opts.max_age, max_skew = opts.max_skew }
+  local signature, id, ts = headers[MLFLOW_HEADERS[1][1]], headers[MLFLOW_HEADERS[2][1]],
+    headers[MLFLOW_HEADERS[3][1]]
+  local fresh_opts = opts -- its max_age and max_skew (check_opts checked them)
   if signature == nil or signature == "" then
     if not opts.allow_unsigned then
       return nil, 401, "missing X-MLflow-Signature header (unsigned deliveries are refused)"
