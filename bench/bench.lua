@@ -380,7 +380,8 @@ local IR_PARTS = {
   { { "curl_multi_add_handle", "curl_multi_perform", "curl_multi_poll", "curl_multi_info_read",
     "curl_multi_remove_handle" }, "libcurl: curl_multi_*" },
   { { "dbw_json_encode" }, "request JSON: dbw_json_encode (cjson.encode)" },
-  { { "dbw_json_decode" }, "response JSON: dbw_json_decode (json_decode.c)" },
+  { { "dbw_json_decode_max" }, "response JSON: dbw_json_decode_max (json_decode.c)" },
+  { { "fix_webhook" }, "response shaping: fix_webhook (events, id)" },
   { { "dbw_schema_check" }, "validation: dbw_schema_check" },
 }
 
@@ -410,7 +411,7 @@ local function run_instructions()
   capture("mkdir -p " .. q(dir))
   local out = { per_call = {}, parts = {} }
   for _, op in ipairs(workload.OPS) do
-    local n1, n2 = table.unpack(op == "list" and IR_CALLS.list or IR_CALLS.small)
+    local n1, n2 = table.unpack(workload.base_op(op) == "list" and IR_CALLS.list or IR_CALLS.small)
     for _, key in ipairs(IR_CLIENTS) do
       local c = BY_KEY[key]
       if c.databricks_only and workload.api(op) == "mlflow" then goto next_client end
