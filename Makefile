@@ -2,7 +2,8 @@
 #   make                 C module for Lua 5.4  -> build/5.4/databricks/webhooks/core.so
 #   make LUA=5.1|5.3|luajit
 #   make test            installs missing Debian packages, runs every spec
-#   make demo            installs, builds, starts a local workspace + receiver, runs the quickstart
+#   make demo            installs, builds, starts a local workspace, a local MLflow server and a
+#                        receiver, runs both quickstarts (Databricks, then open-source MLflow)
 #   make install         PREFIX=/usr/local (LUA=luajit installs into .../lua/5.1, where LuaJIT looks)
 #   make rockspec        writes rockspec/databricks-webhooks-<VERSION>-1.rockspec from the scm one
 # Every path is a variable so LuaRocks and distributions can drive it.

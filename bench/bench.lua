@@ -47,7 +47,9 @@ local function scaled(n) return math.max(20, math.floor(n * SCALE + 0.5)) end
 -- Calls per measurement: sized so that each takes a few tenths of a second.
 local COUNTS = {
   canned = { create = scaled(2000), list = scaled(400), update = scaled(2000),
-    delete = scaled(2000), test = scaled(2000) },
+    delete = scaled(2000), test = scaled(2000), ["mlflow-create"] = scaled(2000),
+    ["mlflow-list"] = scaled(400), ["mlflow-update"] = scaled(2000), ["mlflow-delete"] = scaled(2000),
+    ["mlflow-test"] = scaled(2000) },
   workspace = { create = scaled(1500), list = scaled(500), update = scaled(1500),
     delete = scaled(1500), test = scaled(1500) },
 }
@@ -176,9 +178,9 @@ local ALL_CLIENTS = {
     build = BJIT, jit = true },
   { key = "floor", label = "floor (C + libcurl)", bin = OUT .. "/floor" },
   { key = "luasocket", label = "LuaSocket client (Lua 5.4)", lua = "lua5.4", impl = "luasocket",
-    build = B54, h1_only = true },
+    build = B54, h1_only = true, databricks_only = true },
   { key = "luasocket-jit", label = "LuaSocket client (LuaJIT)", lua = "luajit", impl = "luasocket",
-    build = BJIT, jit = true, h1_only = true },
+    build = BJIT, jit = true, h1_only = true, databricks_only = true },
   { key = "curl", label = "curl command per call", bin = OUT .. "/curl_cli", cli = true },
 }
 local CLIENTS, BY_KEY = {}, {}
@@ -305,7 +307,8 @@ local function start_servers()
     SERVERS[#SERVERS + 1] = { key = p.key, label = "canned nginx, " .. p.label, short = p.label,
       url = url, http = p.http, cafile = p.tls and canned_srv.ca_file or nil, token = TOKEN,
       sink = canned_srv.url .. "/__control/sink", spec = ("%s/spec-%s.txt"):format(OUT, p.key),
-      counts = COUNTS.canned, list_body = canned_srv.prefix .. "/www/list100.json" }
+      counts = COUNTS.canned, list_body = canned_srv.prefix .. "/www/list100.json",
+      mlflow_list_body = canned_srv.prefix .. "/www/mlflow-list100.json" }
   end
   if WITH_WORKSPACE then
     ws_srv = workspace.start({ prefix = OUT .. "/workspace", keep = true })
@@ -328,6 +331,8 @@ end
 -- One measurement of `client` on `server`: call counts, warm-up and, against
 -- the workspace, the ids file its create writes and the other ops read.
 local function measure_op(client, server, op, run)
+  -- the local workspace is a Databricks one; the LuaSocket client has no MLflow methods
+  if workload.api(op) == "mlflow" and (server.stateful or client.databricks_only) then return end
   local ids = server.stateful and ("%s/ids/%s.txt"):format(OUT, client.key) or nil
   local n = client.cli and CLI_CALLS or (server.stateful and op ~= "list"
     and server.counts.create or server.counts[op])
@@ -375,7 +380,8 @@ local IR_PARTS = {
   { { "curl_multi_add_handle", "curl_multi_perform", "curl_multi_poll", "curl_multi_info_read",
     "curl_multi_remove_handle" }, "libcurl: curl_multi_*" },
   { { "dbw_json_encode" }, "request JSON: dbw_json_encode (cjson.encode)" },
-  { { "dbw_json_decode" }, "response JSON: dbw_json_decode (json_decode.c)" },
+  { { "dbw_json_decode_max" }, "response JSON: dbw_json_decode_max (json_decode.c)" },
+  { { "fix_webhook" }, "response shaping: fix_webhook (events, id)" },
   { { "dbw_schema_check" }, "validation: dbw_schema_check" },
 }
 
@@ -405,9 +411,10 @@ local function run_instructions()
   capture("mkdir -p " .. q(dir))
   local out = { per_call = {}, parts = {} }
   for _, op in ipairs(workload.OPS) do
-    local n1, n2 = table.unpack(op == "list" and IR_CALLS.list or IR_CALLS.small)
+    local n1, n2 = table.unpack(workload.base_op(op) == "list" and IR_CALLS.list or IR_CALLS.small)
     for _, key in ipairs(IR_CLIENTS) do
       local c = BY_KEY[key]
+      if c.databricks_only and workload.api(op) == "mlflow" then goto next_client end
       local irs, files = {}, {}
       for i, n in ipairs({ n1, n2 }) do
         local args
@@ -437,6 +444,7 @@ local function run_instructions()
       else
         say("  ! callgrind %s / %s failed", key, op)
       end
+      ::next_client::
     end
   end
   -- the decode check, counted: (N calls - none) / N for each side
@@ -463,6 +471,11 @@ local function run_decode()
       local pg = parse_result(text, "page")
       if not pg then say("  ! decode of the list page (%s): %s", v[1], first_line(text)) end
       out["page-" .. v[1]] = pg
+      text = capture(PIN_PREFIX .. v[2] .. " bench/decode.lua " .. v[3] .. " page "
+        .. q(SERVERS[1].mlflow_list_body) .. " 2>&1")
+      pg = parse_result(text, "page")
+      if not pg then say("  ! decode of the MLflow list page (%s): %s", v[1], first_line(text)) end
+      out["mlflow-page-" .. v[1]] = pg
     end
   end
   return out
@@ -567,19 +580,20 @@ local function run_valgrind()
   return r
 end
 
-local function run_concurrency()
+-- api: "databricks" or "mlflow" (the same run with an MLflow client).
+local function run_concurrency(api)
   if os.getenv("BENCH_CONCURRENCY") == "0" then return { skipped = true, text = "disabled" } end
   if not canned_srv.urls.slow then
     return { skipped = true, text = "skipped: nginx has no Lua module for the latency listener" }
   end
   local text = capture(PIN_PREFIX .. "lua5.4 bench/concurrency.lua " .. q(B54) .. " "
     .. q(canned_srv.urls.slow) .. " " .. q(canned_srv.ca_file) .. " " .. CONC_N .. " " .. CONC_PARALLEL
-    .. " 50 2>" .. q(LOGDIR .. "/concurrency.err"))
+    .. " 50 " .. api .. " 2>" .. q(LOGDIR .. "/concurrency-" .. api .. ".err"))
   for line in text:gmatch("[^\n]+") do
-    if line:find("^concurrency:") then say("%s", line) end
+    if line:find("^concurrency") then say("%s", line) end
   end
   local r = parse_result(text, "concurrency") or { failed = 1 }
-  r.text = text:match("(concurrency:[^\n]*)") or "concurrency: no output"
+  r.text = text:match("(concurrency[^\n]*)") or "concurrency: no output"
   return r
 end
 
@@ -616,7 +630,9 @@ local function op_table(op, lines)
     local row = "| " .. c.label .. " |"
     for _, s in ipairs(SERVERS) do
       local st, fl = stat(s.key, c.key, op), stat(s.key, "floor", op)
-      if c.h1_only and s.http ~= "1.1" then
+      if c.databricks_only and workload.api(op) == "mlflow" then
+        row = row .. " (Databricks only) | | |"
+      elseif c.h1_only and s.http ~= "1.1" then
         row = row .. " (HTTP/1.1 only) | | |"
       elseif st then
         row = row .. (" %s%s | %s%s | %.1f MiB%s |"):format(
@@ -634,15 +650,19 @@ end
 local OP_TITLE = {
   create = "create", list = "list (one page of 100 webhooks)", update = "update",
   delete = "delete", test = "test",
+  ["mlflow-create"] = "MLflow create", ["mlflow-list"] = "MLflow list (one page of 100 webhooks)",
+  ["mlflow-update"] = "MLflow update (status given: one request)", ["mlflow-delete"] = "MLflow delete",
+  ["mlflow-test"] = "MLflow test",
 }
 
 -- The list target's reference, per run: the floor's list call plus
 -- cjson.decode of the same body (Lua 5.4), against the module's list call.
-local function list_ratio(server, page_us)
+local function list_ratio(server, page_us, op)
   local page = page_us
+  op = op or "list"
   if not page then return nil, 0 end
-  local a = results[server] and results[server].module and results[server].module.list or {}
-  local b = results[server] and results[server].floor and results[server].floor.list or {}
+  local a = results[server] and results[server].module and results[server].module[op] or {}
+  local b = results[server] and results[server].floor and results[server].floor[op] or {}
   local by_run, ratios = {}, {}
   for _, r in ipairs(b) do by_run[r.run] = r end
   for _, r in ipairs(a) do
@@ -651,7 +671,11 @@ local function list_ratio(server, page_us)
   return median(ratios), #ratios
 end
 
-local SMALL_OPS = { "create", "update", "delete", "test" }
+local SMALL_OPS = { "create", "update", "delete", "test",
+  "mlflow-create", "mlflow-update", "mlflow-delete", "mlflow-test" }
+-- The list ops, with the decode figure (bench/decode.lua page) of their page.
+local LIST_OPS = { { op = "list", page = "page-5.4", label = "" },
+  { op = "mlflow-list", page = "mlflow-page-5.4", label = "MLflow " } }
 
 local function check_targets(extra)
   local checks = {}
@@ -666,25 +690,30 @@ local function check_targets(extra)
         r and ("%.2fx (%d pairs)"):format(r, n) or "n/a", "<= 1.3x", r ~= nil and r <= 1.3,
         ("%s/%s %.2fx"):format(op, s.key, r or 0))
     end
-    local pg = extra.decode["page-5.4"]
-    local r, n = list_ratio(s.key, pg and pg.cjson_us)
-    add("list", ("module list of 100 vs floor + cjson.decode of the page, %s"):format(s.short),
-      r and ("%.2fx (%d pairs)"):format(r, n) or "n/a", "<= 1.3x", r ~= nil and r <= 1.3,
-      ("%s %.2fx"):format(s.key, r or 0))
+    for _, l in ipairs(LIST_OPS) do
+      local pg = extra.decode[l.page]
+      local r, n = list_ratio(s.key, pg and pg.cjson_us, l.op)
+      add("list", ("module %slist of 100 vs floor + cjson.decode of the page, %s"):format(l.label, s.short),
+        r and ("%.2fx (%d pairs)"):format(r, n) or "n/a", "<= 1.3x", r ~= nil and r <= 1.3,
+        ("%s/%s %.2fx"):format(l.op, s.key, r or 0))
+    end
   end
   local d = extra.decode["5.4"]
   add("decode", "module list call on a 1,000-webhook page vs cjson.decode of it (Lua 5.4)",
     d and ("%.2fx"):format(d.ratio) or "n/a", "<= 0.7x", d ~= nil and d.ratio <= 0.7)
-  local cc = extra.concurrency
-  local cwhat = ("%d deletes, 50 ms added latency, TLS + HTTP/2: %d in flight (client:bulk) vs one at "
-    .. "a time, on one TCP connection"):format(CONC_N, CONC_PARALLEL)
-  if cc.skipped then
-    add("concurrency", cwhat, cc.text, ">= 20x, 1 connection", true, nil)
-    checks[#checks].skipped = true
-  else
-    add("concurrency", cwhat, cc.speedup and ("%.1fx, %s connection(s), HTTP/%s"):format(cc.speedup,
-      tostring(cc.connections), tostring(cc.proto)) or "failed", ">= 20x, 1 connection",
-      cc.speedup ~= nil and cc.speedup >= 20 and cc.failed == 0 and cc.connections == 1)
+  for _, c in ipairs({ { extra.concurrency, "" }, { extra.concurrency_mlflow, "MLflow " } }) do
+    local cc = c[1]
+    local cwhat = ("%d %sdeletes, 50 ms added latency, TLS + HTTP/2: %d in flight (client:bulk) vs one at "
+      .. "a time, on one TCP connection"):format(CONC_N, c[2], CONC_PARALLEL)
+    if cc.skipped then
+      add("concurrency", cwhat, cc.text, ">= 20x, 1 connection", true, nil)
+      checks[#checks].skipped = true
+    else
+      add("concurrency", cwhat, cc.speedup and ("%.1fx, %s connection(s), HTTP/%s"):format(cc.speedup,
+        tostring(cc.connections), tostring(cc.proto)) or "failed", ">= 20x, 1 connection",
+        cc.speedup ~= nil and cc.speedup >= 20 and cc.failed == 0 and cc.connections == 1,
+        ("%s%s"):format(c[2]:lower(), cc.speedup and ("%.1fx"):format(cc.speedup) or "failed"))
+    end
   end
   local pc = extra.pace
   local pwhat = ("%d creates, %d in flight, local workspace limited to %d requests/s, client rate_limit = %d: "
@@ -870,29 +899,32 @@ local function report(mach, extra, checks, summary, plotted)
     end
   end
   add()
-  add("## A 100-webhook list page: the module vs the floor + cjson.decode")
-  add()
-  local pg = extra.decode["page-5.4"]
-  if pg then
-    add(("cjson.decode of the %s-byte page the canned server sends: %s µs (Lua 5.4)%s. Per protocol, "
-      .. "CPU per call (medians); the ratio is the median of the same-run ratios:"):format(
-      commas(pg.bytes), fmt_us(pg.cjson_us), extra.decode["page-LuaJIT"] and ("; %s µs (LuaJIT)"):format(
-      fmt_us(extra.decode["page-LuaJIT"].cjson_us)) or ""))
+  for _, l in ipairs(LIST_OPS) do
+    add(("## A 100-webhook %slist page: the module vs the floor + cjson.decode"):format(l.label))
     add()
-    add("| protocol | module (Lua 5.4) | floor | floor + cjson.decode | module / (floor + cjson.decode) |")
-    add("|---|---:|---:|---:|---:|")
-    for _, s in ipairs(SERVERS) do
-      local m, f = stat(s.key, "module", "list"), stat(s.key, "floor", "list")
-      local r = list_ratio(s.key, pg.cjson_us)
-      if m and f then
-        add(("| %s | %s | %s | %s | %s |"):format(s.short, fmt_us(m.cpu_us), fmt_us(f.cpu_us),
-          fmt_us(f.cpu_us + pg.cjson_us), r and ("**%.2fx**"):format(r) or "n/a"))
+    local pg = extra.decode[l.page]
+    local jit_pg = extra.decode[l.page:gsub("5%.4$", "LuaJIT")]
+    if pg then
+      add(("cjson.decode of the %s-byte page the canned server sends: %s µs (Lua 5.4)%s. Per protocol, "
+        .. "CPU per call (medians); the ratio is the median of the same-run ratios:"):format(
+        commas(pg.bytes), fmt_us(pg.cjson_us), jit_pg and ("; %s µs (LuaJIT)"):format(
+        fmt_us(jit_pg.cjson_us)) or ""))
+      add()
+      add("| protocol | module (Lua 5.4) | floor | floor + cjson.decode | module / (floor + cjson.decode) |")
+      add("|---|---:|---:|---:|---:|")
+      for _, s in ipairs(SERVERS) do
+        local m, f = stat(s.key, "module", l.op), stat(s.key, "floor", l.op)
+        local r = list_ratio(s.key, pg.cjson_us, l.op)
+        if m and f then
+          add(("| %s | %s | %s | %s | %s |"):format(s.short, fmt_us(m.cpu_us), fmt_us(f.cpu_us),
+            fmt_us(f.cpu_us + pg.cjson_us), r and ("**%.2fx**"):format(r) or "n/a"))
+        end
       end
+    else
+      add("- cjson.decode of the page was not measured (see the console)")
     end
-  else
-    add("- cjson.decode of the page was not measured (see the console)")
+    add()
   end
-  add()
   local ir = extra.instructions
   if ir then
     add("## Instructions per call (callgrind, canned server, plain HTTP/1.1)")
@@ -964,6 +996,7 @@ local function report(mach, extra, checks, summary, plotted)
   add("## Concurrency")
   add()
   add("- " .. extra.concurrency.text)
+  add("- " .. extra.concurrency_mlflow.text)
   add()
   add("## Parsing a hostile peer's bytes")
   add()
@@ -1034,7 +1067,8 @@ local function main()
   extra.memory = phase(("memory, %s calls"):format(commas(MEMORY_CALLS)), run_memory)
   extra.valgrind = phase(("valgrind, %s calls"):format(commas(VALGRIND_CALLS)), run_valgrind)
   extra.instructions = phase("instructions per call (callgrind)", run_instructions)
-  extra.concurrency = phase("concurrency", run_concurrency)
+  extra.concurrency = phase("concurrency", function() return run_concurrency("databricks") end)
+  extra.concurrency_mlflow = phase("concurrency (MLflow)", function() return run_concurrency("mlflow") end)
   extra.pace = phase("pace", run_pace)
   extra.parse = phase("parsing pathological heads", run_parse)
   extra.receiver = phase("the nginx receiver", run_receiver)

@@ -16,7 +16,7 @@
 #include <time.h>
 
 #define BL_MAX_HEADERS 8
-#define BL_MAX_OPS 8
+#define BL_MAX_OPS 16
 #define BL_FIXED_ID "0123456789abcdef0123456789abcdef" /* canned server: any id will do */
 
 typedef struct {

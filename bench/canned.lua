@@ -2,13 +2,15 @@
 -- starts/stops an nginx that serves them on 127.0.0.1, over plain HTTP/1.1,
 -- TLS + HTTP/1.1 and TLS + HTTP/2 (a CA and a server certificate made at start
 -- with openssl; clients trust srv.ca_file), plus a TLS + HTTP/2 listener that
--- answers deletes after added latency (srv.urls.slow; nil without nginx's Lua
--- module).
+-- answers deletes (both families') after added latency (srv.urls.slow; nil
+-- without nginx's Lua module). Databricks routes and the open-source MLflow
+-- ones (/api/2.0/mlflow/webhooks...) on every listener.
 --
 --   local canned = require("bench.canned")
 --   local srv = canned.start{ prefix = "bench/out/canned" }
 --   srv.urls.h1, srv.urls["tls-h1"], srv.urls["tls-h2"], srv.urls.slow, srv.ca_file
 --   canned.page(1000, srv.url)   -- the exact body of list?max_results=1000
+--   canned.mlflow_page(100, srv.url) -- the MLflow list page (www/mlflow-list100.json)
 --   srv:stop()
 local socket = require("socket")
 
@@ -44,6 +46,25 @@ function M.page(n, base_url)
     .. ("c2VxOj%05dOmJlbmNo"):format(n) .. '"}'
 end
 
+--- One webhook as an open-source MLflow server renders it (no secret; events
+-- as {entity, action} objects; a uuid4 id), field order as MLflow sends it.
+function M.mlflow_webhook(i, base_url, updated)
+  local t = 1700000000000 + i * 1000
+  return ('{"webhook_id":"%08x-5eed-4000-8000-%012x","name":"bench-hook","description":'
+    .. '"benchmark webhook%s","url":"%s/__control/sink","events":[{"entity":"MODEL_VERSION",'
+    .. '"action":"CREATED"},{"entity":"MODEL_VERSION_TAG","action":"SET"}],"status":"ACTIVE",'
+    .. '"creation_timestamp":%d,"last_updated_timestamp":%d}'):format(0x5eed0000 + i, i,
+      updated and " (updated)" or "", base_url, t, updated and t + 500 or t)
+end
+
+--- An MLflow list page of n webhooks with a next_page_token.
+function M.mlflow_page(n, base_url)
+  local parts = {}
+  for i = 1, n do parts[i] = M.mlflow_webhook(i, base_url) end
+  return '{"webhooks":[' .. table.concat(parts, ",") .. '],"next_page_token":"'
+    .. ("eyJvZmZzZXQiOiAx%05dfQ=="):format(n) .. '"}'
+end
+
 local free_port = util.free_port
 
 local function ca_and_cert(dir) return util.make_ca_and_cert(dir, "bench canned CA") end
@@ -61,10 +82,17 @@ local function slow_server(port, latency)
                 ngx.print("{}")
             }
         }
+        location ~ ^/api/2\.0/mlflow/webhooks/[^/]+$ {
+            content_by_lua_block {
+                ngx.sleep(%.3f)
+                ngx.header["Content-Type"] = "application/json"
+                ngx.print("{}")
+            }
+        }
         location / {
             return 404 '{"error_code":"ENDPOINT_NOT_FOUND","message":"No API found"}';
         }
-    }]]):format(port, latency)
+    }]]):format(port, latency, latency)
 end
 
 local function is_root()
@@ -124,6 +152,7 @@ function M.start(opts)
       ["tls-h2"] = "https://127.0.0.1:" .. tls_h2, slow = modules ~= "" and ("https://127.0.0.1:" .. slow) or nil }
     write_file(prefix .. "/www/list100.json", M.page(100, srv.url))
     write_file(prefix .. "/www/list1000.json", M.page(1000, srv.url))
+    write_file(prefix .. "/www/mlflow-list100.json", M.mlflow_page(100, srv.url))
     local conf = template:gsub("@([%u%d_]+)@", {
       LOAD_MODULES = modules,
       USER = is_root() and "user root;" or "",
@@ -137,6 +166,8 @@ function M.start(opts)
       DOCROOT = prefix .. "/www",
       WEBHOOK = M.webhook(1, srv.url),
       WEBHOOK_UPDATED = M.webhook(1, srv.url, true),
+      MLFLOW_WEBHOOK = M.mlflow_webhook(1, srv.url),
+      MLFLOW_WEBHOOK_UPDATED = M.mlflow_webhook(1, srv.url, true),
     })
     write_file(prefix .. "/conf/nginx.conf", conf)
     local nginx = os.getenv("BENCH_NGINX") or "/usr/sbin/nginx"

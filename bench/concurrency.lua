@@ -3,14 +3,17 @@
 -- Target: the bulk call at least 20x faster, and the whole run on one TCP
 -- connection (client:stats().connections == 1).
 --
---   lua5.4 bench/concurrency.lua BUILD URL CAFILE [N=500] [PARALLEL=32] [LATENCY_MS=50]
+--   lua5.4 bench/concurrency.lua BUILD URL CAFILE [N=500] [PARALLEL=32] [LATENCY_MS=50] [API=databricks]
 --
+-- API "mlflow" makes the same run with an open-source MLflow client (DELETE
+-- /api/2.0/mlflow/webhooks/{id}, answered as late on the same listener).
 -- URL is the canned server's latency listener (bench/canned.lua: TLS + HTTP/2,
 -- every delete answered after LATENCY_MS; the figure is only printed here).
 -- One client makes both runs: N deletes one at a time, then N more in one
 -- client:bulk("delete", ..., { parallel = PARALLEL }) call, each timed by wall
 -- clock; every result must be { ok = true }.
-local build, url, cafile, n, parallel, latency = ...
+local build, url, cafile, n, parallel, latency, api = ...
+api = api or "databricks"
 n, parallel, latency = tonumber(n) or 500, tonumber(parallel) or 32, tonumber(latency) or 50
 package.path = "./bench/?.lua;" .. (os.getenv("BENCH_LUA_DIR") or "./lua") .. "/?.lua;./?.lua;"
   .. package.path
@@ -22,10 +25,11 @@ local webhooks = require("databricks.webhooks")
 local function id(i) return ("%032x"):format(i) end
 
 local ok, err = pcall(function()
-  local client = assert(webhooks.new({ host = url, token = "dapi-bench-token", ca_file = cafile }))
+  local client = assert(webhooks.new({ host = url, token = "dapi-bench-token", ca_file = cafile,
+    api = api }))
 
   local t0 = socket.gettime()
-  for i = 1, n do assert(client:delete({ id = id(i) })) end
+  for i = 1, n do assert(client:delete(api == "mlflow" and id(i) or { id = id(i) })) end
   local seq = socket.gettime() - t0
 
   local reqs = {}
@@ -45,12 +49,13 @@ local ok, err = pcall(function()
   end
   local stats = client:stats()
   local speedup = seq / par
-  print(("concurrency: delete %d one at a time %.2f s, %d in flight %.2f s: %.1fx faster "
-    .. "(target >= 20x); %d TCP connection(s), %s, %d requests%s"):format(n, seq, parallel, par,
+  print(("concurrency%s: delete %d one at a time %.2f s, %d in flight %.2f s: %.1fx faster "
+    .. "(target >= 20x); %d TCP connection(s), %s, %d requests%s"):format(
+    api == "mlflow" and " (MLflow)" or "", n, seq, parallel, par,
     speedup, stats.connections, tostring(stats.http_version), stats.requests,
     failed > 0 and (", %d failed"):format(failed) or ""))
-  print(("RESULT concurrency n=%d parallel=%d latency_ms=%d seq_s=%.3f bulk_s=%.3f speedup=%.2f "
-    .. "failed=%d connections=%d proto=%s"):format(n, parallel, latency, seq, par, speedup, failed,
+  print(("RESULT concurrency api=%s n=%d parallel=%d latency_ms=%d seq_s=%.3f bulk_s=%.3f speedup=%.2f "
+    .. "failed=%d connections=%d proto=%s"):format(api, n, parallel, latency, seq, par, speedup, failed,
     stats.connections, (tostring(stats.http_version):gsub("^HTTP/", ""))))
   client:close()
 end)

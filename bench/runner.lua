@@ -7,8 +7,9 @@
 -- CAFILE: the CA an https URL's certificate chains to. The RESULT line's
 -- proto is the HTTP version the last call used ("1.1", "2"): the module's
 -- client:stats().http_version; the LuaSocket client speaks HTTP/1.1 only.
--- CLIENT: "module" (databricks.webhooks, core from BUILD) or "luasocket"
--- (bench/luasocket_client.lua). Call i uses line i of IDS_IN (cycling) as the
+-- CLIENT: "module" (databricks.webhooks, core from BUILD; an `api = "mlflow"`
+-- client for the "mlflow-*" ops) or "luasocket" (bench/luasocket_client.lua,
+-- Databricks ops only). Call i uses line i of IDS_IN (cycling) as the
 -- webhook id; a create run writes the ids it got to IDS_OUT.
 --
 -- CPU is os.clock(): C's clock(), which glibc reads from
@@ -51,7 +52,8 @@ end
 
 local client, err
 if client_kind == "module" then
-  client, err = require("databricks.webhooks").new({ host = url, token = token, ca_file = cafile })
+  client, err = require("databricks.webhooks").new({ host = url, token = token, ca_file = cafile,
+    api = workload.api(op) == "mlflow" and "mlflow" or nil })
 elseif client_kind == "luasocket" then
   client, err = require("luasocket_client").new({ host = url, token = token, user_agent = ua,
     cafile = cafile })

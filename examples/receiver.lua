@@ -1,5 +1,7 @@
 -- A small webhook receiver for the demo: a plain LuaSocket HTTP/1.1 server that
--- verifies each delivery's X-Databricks-Signature before trusting it.
+-- verifies each delivery's signature before trusting it: X-Databricks-Signature
+-- for Databricks deliveries, X-MLflow-Signature (with X-MLflow-Delivery-Id and
+-- X-MLflow-Timestamp, at most five minutes old) for open-source MLflow ones.
 -- Usage: lua5.4 examples/receiver.lua <port-file> <secret> [deadline-seconds]
 -- Listens on 127.0.0.1 (an ephemeral port, written to <port-file>), answers
 -- 200 to a verified delivery and 401 otherwise. For nginx, see examples/openresty/.
@@ -16,6 +18,7 @@ package.path = "./lua/?.lua;" .. package.path
 package.cpath = "./build/5.4/?.so;" .. package.cpath
 
 local socket = require("socket")
+local cjson = require("cjson.safe")
 local webhooks = require("databricks.webhooks")
 
 local MAX_LINE = 8 * 1024
@@ -41,6 +44,43 @@ local f, open_err = io.open(port_file, "w")
 if not f then die("cannot write the port file: " .. tostring(open_err)) end
 f:write(port, "\n")
 f:close()
+
+-- MLflow signs "delivery_id.timestamp.body": "v1," and the base64 of the
+-- HMAC-SHA256. Builds that have webhooks.verify_mlflow_signature use it; on
+-- older ones the same check is made here from webhooks.sign (hex HMAC-SHA256).
+local B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+
+local function base64(bytes)
+  return ((bytes:gsub(".", function(c)
+    local b, bits = c:byte(), ""
+    for i = 8, 1, -1 do bits = bits .. (b % 2 ^ i - b % 2 ^ (i - 1) > 0 and "1" or "0") end
+    return bits
+  end) .. "0000"):gsub("%d%d%d?%d?%d?%d?", function(six)
+    if #six < 6 then return "" end
+    local n = 0
+    for i = 1, 6 do n = n * 2 + (six:sub(i, i) == "1" and 1 or 0) end
+    return B64:sub(n + 1, n + 1)
+  end) .. ({ "", "==", "=" })[#bytes % 3 + 1])
+end
+
+local function same(a, b) -- in time that does not depend on where they differ
+  if #a ~= #b then return false end
+  local diff = 0
+  for i = 1, #a do diff = diff + (a:byte(i) == b:byte(i) and 0 or 1) end
+  return diff == 0
+end
+
+local verify_mlflow = webhooks.verify_mlflow_signature or function(key, body, id, ts, signature)
+  if not (id and id ~= "" and ts and ts ~= "" and signature and signature ~= "") then
+    return false, "X-MLflow-Delivery-Id, X-MLflow-Timestamp or X-MLflow-Signature missing"
+  end
+  local hex = webhooks.sign(key, id .. "." .. ts .. "." .. body)
+  local mac = hex:gsub("%x%x", function(h) return string.char(tonumber(h, 16)) end)
+  if not same("v1," .. base64(mac), signature) then return false, "signature mismatch" end
+  local age = os.time() - (tonumber(ts) or -math.huge)
+  if age > 300 or age < -30 then return false, "timestamp outside the allowed window" end
+  return true
+end
 
 -- A refusal: the status to answer and why.
 local function refuse(status, why) return nil, { status = status, why = why } end
@@ -159,6 +199,20 @@ local function serve(conn)
     if refusal.status then
       print(("receiver: refused request (%d): %s"):format(refusal.status, refusal.why))
       reply(conn, refusal.status, refusal.why)
+    end
+    return
+  end
+  if headers["x-mlflow-delivery-id"] or headers["x-mlflow-signature"] then
+    local id = headers["x-mlflow-delivery-id"]
+    local ok, why = verify_mlflow(secret, body, id, headers["x-mlflow-timestamp"], headers["x-mlflow-signature"])
+    if ok then
+      local event = cjson.decode(body) or {}
+      print(("receiver: verified MLflow %s.%s, delivery %s"):format(tostring(event.entity),
+        tostring(event.action), id))
+      reply(conn, 200, "OK")
+    else
+      print("receiver: rejected MLflow delivery: " .. why)
+      reply(conn, 401, why)
     end
     return
   end

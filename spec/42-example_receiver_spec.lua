@@ -61,6 +61,36 @@ describe("examples/receiver.lua", function()
     assert.equals(401, post(body, { "X-Databricks-Signature: " .. string.rep("0", 64) }))
   end)
 
+  -- MLflow's signature computed apart, by openssl: "v1," .. base64(HMAC-SHA256(secret, id.ts.body)).
+  local function mlflow_signature(id, ts, body)
+    util.write_file(dir .. "/signed", id .. "." .. ts .. "." .. body)
+    local ok, out = util.run(("openssl dgst -sha256 -hmac %s -binary < %s/signed | base64"):format(SECRET, dir))
+    assert(ok, out)
+    return "v1," .. util.trim(out)
+  end
+
+  it("accepts a signed, fresh MLflow delivery; refuses a wrong signature, a stale one, none", function()
+    local body = '{"entity": "model_version", "action": "created", "timestamp": "2026-12-07T14:00:00+00:00", '
+      .. '"data": {"name": "m", "version": "1"}}'
+    local id, ts = "2f7c5a8e-1d8b-4f54-9b8c-0a6f4c1e9d21", tostring(os.time())
+    local function mlflow(sig, stamp)
+      return { "X-MLflow-Delivery-Id: " .. id, "X-MLflow-Timestamp: " .. (stamp or ts),
+        sig and ("X-MLflow-Signature: " .. sig) or nil }
+    end
+    assert.equals(200, post(body, mlflow(mlflow_signature(id, ts, body))))
+    assert.equals(401, post(body .. " ", mlflow(mlflow_signature(id, ts, body))))
+    local old = tostring(os.time() - 3600)
+    assert.equals(401, post(body, mlflow(mlflow_signature(id, old, body), old)))
+    assert.equals(401, post(body, mlflow(nil)))
+    local out
+    for _ = 1, 100 do
+      out = util.read_file(dir .. "/out") or ""
+      if select(2, out:gsub("rejected MLflow delivery", "")) >= 3 then break end
+      socket.sleep(0.02)
+    end
+    assert.truthy(out:find("receiver: verified MLflow model_version.created, delivery " .. id, 1, true), out)
+  end)
+
   it("refuses an oversized Content-Length at once, without reading the body", function()
     local c = connect()
     local t0 = socket.gettime()

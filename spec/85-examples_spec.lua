@@ -78,6 +78,50 @@ describe("first steps, as the README writes them", function()
       "PATCH " .. api .. "update", "DELETE " .. api .. "delete" }, seen)
   end)
 
+  it("the MLflow quick start (make demo's second part) runs the cycle, a fired event delivered and verified",
+    function()
+      local ml = workspace.start({ api = "mlflow", allowed_schemes = "http,https", allow_private_ips = true })
+      local secret = "whsec-mlflow-demo-spec"
+      local rdir = tmp .. "/mlflow-receiver"
+      assert(util.run("mkdir -p " .. q(rdir)))
+      assert(os.execute(("sh -c 'echo $$ > %s/pid; exec lua5.4 %s/examples/receiver.lua %s/port %s > %s/out 2>&1' &")
+        :format(q(rdir), q(ROOT), q(rdir), secret, q(rdir))))
+      local port
+      for _ = 1, 250 do
+        port = (util.read_file(rdir .. "/port") or ""):match("^(%d+)\n")
+        if port then break end
+        os.execute("sleep 0.02")
+      end
+      local ok, r = pcall(function()
+        assert(port, "the receiver did not start")
+        return sh(LUA .. " " .. q(ROOT .. "/examples/mlflow_quickstart.lua"), {
+          MLFLOW_TRACKING_URI = ml.url, DEMO_CONTROL_URL = ml.url, HOME = tmp,
+          RECEIVER_URL = "http://127.0.0.1:" .. port .. "/hook", WEBHOOK_SECRET = secret,
+          LUA_PATH = ROOT .. "/lua/?.lua;;", LUA_CPATH = BUILD .. "/?.so;;",
+        }, tmp)
+      end)
+      local pid = tonumber((util.read_file(rdir .. "/pid") or ""):match("%d+"))
+      if pid then os.execute("kill " .. pid .. " 2>/dev/null") end
+      local deliveries = ml:control("GET", "mlflow/deliveries")
+      local left = ml:webhooks()
+      ml:stop()
+      assert(ok, r)
+      assert.equals(0, r.code, "stdout:\n" .. r.stdout .. "\nstderr:\n" .. r.stderr)
+      for _, line in ipairs({ "\n2. listed   1 webhook(s)\n",
+        "\n3. tested   success=true, receiver answered HTTP 200\n",
+        "\n4. fired    model_version.created on the server: 1 delivery(ies)\n", ": receiver answered HTTP 200\n",
+        "status=DISABLED", "; 0 webhook(s) left\n" }) do
+        assert.truthy(r.stdout:find(line, 1, true), line .. " not in:\n" .. r.stdout)
+      end
+      -- one test and one event delivery, both signed and answered 200 by the receiver
+      assert.same({ "test", "event" }, { deliveries[1].kind, deliveries[2].kind })
+      assert.same({ 200, 200 }, { deliveries[1].status, deliveries[2].status })
+      assert.truthy(deliveries[2].headers["X-MLflow-Signature"] or deliveries[2].headers["x-mlflow-signature"])
+      local out = util.read_file(rdir .. "/out") or ""
+      assert.equals(2, select(2, out:gsub("receiver: verified MLflow model_version%.created", "")), out)
+      for _, w in ipairs(left) do assert.is_true(w.deleted) end
+    end)
+
   it("the local workspace prints the lines to paste, and they work", function()
     local dir = tmp .. "/ws"
     local r = sh(q(ROOT .. "/spec/support/workspace-ctl") .. " start " .. q(dir), {}, tmp)
