@@ -388,14 +388,29 @@ void dbw_pair_push_wire(lua_State *L, int idx)
     lua_setfield(L, -2, "action");
 }
 
+/* Answers are not validated like requests: only entity and action are read,
+ * and a list page has one event object per subscription to turn into its name. */
 void dbw_pair_from_wire(lua_State *L, int idx)
 {
     char name[PAIR_MAX];
-    const char *why;
+    size_t len = 0;
+    int ok;
     idx = idx < 0 ? lua_gettop(L) + idx + 1 : idx;
-    if (lua_type(L, idx) != LUA_TTABLE || pair_name(L, idx, name, &why) != 0)
+    if (lua_type(L, idx) != LUA_TTABLE)
         return;
-    lua_pushstring(L, name);
+    lua_getfield(L, idx, "entity");
+    lua_getfield(L, idx, "action");
+    ok = lua_type(L, -2) == LUA_TSTRING && lua_type(L, -1) == LUA_TSTRING &&
+         lower_into(L, -2, name, &len) == 0 && len + 1 < PAIR_MAX;
+    if (ok) {
+        name[len++] = '.';
+        name[len] = '\0';
+        ok = lower_into(L, -1, name, &len) == 0;
+    }
+    lua_pop(L, 2);
+    if (!ok)
+        return;
+    lua_pushlstring(L, name, len);
     lua_replace(L, idx);
 }
 
