@@ -100,7 +100,8 @@ void dbw_drive(lua_State *L, dbw_client *c, dbw_item *items, size_t n, dbw_conn 
                dbw_item_done done, void *ud)
 {
     /* slot_item[s]: the item running on conns[s], or -1 */
-    int slot_small[8], *slot_item = slot_small, slot, active = 0, sleeping = 0;
+    int slot_small[8] = {-1, -1, -1, -1, -1, -1, -1, -1}, *slot_item = slot_small, slot, active = 0,
+        sleeping = 0;
     size_t ndone = 0, cursor = 0, i;
     window win;
 
