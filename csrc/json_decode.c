@@ -376,7 +376,8 @@ static void flush_object(lua_State *L, int base, int *table, int npairs, int las
 {
     int first, i;
     if (!*table) {
-        lua_createtable(L, 0, last ? npairs : 2 * npairs);
+        /* one slot to spare: shaping an answer may add a key (MLflow's id) */
+        lua_createtable(L, 0, last ? npairs + 1 : 2 * npairs);
         lua_insert(L, base + 1);
         *table = 1;
     }
