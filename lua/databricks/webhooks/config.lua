@@ -376,12 +376,6 @@ function M.resolve(opts, getenv)
   end
   vals.auth_type = auth_type
 
-  local defaults = M.DEFAULTS
-  local function pick(name)
-    local v = vals[name]
-    if v == nil then return defaults[name] end
-    return v
-  end
   -- Where the credential came from, for the message of a 401/403: the
   -- first credential attribute of the chosen kind that has a source.
   local credential_source
@@ -418,25 +412,12 @@ function M.resolve(opts, getenv)
     azure_login_host = creds.azure_login_host,
     databricks_cli_path = creds.databricks_cli_path,
     scopes = vals.scopes,
-    timeout = pick("timeout"),
-    connect_timeout = pick("connect_timeout"),
-    retry_timeout = pick("retry_timeout"),
-    rate_limit = vals.rate_limit,
-    verify_tls = pick("verify_tls"),
-    ca_file = vals.ca_file,
-    proxy = vals.proxy,
-    user_agent = vals.user_agent,
-    debug = pick("debug"),
-    allow_insecure_http = pick("allow_insecure_http"),
     workspace_id = vals.workspace_id,
-    transport = vals.transport,
-    max_response_bytes = vals.max_response_bytes,
-    max_response_values = vals.max_response_values,
     profile = profile_used,
     config_file = file_read,
   }
   settings.debug_string = describe(vals, source)
-  return settings
+  return options.connection_settings(vals, settings)
 end
 
 return M

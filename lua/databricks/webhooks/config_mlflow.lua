@@ -137,12 +137,7 @@ function M.resolve(opts, getenv)
   end
   if vals.ca_file == nil and cert then vals.ca_file = cert end
 
-  local defaults = options.DEFAULTS
-  local function pick(name)
-    if vals[name] == nil then return defaults[name] end
-    return vals[name]
-  end
-  return {
+  return options.connection_settings(vals, {
     api = "mlflow",
     host = vals.host,
     host_assumed_https = parts.assumed_https,
@@ -151,21 +146,8 @@ function M.resolve(opts, getenv)
     token = creds.token,
     username = creds.username,
     password = creds.password,
-    timeout = pick("timeout"),
-    connect_timeout = pick("connect_timeout"),
-    retry_timeout = pick("retry_timeout"),
-    rate_limit = vals.rate_limit,
-    verify_tls = pick("verify_tls"),
-    ca_file = vals.ca_file,
-    proxy = vals.proxy,
-    user_agent = vals.user_agent,
-    debug = pick("debug"),
-    allow_insecure_http = pick("allow_insecure_http"),
-    transport = vals.transport,
-    max_response_bytes = vals.max_response_bytes,
-    max_response_values = vals.max_response_values,
     debug_string = "Config: host=" .. vals.host .. ", auth_type=" .. auth_type,
-  }
+  })
 end
 
 return M

@@ -354,6 +354,23 @@ for _, o in ipairs(OPTIONS) do
   CHECKERS[o[1]] = o[2]
 end
 
+-- The settings of the connection itself, the same for every API family.
+local CONNECTION = { "timeout", "connect_timeout", "retry_timeout", "rate_limit", "verify_tls", "ca_file",
+  "proxy", "user_agent", "debug", "allow_insecure_http", "transport", "max_response_bytes",
+  "max_response_values" }
+
+--- Copies the connection settings (timeouts, TLS, proxy, limits, debug,
+-- transport) from the resolved values `vals` into `settings`, defaults
+-- (`DEFAULTS`) filling what is unset; returns `settings`.
+function M.connection_settings(vals, settings)
+  for _, name in ipairs(CONNECTION) do
+    local v = vals[name]
+    if v == nil then v = M.DEFAULTS[name] end
+    settings[name] = v
+  end
+  return settings
+end
+
 --- A value read from the environment or the file (a string) turned into the
 -- option's type and checked: the value, or nil and why.
 function M.from_text(option, text)
