@@ -7,6 +7,7 @@
 #include "clock.h"
 #include "retry.h"
 
+#include <openssl/crypto.h>
 #include <openssl/ssl.h>
 
 static size_t on_body(char *p, size_t size, size_t n, void *ud)
@@ -138,13 +139,34 @@ int dbw_conn_init(dbw_conn *k, const dbw_conn *from, dbw_counters *counters, siz
     return 0;
 }
 
+/* The list may hold the Authorization header: wiped before it is freed. */
+static void free_headers(dbw_conn *k)
+{
+    struct curl_slist *h;
+    for (h = k->headers; h != NULL; h = h->next)
+        OPENSSL_cleanse(h->data, strlen(h->data));
+    curl_slist_free_all(k->headers);
+    k->headers = NULL;
+}
+
+/* 1 when the handle's header list already says what rq asks for: calls in a
+ * row send the same headers, so the list is built once, not per call. */
+static int same_headers(const dbw_conn *k, const dbw_request *rq)
+{
+    const struct curl_slist *h = k->headers;
+    int i;
+    for (i = 0; i < rq->nheaders; i++, h = h->next)
+        if (h == NULL || strcmp(h->data, rq->headers[i]) != 0)
+            return 0;
+    return h == NULL && k->headers != NULL;
+}
+
 void dbw_conn_free(dbw_conn *k)
 {
     if (k->curl)
         curl_easy_cleanup(k->curl);
     k->curl = NULL;
-    curl_slist_free_all(k->headers);
-    k->headers = NULL;
+    free_headers(k);
     dbw_buf_free(&k->resp);
 }
 
@@ -231,13 +253,16 @@ int dbw_http_start(dbw_conn *k, const dbw_request *rq)
     k->sent_h2 = 0;
     k->errbuf[0] = k->retry_after[0] = k->request_id[0] = k->location[0] = '\0';
     k->started = dbw_now();
-    curl_slist_free_all(k->headers);
-    k->headers = NULL;
-    for (i = 0; i < rq->nheaders; i++) {
-        tmp = curl_slist_append(k->headers, rq->headers[i]);
-        if (tmp == NULL)
-            return -1;
-        k->headers = tmp;
+    if (!same_headers(k, rq)) {
+        free_headers(k);
+        for (i = 0; i < rq->nheaders; i++) {
+            tmp = curl_slist_append(k->headers, rq->headers[i]);
+            if (tmp == NULL) {
+                free_headers(k);
+                return -1;
+            }
+            k->headers = tmp;
+        }
     }
 
     curl_easy_setopt(k->curl, CURLOPT_URL, rq->url);
@@ -257,9 +282,6 @@ void dbw_http_finish(dbw_conn *k, CURLcode rc, dbw_response *rs)
 {
     long status = 0, sent = 0, version = 0;
 
-    curl_easy_setopt(k->curl, CURLOPT_HTTPHEADER, (struct curl_slist *)NULL); /* a pointer, as varargs need */
-    curl_slist_free_all(k->headers);
-    k->headers = NULL;
     memset(rs, 0, sizeof *rs);
     rs->retry_after = -1;
     curl_easy_getinfo(k->curl, CURLINFO_RESPONSE_CODE, &status);
@@ -302,9 +324,8 @@ static void abandon_conn(CURLM *multi, dbw_conn *k)
         return;
     if (multi)
         curl_multi_remove_handle(multi, k->curl); /* CURLM_OK when it was not added */
-    curl_easy_setopt(k->curl, CURLOPT_HTTPHEADER, (struct curl_slist *)NULL);
-    curl_slist_free_all(k->headers);
-    k->headers = NULL;
+    curl_easy_setopt(k->curl, CURLOPT_HTTPHEADER, (struct curl_slist *)NULL); /* a pointer, as varargs need */
+    free_headers(k);
     dbw_buf_reset(&k->resp);
 }
 

@@ -17,32 +17,26 @@ void dbw_json_init(lua_State *L, const char *const *const *interned)
 
 /* lua-cjson 2.1.0 (Debian's) writes '/' as "\/" and has no switch to stop it.
  * In its output a backslash always starts a two-character escape, so each
- * "\/" pair can be rewritten to '/' without touching an escaped backslash.
- * Replaces the string on top of the stack. */
-static void unescape_slashes(lua_State *L)
+ * "\/" pair can be written as '/' without touching an escaped backslash. */
+static int append_unescaped(dbw_buf *out, const char *s, size_t n)
 {
-    size_t n, i, from = 0;
-    const char *s = lua_tolstring(L, -1, &n);
-    luaL_Buffer b;
-    if (memchr(s, '\\', n) == NULL)
-        return;
-    luaL_buffinit(L, &b);
-    for (i = 0; i + 1 < n; i++) {
-        if (s[i] != '\\')
-            continue;
-        if (s[i + 1] == '/') {
-            luaL_addlstring(&b, s + from, i - from);
-            from = i + 1;
-        }
-        i++;
+    const char *end = s + n, *bs;
+    while ((bs = memchr(s, '\\', (size_t)(end - s))) != NULL && bs + 1 < end) {
+        int slash = bs[1] == '/';
+        if (dbw_buf_append(out, s, (size_t)(bs - s) + (slash ? 0 : 2)) != 0)
+            return -1;
+        if (slash && dbw_buf_append(out, "/", 1) != 0)
+            return -1;
+        s = bs + 2;
     }
-    luaL_addlstring(&b, s + from, n - from);
-    luaL_pushresult(&b);
-    lua_remove(L, -2);
+    return dbw_buf_append(out, s, (size_t)(end - s));
 }
 
-int dbw_json_encode(lua_State *L, int idx)
+int dbw_json_encode_into(lua_State *L, int idx, dbw_buf *out)
 {
+    size_t n;
+    const char *s;
+    int rc;
     idx = idx < 0 ? lua_gettop(L) + idx + 1 : idx;
     lua_getfield(L, LUA_REGISTRYINDEX, ENCODE_KEY);
     lua_pushvalue(L, idx);
@@ -53,11 +47,12 @@ int dbw_json_encode(lua_State *L, int idx)
             lua_pop(L, 1);
             lua_pushliteral(L, "cannot encode as JSON");
         }
-        return 0;
+        return DBW_JSON_BAD;
     }
-    lua_pop(L, 1);
-    unescape_slashes(L);
-    return 1;
+    s = lua_tolstring(L, -2, &n);
+    rc = append_unescaped(out, s, n) == 0 ? DBW_JSON_OK : DBW_JSON_OOM;
+    lua_pop(L, 2);
+    return rc;
 }
 
 int dbw_json_is_array(lua_State *L, int idx)

@@ -12,6 +12,7 @@
 
 #include <stddef.h>
 
+#include "buf.h"
 #include "compat.h"
 
 /* Loads cjson.safe and sets up the decoder; raises a Lua error when cjson is
@@ -32,7 +33,7 @@ int dbw_json_decode(lua_State *L, const char *s, size_t n);
 /* The default cap on decoded values (every value and object key counts). */
 #define DBW_JSON_MAX_VALUES 1000000u
 
-enum { DBW_JSON_TOO_MANY = -1, DBW_JSON_BAD = 0, DBW_JSON_OK = 1 };
+enum { DBW_JSON_OOM = -2, DBW_JSON_TOO_MANY = -1, DBW_JSON_BAD = 0, DBW_JSON_OK = 1 };
 
 /* Like dbw_json_decode, with at most max_values values: returns DBW_JSON_OK
  * (value pushed), DBW_JSON_BAD (not JSON) or DBW_JSON_TOO_MANY; nothing is
@@ -40,9 +41,10 @@ enum { DBW_JSON_TOO_MANY = -1, DBW_JSON_BAD = 0, DBW_JSON_OK = 1 };
  * dbw_json_decode caps at DBW_JSON_MAX_VALUES. */
 int dbw_json_decode_max(lua_State *L, const char *s, size_t n, size_t max_values);
 
-/* Encodes the value at idx. Pushes the JSON string and returns 1, or pushes an
- * error message and returns 0. */
-int dbw_json_encode(lua_State *L, int idx);
+/* Encodes the value at idx and appends the JSON to out: DBW_JSON_OK;
+ * DBW_JSON_BAD with the reason pushed (the only case that pushes); or
+ * DBW_JSON_OOM when out could not grow. */
+int dbw_json_encode_into(lua_State *L, int idx, dbw_buf *out);
 
 /* For a table the decoder made: 1 when it came from a JSON array. Objects get
  * string keys only, so a non-empty array part (or no keys at all) tells the

@@ -165,7 +165,7 @@ static void pairs_to_wire(lua_State *L, const dbw_field *f)
         k = dbw_pair_index(L, lua_gettop(L), f->values->names);
         if (k >= 0 && k < 64 && !(seen & (1ull << k))) {
             seen |= 1ull << k;
-            dbw_pair_push_wire(L, lua_gettop(L));
+            dbw_pair_push_wire(L, f->values->names, k);
             lua_rawseti(L, src + 1, ++out);
         }
         lua_pop(L, 1);
@@ -188,8 +188,11 @@ static void push_wire(lua_State *L, const dbw_op *op, int reqidx)
         if (f->type == DBW_T_ID && lua_type(L, -1) == LUA_TNUMBER)
             id_to_string(L);
         else if (f->type == DBW_T_PAIR) {
-            dbw_pair_push_wire(L, lua_gettop(L));
-            lua_replace(L, -2);
+            int k = dbw_pair_index(L, lua_gettop(L), f->values->names);
+            if (k >= 0) { /* always: checked before */
+                dbw_pair_push_wire(L, f->values->names, k);
+                lua_replace(L, -2);
+            }
         } else if (f->type == DBW_T_PAIR_LIST)
             pairs_to_wire(L, f);
         lua_setfield(L, -2, f->name);
@@ -227,9 +230,7 @@ static int build_url(lua_State *L, const char *host, const dbw_op *op, int wire,
 
 int dbw_op_build(lua_State *L, const char *host, const dbw_op *op, int reqidx, dbw_req *r)
 {
-    size_t n;
-    const char *s;
-    int ok, wire;
+    int rc, wire;
     push_wire(L, op, reqidx);
     wire = lua_gettop(L);
     dbw_buf_reset(&r->url);
@@ -240,7 +241,7 @@ int dbw_op_build(lua_State *L, const char *host, const dbw_op *op, int reqidx, d
         const dbw_field *f;
         int first = 1;
         for (f = op->schema->fields; f->name != NULL; f++) {
-            int rc = 0;
+            rc = 0;
             lua_getfield(L, wire, f->name);
             if (!lua_isnil(L, -1))
                 rc = dbw_query_append(L, &r->url, f->name, lua_gettop(L), &first);
@@ -251,19 +252,18 @@ int dbw_op_build(lua_State *L, const char *host, const dbw_op *op, int reqidx, d
         lua_pop(L, 1);
         return 0;
     }
-    ok = dbw_json_encode(L, wire);
-    s = lua_tolstring(L, -1, &n);
-    if (!ok) {
+    dbw_buf_reset(&r->body);
+    r->has_body = 1;
+    rc = dbw_json_encode_into(L, wire, &r->body);
+    if (rc == DBW_JSON_BAD) {
         dbw_buf_reset(&r->msg);
-        dbw_buf_printf(&r->msg, "%s: request cannot be encoded as JSON: %s", op->name, s ? s : "?");
+        dbw_buf_printf(&r->msg, "%s: request cannot be encoded as JSON: %s", op->name,
+                       lua_isstring(L, -1) ? lua_tostring(L, -1) : "?");
         lua_pop(L, 2);
         return -1;
     }
-    dbw_buf_reset(&r->body);
-    ok = dbw_buf_append(&r->body, s, n) == 0;
-    lua_pop(L, 2);
-    r->has_body = 1;
-    if (ok)
+    lua_pop(L, 1);
+    if (rc == DBW_JSON_OK)
         return 0;
     goto oom_popped;
 oom:

@@ -149,19 +149,14 @@ int dbw_req_prepare_raw(lua_State *L, const dbw_client *c, int first, dbw_req *r
         }
     }
     if (!lua_isnoneornil(L, body)) {
-        size_t n;
-        const char *s;
-        int ok = dbw_json_encode(L, body);
-        s = lua_tolstring(L, -1, &n);
-        if (!ok) {
-            fail(r, s ? s : "request: body cannot be encoded as JSON");
+        int rc = dbw_json_encode_into(L, body, &r->body);
+        r->has_body = 1;
+        if (rc == DBW_JSON_BAD) {
+            fail(r, lua_isstring(L, -1) ? lua_tostring(L, -1) : "request: body cannot be encoded as JSON");
             lua_pop(L, 1);
             return -1;
         }
-        r->has_body = 1;
-        ok = dbw_buf_append(&r->body, s, n) == 0;
-        lua_pop(L, 1);
-        if (!ok)
+        if (rc != DBW_JSON_OK)
             return fail(r, "out of memory building the request");
     }
     return 0;

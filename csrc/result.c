@@ -186,11 +186,13 @@ static int fix_webhook(lua_State *L, const dbw_family *fam, int idx)
         return 0;
     } else if (fam->events_as_pairs) {
         size_t i, n = dbw_rawlen(L, ev);
+        dbw_pairs_push(L, fam->events);
         for (i = 1; i <= n; i++) {
             lua_rawgeti(L, ev, (int)i);
-            dbw_pair_from_wire(L, -1);
+            dbw_pair_from_wire(L, -1, ev + 1);
             lua_rawseti(L, ev, (int)i);
         }
+        lua_pop(L, 1);
     }
     lua_pop(L, 1);
     if (strcmp(fam->id_field, "id") != 0) {

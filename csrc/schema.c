@@ -1,6 +1,7 @@
 #include "schema.h"
 
 #include <ctype.h>
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
@@ -373,24 +374,61 @@ int dbw_pair_index(lua_State *L, int idx, const char *const *names)
     return pair_name(L, idx, name, &why) == 0 ? dbw_enum_index(names, name) : -1;
 }
 
-void dbw_pair_push_wire(lua_State *L, int idx)
+/* A family's pairs in both wire forms, built once per lua_State and kept in
+ * the registry under the names array's address. One table: [k + 1] is the
+ * request object { entity = "MODEL_VERSION", action = "CREATED" } of
+ * names[k], shared by every request (cjson only reads it); [ENTITY][ACTION]
+ * is the name a response's object stands for. Requests and list pages then
+ * build no tables or strings per event. */
+void dbw_pairs_push(lua_State *L, const char *const *names)
 {
-    char name[PAIR_MAX], *dot, *p;
-    const char *why;
-    (void)pair_name(L, idx, name, &why); /* checked before */
-    for (p = name; *p; p++)
-        *p = (char)toupper((unsigned char)*p);
-    dot = strchr(name, '.');
-    lua_createtable(L, 0, 2);
-    lua_pushlstring(L, name, dot ? (size_t)(dot - name) : strlen(name));
-    lua_setfield(L, -2, "entity");
-    lua_pushstring(L, dot ? dot + 1 : "");
-    lua_setfield(L, -2, "action");
+    int k;
+    lua_pushlightuserdata(L, (void *)names);
+    lua_rawget(L, LUA_REGISTRYINDEX);
+    if (!lua_isnil(L, -1))
+        return;
+    lua_pop(L, 1);
+    lua_newtable(L);
+    for (k = 0; names[k] != NULL; k++) {
+        char up[PAIR_MAX], *p, *dot;
+        snprintf(up, sizeof up, "%s", names[k]);
+        for (p = up; *p; p++)
+            *p = (char)toupper((unsigned char)*p);
+        if ((dot = strchr(up, '.')) == NULL)
+            continue;
+        *dot = '\0';
+        lua_createtable(L, 0, 2);
+        lua_pushstring(L, up);
+        lua_setfield(L, -2, "entity");
+        lua_pushstring(L, dot + 1);
+        lua_setfield(L, -2, "action");
+        lua_rawseti(L, -2, k + 1);
+        lua_getfield(L, -1, up);
+        if (lua_isnil(L, -1)) {
+            lua_pop(L, 1);
+            lua_newtable(L);
+            lua_pushvalue(L, -1);
+            lua_setfield(L, -3, up);
+        }
+        lua_pushstring(L, names[k]);
+        lua_setfield(L, -2, dot + 1);
+        lua_pop(L, 1);
+    }
+    lua_pushlightuserdata(L, (void *)names);
+    lua_pushvalue(L, -2);
+    lua_rawset(L, LUA_REGISTRYINDEX);
+}
+
+void dbw_pair_push_wire(lua_State *L, const char *const *names, int k)
+{
+    dbw_pairs_push(L, names);
+    lua_rawgeti(L, -1, k + 1);
+    lua_replace(L, -2);
 }
 
 /* Answers are not validated like requests: only entity and action are read,
  * and a list page has one event object per subscription to turn into its name. */
-void dbw_pair_from_wire(lua_State *L, int idx)
+void dbw_pair_from_wire(lua_State *L, int idx, int pairs)
 {
     char name[PAIR_MAX];
     size_t len = 0;
@@ -399,6 +437,22 @@ void dbw_pair_from_wire(lua_State *L, int idx)
     if (lua_type(L, idx) != LUA_TTABLE)
         return;
     lua_getfield(L, idx, "entity");
+    if (lua_type(L, -1) == LUA_TSTRING) {
+        lua_pushvalue(L, -1);
+        lua_rawget(L, pairs);
+        if (lua_type(L, -1) == LUA_TTABLE) {
+            lua_getfield(L, idx, "action");
+            lua_rawget(L, -2);
+            if (lua_type(L, -1) == LUA_TSTRING) {
+                lua_replace(L, idx);
+                lua_pop(L, 2);
+                return;
+            }
+            lua_pop(L, 1);
+        }
+        lua_pop(L, 1);
+    }
+    /* not a pair the family knows: the server's words, lowercased */
     lua_getfield(L, idx, "action");
     ok = lua_type(L, -2) == LUA_TSTRING && lua_type(L, -1) == LUA_TSTRING &&
          lower_into(L, -2, name, &len) == 0 && len + 1 < PAIR_MAX;

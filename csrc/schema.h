@@ -68,13 +68,18 @@ extern const dbw_schema dbw_mlflow_schema_create, dbw_mlflow_schema_list, dbw_ml
 /* The index in names of the DBW_T_PAIR value at idx, or -1. */
 int dbw_pair_index(lua_State *L, int idx, const char *const *names);
 
-/* Pushes the wire form of the DBW_T_PAIR value at idx (already checked):
- * { entity = "MODEL_VERSION", action = "CREATED" }. */
-void dbw_pair_push_wire(lua_State *L, int idx);
+/* Pushes the table of names' pairs in their wire forms (built once per
+ * lua_State): what the two functions below read. */
+void dbw_pairs_push(lua_State *L, const char *const *names);
+
+/* Pushes the wire form of names[k], { entity = "MODEL_VERSION", action =
+ * "CREATED" }: one table per lua_State and pair, shared, never to be changed. */
+void dbw_pair_push_wire(lua_State *L, const char *const *names, int k);
 
 /* Replaces the event object { entity, action } at idx of a response by its
- * lowercase "entity.action" string; anything else is left as it is. */
-void dbw_pair_from_wire(lua_State *L, int idx);
+ * lowercase "entity.action" string (through the table of dbw_pairs_push at
+ * stack index pairs when it is a known pair); anything else is left as it is. */
+void dbw_pair_from_wire(lua_State *L, int idx, int pairs);
 
 /* Validates the table at idx. Returns 0, or -1 with a message in msg
  * ("<op>: <field>: <why>"). Values are never echoed for secret fields. */
