@@ -371,6 +371,35 @@ local function create_action(spec, d, i)
     request = copy(spec), notes = notes }
 end
 
+-- A listed webhook a desired one matched: updated when anything differs.
+local function keep(plan, by_kind, entry, req, changes)
+  if #changes > 0 then
+    entry.action, entry.request, entry.changes = "update", req, changes
+    table.insert(by_kind.update, entry)
+  else
+    table.insert(plan.unchanged, entry)
+  end
+end
+
+-- The listed webhooks no desired one matched (deleted under prune, else
+-- left as unmanaged), then the counts and the actions in the order of KINDS.
+-- `field` is the family's scope field copied into each entry.
+local function finish(plan, by_kind, current, matched, label_of, field)
+  for _, wh in ipairs(current) do
+    if not matched[wh] then
+      local entry = { action = "delete", id = wh.id, label = label_of(wh), [field] = wh[field] }
+      table.insert(plan.prune and by_kind.delete or plan.unmanaged, entry)
+    end
+  end
+  plan.counts = { unchanged = #plan.unchanged, unmanaged = #plan.unmanaged,
+    conflicts = plan.conflicts and #plan.conflicts or nil }
+  for _, kind in ipairs(KINDS) do
+    plan.counts[kind] = #by_kind[kind]
+    for _, a in ipairs(by_kind[kind]) do plan.actions[#plan.actions + 1] = a end
+  end
+  return plan
+end
+
 --- Compares `desired` (create-shaped tables) with the workspace.
 -- @param client a client
 -- @tparam table desired the webhooks that should exist
@@ -434,27 +463,11 @@ function M.plan(client, desired, opts)
     else
       matched[cur] = true
       local req, changes, notes = diff(desired[i], d, cur, plan.rotate_secrets)
-      local entry = { id = cur.id, label = label(d), desired_index = i, model_name = d.model_name, notes = notes }
-      if #changes > 0 then
-        entry.action, entry.request, entry.changes = "update", req, changes
-        table.insert(by_kind.update, entry)
-      else
-        table.insert(plan.unchanged, entry)
-      end
+      keep(plan, by_kind, { id = cur.id, label = label(d), desired_index = i, model_name = d.model_name,
+        notes = notes }, req, changes)
     end
   end
-  for _, wh in ipairs(current) do
-    if not matched[wh] then
-      local entry = { action = "delete", id = wh.id, label = M.label(wh), model_name = wh.model_name }
-      table.insert(plan.prune and by_kind.delete or plan.unmanaged, entry)
-    end
-  end
-  plan.counts = { unchanged = #plan.unchanged, unmanaged = #plan.unmanaged }
-  for _, kind in ipairs(KINDS) do
-    plan.counts[kind] = #by_kind[kind]
-    for _, a in ipairs(by_kind[kind]) do plan.actions[#plan.actions + 1] = a end
-  end
-  return plan
+  return finish(plan, by_kind, current, matched, M.label, "model_name")
 end
 
 -- ----------------------------------------------------------------------------
@@ -550,6 +563,6 @@ end
 
 -- What databricks.webhooks.plan_mlflow shares with this file (not public).
 M.helpers = { KINDS = KINDS, copy = copy, invalid = invalid, is_reference = M.is_reference,
-  refused_file = refused_file, same_set = same_set, difference = difference }
+  refused_file = refused_file, same_set = same_set, difference = difference, keep = keep, finish = finish }
 
 return M

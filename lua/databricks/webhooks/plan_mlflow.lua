@@ -163,27 +163,11 @@ function M.plan(h, client, desired, opts, files)
       local cur = group[1]
       matched[cur] = true
       local req, changes, notes = diff(h, desired[i], d, cur, plan.rotate_secrets)
-      local entry = { id = cur.id, label = label(d), name = d.name, desired_index = i, notes = notes }
-      if #changes > 0 then
-        entry.action, entry.request, entry.changes = "update", req, changes
-        table.insert(by_kind.update, entry)
-      else
-        table.insert(plan.unchanged, entry)
-      end
+      h.keep(plan, by_kind, { id = cur.id, label = label(d), name = d.name, desired_index = i, notes = notes },
+        req, changes)
     end
   end
-  for _, wh in ipairs(current) do
-    if not matched[wh] then
-      local entry = { action = "delete", id = wh.id, label = M.label(wh), name = wh.name }
-      table.insert(plan.prune and by_kind.delete or plan.unmanaged, entry)
-    end
-  end
-  plan.counts = { unchanged = #plan.unchanged, unmanaged = #plan.unmanaged, conflicts = #plan.conflicts }
-  for _, kind in ipairs(h.KINDS) do
-    plan.counts[kind] = #by_kind[kind]
-    for _, a in ipairs(by_kind[kind]) do plan.actions[#plan.actions + 1] = a end
-  end
-  return plan
+  return h.finish(plan, by_kind, current, matched, M.label, "name")
 end
 
 return M
