@@ -204,8 +204,9 @@ local PIN_PREFIX = (ROOT and "nice -n -10 " or "") .. (PIN and ("taskset -c " ..
 local function pin_server(pidfile)
   local master = tonumber((read_file(pidfile) or ""):match("%d+"))
   if not master then return end
-  local kids = capture("awk '$4 == " .. master .. " { print $1 }' /proc/[0-9]*/stat 2>/dev/null")
-  for pid in (master .. "\n" .. kids):gmatch("%d+") do
+  local pids = util.child_pids(master)
+  pids[#pids + 1] = master
+  for _, pid in ipairs(pids) do
     if PIN then capture("taskset -a -p -c 0 " .. pid .. " >/dev/null 2>&1") end
     if ROOT then capture("renice -n -10 -p " .. pid .. " >/dev/null 2>&1") end
   end

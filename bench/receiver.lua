@@ -186,8 +186,13 @@ end
 
 local function worker_pid(prefix)
   local master = util.trim(assert(util.read_file(prefix .. "/logs/nginx.pid")))
-  local _, out = util.run("awk '$4 == " .. master .. " { print $1 }' /proc/[0-9]*/stat 2>/dev/null")
-  return assert(util.trim(out):match("^(%d+)"), "no nginx worker")
+  -- The master accepts on its socket before it has forked its worker.
+  for _ = 1, 100 do
+    local kids = util.child_pids(master)
+    if kids[1] then return tostring(kids[1]) end
+    socket.sleep(0.05)
+  end
+  error("no nginx worker")
 end
 
 local srv = server.start_conf({

@@ -194,9 +194,11 @@ const char *dbw_http_setup(dbw_client *c, int verify_tls, const char *ca_file, c
     SET(CURLOPT_TCP_KEEPALIVE, 1L);
     /* HTTP/2 when TLS negotiates it (libcurl's default, said explicitly);
      * transfers started side by side wait for that answer and then share
-     * the one connection instead of opening one each. */
+     * the one connection instead of opening one each. Over http:// no answer
+     * can allow that, so there they do not wait: a bulk's first batch would
+     * otherwise lose a round trip. */
     SET(CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
-    SET(CURLOPT_PIPEWAIT, 1L);
+    SET(CURLOPT_PIPEWAIT, strncasecmp(c->host, "https://", 8) == 0 ? 1L : 0L);
     /* Every encoding this libcurl can decode; the size limit (on_body)
      * applies to the decoded bytes, so a compressed bomb stops there. */
     SET(CURLOPT_ACCEPT_ENCODING, "");

@@ -55,6 +55,18 @@ describe("bulk", function()
     assert.is_true(elapsed < 24 * 0.1 / 2, "took " .. elapsed) -- sequential would take 2.4 s
   end)
 
+  it("over http:// starts the first batch at once, a connection each (nothing waits for HTTP/2)", function()
+    local c = assert(webhooks.new{ host = srv.url, token = srv.token, retry_timeout = 0 })
+    srv:settings{ latency_ms = 300 }
+    local reqs = {}
+    for i = 1, 4 do reqs[i] = hook(i) end
+    for _, r in ipairs(c:bulk("create", reqs, { parallel = 4 })) do assert.is_nil(r.err) end
+    -- waiting for the first answer (PIPEWAIT) would send the others over its connection, one by one
+    assert.equals(4, c:stats().connections)
+    assert.equals(4, srv:stats().connections)
+    c:close()
+  end)
+
   it("retries 429 per request", function()
     local c = assert(webhooks.new{ host = srv.url, token = srv.token, retry_timeout = 5 })
     local ids = {}

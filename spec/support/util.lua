@@ -129,6 +129,19 @@ function M.proc_status_kb(key)
   return text and tonumber(text:match(key .. ":%s*(%d+)"))
 end
 
+--- The pids whose parent is `pid` (from /proc; a process that exits while
+--- this reads is skipped), in no particular order.
+function M.child_pids(pid)
+  local kids = {}
+  local _, out = M.run("ls /proc 2>/dev/null")
+  for entry in out:gmatch("%d+") do
+    local stat = M.read_file("/proc/" .. entry .. "/stat")
+    local ppid = stat and stat:match("^%d+ %b() %S+ (%d+)")
+    if ppid and tonumber(ppid) == tonumber(pid) then kids[#kids + 1] = tonumber(entry) end
+  end
+  return kids
+end
+
 -- A zombie counts as dead: nginx daemonizes, so its parent is PID 1, and in some
 -- containers PID 1 reaps only now and then.
 local function pid_alive(pid)
