@@ -348,3 +348,22 @@ describe("the receiver's MLflow options", function()
     end
   end)
 end)
+
+describe("receiver.seen_in", function()
+  it("gives the same hooks for the same dict and ttl, made once (it is called per request)", function()
+    local receiver = require("databricks.webhooks.receiver")
+    local added = {}
+    local dict = { add = function(_, key, _, ttl)
+      if added[key] then return false, "exists" end
+      added[key] = ttl
+      return true
+    end }
+    local a, b = receiver.seen_in(dict, 660), receiver.seen_in(dict, 660)
+    assert.equals(a, b)
+    assert.are_not.equal(a, receiver.seen_in(dict, 60))
+    assert.are_not.equal(a, receiver.seen_in({ add = dict.add }, 660))
+    assert.is_false(a.is_duplicate("k"))
+    assert.is_true(b.is_duplicate("k"))
+    assert.equals(660, added.k)
+  end)
+end)

@@ -15,6 +15,16 @@ function M.array(t) return setmetatable(t or {}, ARRAY) end
 --- Whether `t` was marked by `array`.
 function M.is_marked_array(t) return getmetatable(t) == ARRAY end
 
+--- Removes, in place, every value equal to `null` (a decoder's sentinel, e.g.
+-- `cjson.null`) from a decoded document: JSON null means absent. Returns `v`.
+function M.strip_nulls(v, null)
+  if type(v) ~= "table" then return v end
+  for k, x in pairs(v) do
+    if x == null then v[k] = nil else M.strip_nulls(x, null) end
+  end
+  return v
+end
+
 local KEY_ORDER = {}
 for i, k in ipairs({ "version", "api", "model_names", "changes", "counts", "prune", "rotate_secrets", "actions",
   "create", "update", "delete", "unchanged", "unmanaged", "conflicts",

@@ -84,10 +84,11 @@ local function check_opts(opts, argn, fname, lvl)
 end
 
 -- Freshness of a timestamp whose format was checked: true, or false, reason.
-local function fresh_ts(ts, opts)
+-- now: the caller's clock (the receiver's is nginx's cached one), or nil.
+local function fresh_ts(ts, opts, now)
   local max_age = opts.max_age or M.DEFAULT_MAX_AGE
   local max_skew = opts.max_skew or M.DEFAULT_MAX_SKEW
-  local age = (opts.now or os.time()) - ts
+  local age = (now or opts.now or os.time()) - ts
   if age > max_age then
     return false, str_format("delivery too old (%.0f s, max_age %g s)", age, max_age)
   end
@@ -133,6 +134,14 @@ local function check(lvl, secret, raw_body, delivery_id, timestamp, signature, o
   opts = check_opts(opts, 6, fname, lvl + 1)
 
   if not secrets then return false, "secret is empty", "signature" end
+  return M.check_checked(secrets, raw_body, delivery_id, timestamp, signature, opts)
+end
+
+-- check() on arguments already known good (secrets: a non-empty array of
+-- non-empty strings; opts: a table), for the receiver, which checked them
+-- once for the request: no copies, no second pass over them. now: as for
+-- fresh_ts.
+function M.check_checked(secrets, raw_body, delivery_id, timestamp, signature, opts, now)
   if signature == nil or signature == "" then
     return false, "missing X-MLflow-Signature header", "signature"
   end
@@ -156,7 +165,7 @@ local function check(lvl, secret, raw_body, delivery_id, timestamp, signature, o
     if core.hmac_b64(s, msg, given) then ok = true end
   end
   if not ok then return false, "signature mismatch", "signature" end
-  local young, why = fresh_ts(ts, opts)
+  local young, why = fresh_ts(ts, opts, now)
   if not young then return false, why, "freshness" end
   return true
 end
@@ -165,11 +174,6 @@ end
 function M.verify(secret, raw_body, delivery_id, timestamp, signature, opts)
   local ok, why = check(1, secret, raw_body, delivery_id, timestamp, signature, opts)
   return ok, why
-end
-
--- For the receiver: check(), and which half failed.
-function M.check(secret, raw_body, delivery_id, timestamp, signature, opts)
-  return check(1, secret, raw_body, delivery_id, timestamp, signature, opts)
 end
 
 -- webhooks.sign_mlflow (documented in webhooks.lua)

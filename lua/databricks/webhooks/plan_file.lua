@@ -44,15 +44,6 @@ M.encode = json_text.pretty
 -- Reading a file
 -- ----------------------------------------------------------------------------
 
--- JSON null means absent.
-local function strip_nulls(v)
-  if type(v) ~= "table" then return v end
-  for k, x in pairs(v) do
-    if x == cjson.null then v[k] = nil else strip_nulls(x) end
-  end
-  return v
-end
-
 local function is_array(v)
   return type(v) == "table" and (next(v) == nil or (v[1] ~= nil and next(v, #v) == nil))
 end
@@ -163,7 +154,7 @@ function M.parse(text, name)
     return invalid(name .. ": not valid JSON (" .. tostring(why) .. ")")
   end
   if type(doc) ~= "table" or (doc[1] ~= nil) then return invalid(name .. ": must be a JSON object") end
-  strip_nulls(doc)
+  json_text.strip_nulls(doc, cjson.null)
   for k in pairs(doc) do
     if k ~= "version" and k ~= "api" and k ~= "model_names" and k ~= "webhooks" then
       return invalid(("%s: unknown key %s (expected version, api, model_names, webhooks)"):format(

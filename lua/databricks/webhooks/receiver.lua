@@ -119,6 +119,10 @@ local REASON = {
   [413] = "Payload Too Large", [500] = "Internal Server Error",
 }
 
+-- The last string secret and its list: the options table is written anew
+-- for every request, its secret rarely changes.
+local last_secret, last_secrets
+
 -- The secrets to try: a string, an array of strings (rotation), or a function
 -- returning either (looked up per request, e.g. from a shared dict).
 local function secrets_of(opts)
@@ -126,7 +130,8 @@ local function secrets_of(opts)
   if type(s) == "function" then s = s() end
   if type(s) == "string" then
     if s == "" then return nil end
-    return { s }
+    if s ~= last_secret then last_secret, last_secrets = s, { s } end
+    return last_secrets
   end
   if type(s) == "table" and #s > 0 then
     for _, v in ipairs(s) do
@@ -262,7 +267,8 @@ local function mlflow_read(opts, headers, secrets, max)
   local body, status, reason = read_body(max)
   if not body then return nil, status, reason end
   if signature ~= nil and signature ~= "" then
-    local ok, why, half = mlflow_delivery.check(secrets, body, id, ts, signature, fresh_opts)
+    local ok, why, half = mlflow_delivery.check_checked(secrets, body, id, ts, signature, fresh_opts,
+      ngx.time())
     if not ok then return nil, half == "freshness" and 400 or 401, why end
   end
 
@@ -311,10 +317,10 @@ local function authenticated(opts)
   end
   if ngx.req.get_method() ~= "POST" then return nil, 405, "POST expected" end
 
-  local declared = tonumber(ngx.var.http_content_length)
-  if declared and declared > max then return nil, 413, "body larger than " .. max .. " bytes" end
-
   local headers = ngx.req.get_headers()
+  -- nginx itself refuses a request with two Content-Length headers
+  local declared = tonumber(headers["content-length"])
+  if declared and declared > max then return nil, 413, "body larger than " .. max .. " bytes" end
   local family, fstatus, freason = family_of(opts, headers)
   if not family then return nil, fstatus, freason end
   local read = family == "mlflow" and mlflow_read or databricks_read
@@ -339,20 +345,10 @@ function M.read(opts)
   return authenticated(opts)
 end
 
---- The de-duplication hooks over a `lua_shared_dict`, which every worker of
--- the nginx instance shares: `is_duplicate` records a key and tells whether
--- it was there already, in one atomic `add`; `forget` deletes it.
--- @param dict a shared dict, e.g. `ngx.shared.webhook_seen`
--- @tparam number ttl seconds a key is kept: longer than a delivery is accepted
---   (twice `max_age` for Databricks, `max_age + max_skew` for MLflow)
--- @treturn table `{ is_duplicate = function(key), forget = function(key) }`
-function M.seen_in(dict, ttl)
-  if type(dict) ~= "table" and type(dict) ~= "userdata" then
-    error("bad argument #1 to 'seen_in' (shared dict expected, got " .. type(dict) .. ")", 2)
-  end
-  if type(ttl) ~= "number" or ttl ~= ttl or ttl <= 0 or ttl == math.huge then
-    error("bad argument #2 to 'seen_in' (seconds > 0 expected)", 2)
-  end
+-- The hooks of one (dict, ttl), made once: seen_in is called in a location's
+-- block, i.e. per request, and LuaJIT does not compile making closures.
+local seen_hooks = setmetatable({}, { __mode = "k" })
+local function new_seen_hooks(dict, ttl)
   return {
     is_duplicate = function(key)
       local ok, err = dict:add(key, true, ttl)
@@ -363,6 +359,34 @@ function M.seen_in(dict, ttl)
     end,
     forget = function(key) dict:delete(key) end,
   }
+end
+
+--- The de-duplication hooks over a `lua_shared_dict`, which every worker of
+-- the nginx instance shares: `is_duplicate` records a key and tells whether
+-- it was there already, in one atomic `add`; `forget` deletes it.
+-- @param dict a shared dict, e.g. `ngx.shared.webhook_seen`
+-- @tparam number ttl seconds a key is kept: longer than a delivery is accepted
+--   (twice `max_age` for Databricks, `max_age + max_skew` for MLflow)
+-- @treturn table `{ is_duplicate = function(key), forget = function(key) }`, the
+--   same table for the same dict and ttl (so calling it per request costs a lookup)
+function M.seen_in(dict, ttl)
+  if type(dict) ~= "table" and type(dict) ~= "userdata" then
+    error("bad argument #1 to 'seen_in' (shared dict expected, got " .. type(dict) .. ")", 2)
+  end
+  if type(ttl) ~= "number" or ttl ~= ttl or ttl <= 0 or ttl == math.huge then
+    error("bad argument #2 to 'seen_in' (seconds > 0 expected)", 2)
+  end
+  local by_ttl = seen_hooks[dict]
+  if not by_ttl then
+    by_ttl = {}
+    seen_hooks[dict] = by_ttl
+  end
+  local hooks = by_ttl[ttl]
+  if not hooks then
+    hooks = new_seen_hooks(dict, ttl)
+    by_ttl[ttl] = hooks
+  end
+  return hooks
 end
 
 local function respond(status, text)

@@ -2,6 +2,7 @@
 -- `client:bulk`): create, list, update, delete, test, events. Each takes
 -- (ctx, options, format, verb) and returns the exit status.
 local cjson = require("cjson.safe")
+local json_text = require("databricks.webhooks.json_text")
 local args = require("databricks.webhooks.cli.args")
 local exit = require("databricks.webhooks.cli.exit")
 local output = require("databricks.webhooks.cli.output")
@@ -42,13 +43,6 @@ local function target_from(ctx, o)
   return nil
 end
 
-local function strip_nulls(t)
-  for k, v in pairs(t) do
-    if v == cjson.null then t[k] = nil elseif type(v) == "table" then strip_nulls(v) end
-  end
-  return t
-end
-
 -- The request body of --json JSON|@FILE (a JSON object), or an empty table.
 local function body_of(ctx, o)
   if o.body == nil then return {} end
@@ -58,7 +52,7 @@ local function body_of(ctx, o)
   if type(doc) ~= "table" or (next(doc) ~= nil and doc[1] ~= nil) then
     usage_error("--json must be a JSON object" .. (why and (": " .. cell(why)) or ""))
   end
-  return strip_nulls(doc)
+  return json_text.strip_nulls(doc, cjson.null)
 end
 
 -- Adds what the options set to `req` (the --json body); a field set twice is
