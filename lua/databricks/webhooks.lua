@@ -534,7 +534,7 @@ end
 -- An id as the API writes it: a string, or an integer's digits.
 local function id_text(id)
   if type(id) == "number" then
-    if id < 0 or id % 1 ~= 0 or id > 2 ^ 53 then return nil end
+    if id < 0 or id % 1 ~= 0 or id > core.EXACT_INT_MAX then return nil end
     return ("%.0f"):format(id)
   end
   if type(id) == "string" and id ~= "" then return id end

@@ -60,7 +60,7 @@ end
 -- decimal digits (a number must be a non-negative integer).
 local function timestamp_of(ts)
   if type(ts) == "number" then
-    if not finite(ts) or ts < 0 or ts % 1 ~= 0 or ts >= 2 ^ 53 then return nil end
+    if not finite(ts) or ts < 0 or ts % 1 ~= 0 or ts >= core.EXACT_INT_MAX then return nil end
     local text = str_format("%.0f", ts)
     return text, ts
   end

@@ -10,6 +10,7 @@ local math_floor, math_huge = math.floor, math.huge
 
 local host_url = require("databricks.webhooks.host")
 local auth_kinds = require("databricks.webhooks.auth_kinds")
+local EXACT_INT_MAX = require("databricks.webhooks.core").EXACT_INT_MAX -- 2^53
 local AUTH_ORDER, AUTH_TYPES = auth_kinds.ORDER, auth_kinds.SUPPORTED
 
 local M = {}
@@ -169,7 +170,7 @@ local function check_count(v)
   if type(v) ~= "number" then
     return nil, "number expected, got " .. type(v)
   end
-  if not is_finite_number(v) or v < 1 or v ~= math_floor(v) or v > 2 ^ 53 then
+  if not is_finite_number(v) or v < 1 or v ~= math_floor(v) or v > EXACT_INT_MAX then
     return nil, "must be a positive integer"
   end
   return v
@@ -199,7 +200,7 @@ end
 -- 5.1's doubles and are sent verbatim in headers.
 local function check_workspace_id(v)
   if type(v) == "number" then
-    if not is_finite_number(v) or v < 0 or v ~= math_floor(v) or v >= 2 ^ 53 then
+    if not is_finite_number(v) or v < 0 or v ~= math_floor(v) or v >= EXACT_INT_MAX then
       return nil, "must be a non-negative integer or a non-empty string"
     end
     return string.format("%.0f", v)

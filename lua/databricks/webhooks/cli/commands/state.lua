@@ -90,16 +90,16 @@ function C.plan(ctx, o, format)
   return pf.has_changes(p) and exit.CHANGES or exit.OK
 end
 
-local VERBS = { create = { "creating", "created" }, update = { "updating", "updated" },
+local PROGRESS_WORDS = { create = { "creating", "created" }, update = { "updating", "updated" },
   delete = { "deleting", "deleted" } }
 
 local function progress_to(w)
   return function(kind, total, failed)
     local noun = total == 1 and "webhook" or "webhooks"
     if failed == nil then
-      w:write("apply: ", VERBS[kind][1], " ", total, " ", noun, "...\n")
+      w:write("apply: ", PROGRESS_WORDS[kind][1], " ", total, " ", noun, "...\n")
     else
-      w:write("apply: ", VERBS[kind][2], " ", total - failed, " of ", total, " ", noun,
+      w:write("apply: ", PROGRESS_WORDS[kind][2], " ", total - failed, " of ", total, " ", noun,
         failed > 0 and (" (" .. failed .. " failed)") or "", "\n")
     end
   end
