@@ -411,7 +411,7 @@ end
 -- @usage local client = assert(webhooks.new{ host = "https://dbc-abcd0123-a1bc.cloud.databricks.com",
 --                                      token = os.getenv("DATABRICKS_TOKEN") })
 function M.new(opts)
-  local settings, err = config.resolve(opts)
+  local settings, err = config.resolve(opts, nil, true)
   if not settings then
     return nil, core.error(err.error_code, err.message)
   end

@@ -206,16 +206,18 @@ end
 -- @tparam[opt] table opts the options of `webhooks.new` (see KNOWN_OPTIONS)
 -- @tparam[opt] function|table getenv `function(name) -> string|nil`, default
 --   `os.getenv`; a table of variables is accepted too
+-- @tparam[opt] boolean no_debug_string true: no `debug_string` in the settings
 -- @treturn[1] table settings: `host`, `auth_type`, `token`, `client_id`,
 --   `client_secret` (only the credentials of the chosen `auth_type`),
 --   `timeout`, `connect_timeout`, `retry_timeout`, `verify_tls`, `ca_file`,
 --   `proxy`, `user_agent`, `debug`, `allow_insecure_http`, `workspace_id`
 --   (a string), `transport`, `profile` (the profile read, or nil),
 --   `config_file` (the path read, or nil) and `debug_string` (the SDK-style
---   "Config: ... Env: ..." description, secrets masked)
+--   "Config: ... Env: ..." description, secrets masked; left out when
+--   `no_debug_string` is true: webhooks.new never reads it)
 -- @treturn[2] nil
 -- @treturn[2] table `{ error_code = "INVALID_PARAMETER_VALUE" | "UNAUTHENTICATED", message = ... }`
-function M.resolve(opts, getenv)
+function M.resolve(opts, getenv, no_debug_string)
   if opts ~= nil and type(opts) ~= "table" then
     error("bad argument #1 to 'new' (table expected, got " .. type(opts) .. ")", 3)
   end
@@ -416,7 +418,7 @@ function M.resolve(opts, getenv)
     profile = profile_used,
     config_file = file_read,
   }
-  settings.debug_string = describe(vals, source)
+  if not no_debug_string then settings.debug_string = describe(vals, source) end
   return options.connection_settings(vals, settings)
 end
 

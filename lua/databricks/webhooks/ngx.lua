@@ -96,6 +96,7 @@ function M.new(opts)
     max_body = opts.max_body or M.DEFAULT_MAX_BODY,
     connections = 0, -- TCP connections opened
     reused = 0,      -- requests sent on a pooled connection
+    origins = {}, norigins = 0, -- see Transport:origin
   }, Transport)
   return self
 end
@@ -104,6 +105,32 @@ end
 local host_lib = require("databricks.webhooks.host")
 local parse_url, trim = host_lib.split_url, host_lib.trim
 M.parse_url = parse_url -- for tests
+
+-- A client talks to one or two origins (its host, a token endpoint): each is
+-- split, checked and formatted once, and at most this many are kept.
+local ORIGINS_MAX = 16
+
+-- A request URL's origin, { scheme, host, port, host_header, pool }, and its
+-- target, as parse_url would give them; or nil for a URL it refuses.
+function Transport:origin(url)
+  local origin, rest = str_match(url, "^(%a[%w+.-]*://[^/?#]*)(.*)$")
+  if not origin then return nil end
+  local o = self.origins[origin]
+  if not o then
+    local scheme, host, port = parse_url(origin)
+    if not scheme then return nil end
+    local default_port = (scheme == "https" and 443 or 80)
+    local verify = scheme == "https" and self.verify_tls
+    o = { scheme = scheme, host = host, port = port,
+      host_header = port == default_port and host or (host .. ":" .. port),
+      pool = str_format("databricks.webhooks:%s:%s:%d:%s", scheme, host, port, verify and "verify" or "noverify") }
+    if self.norigins >= ORIGINS_MAX then self.origins, self.norigins = {}, 0 end
+    self.origins[origin], self.norigins = o, self.norigins + 1
+  end
+  local target = rest == "" and "/" or rest
+  if str_find(target, "#", 1, true) then target = str_match(target, "^([^#]*)") end
+  return o, target
+end
 
 local function is_ip_literal(host)
   return str_find(host, "^%d+%.%d+%.%d+%.%d+$") ~= nil or str_find(host, "^%[") ~= nil
@@ -249,27 +276,32 @@ end
 -- answers (their bytes count towards the same limits). Returns
 -- { status, headers, keep }, or nil, kind, message, early (early: not one byte
 -- of an answer arrived).
-local function read_head(rd)
-  local head_bytes, lines = 0, 0
-  local function next_line(what)
-    local line, kind, msg = rd:line(M.MAX_LINE, what)
-    if not line then
-      if kind == "closed" then
-        return nil, "connection", "the server closed the connection before the end of the response head"
-      end
-      return nil, kind, msg
+-- One line of a response head, counted against the head's limits (the
+-- reader holds the counts: no closure per response, which LuaJIT would not
+-- compile).
+local function next_line(rd, what)
+  local line, kind, msg = rd:line(M.MAX_LINE, what)
+  if not line then
+    if kind == "closed" then
+      return nil, "connection", "the server closed the connection before the end of the response head"
     end
-    head_bytes, lines = head_bytes + #line + 2, lines + 1
-    if head_bytes > M.MAX_HEAD then
-      return nil, "too_large", str_format("response head larger than %d bytes", M.MAX_HEAD)
-    end
-    if lines > M.MAX_HEADERS + 1 then
-      return nil, "too_large", str_format("more than %d response header lines", M.MAX_HEADERS)
-    end
-    return line
+    return nil, kind, msg
   end
+  local head_bytes, lines = rd.head_bytes + #line + 2, rd.head_lines + 1
+  rd.head_bytes, rd.head_lines = head_bytes, lines
+  if head_bytes > M.MAX_HEAD then
+    return nil, "too_large", str_format("response head larger than %d bytes", M.MAX_HEAD)
+  end
+  if lines > M.MAX_HEADERS + 1 then
+    return nil, "too_large", str_format("more than %d response header lines", M.MAX_HEADERS)
+  end
+  return line
+end
+
+local function read_head(rd)
+  rd.head_bytes, rd.head_lines = 0, 0
   while true do
-    local line, kind, msg = next_line("status line")
+    local line, kind, msg = next_line(rd, "status line")
     if not line then
       local early = rd.received == 0
       if early and kind == "connection" then msg = "the server closed the connection before answering" end
@@ -283,7 +315,7 @@ local function read_head(rd)
     local headers = {}
     while true do
       local h
-      h, kind, msg = next_line("response header line")
+      h, kind, msg = next_line(rd, "response header line")
       if not h then return nil, kind, msg end
       if h == "" then break end
       local name, value = split_header(h)
@@ -303,7 +335,7 @@ local function read_head(rd)
       return { status = status, headers = headers, keep = keep }
     end
     -- 100 Continue and friends: the real answer follows
-    lines = 0
+    rd.head_lines = 0
   end
 end
 
@@ -414,7 +446,8 @@ end
 
 -- Opens (or takes from the pool) a connection and does the TLS handshake on a
 -- new one, before the deadline. Returns sock, reused, or nil, kind, message.
-function Transport:connect(scheme, host, port, connect_timeout, deadline)
+function Transport:connect(o, connect_timeout, deadline)
+  local scheme, host, port = o.scheme, o.host, o.port
   local left = ms_left(deadline)
   if not left then return nil, "timeout", "timed out before connecting" end
   local connect_ms = math_max(1, math_floor(connect_timeout * 1000))
@@ -424,8 +457,7 @@ function Transport:connect(scheme, host, port, connect_timeout, deadline)
   local verify = tls and self.verify_tls
   -- IPv6 literals keep their brackets: nginx parses the address like a URL
   local addr = host == "localhost" and "127.0.0.1" or host
-  local pool = str_format("databricks.webhooks:%s:%s:%d:%s", scheme, host, port, verify and "verify" or "noverify")
-  local ok, err = sock:connect(addr, port, { pool = pool, pool_size = self.pool_size })
+  local ok, err = sock:connect(addr, port, { pool = o.pool, pool_size = self.pool_size })
   if not ok then
     local hint = err and str_find(err, "no resolver", 1, true)
       and " (set nginx's `resolver` directive)" or ""
@@ -463,6 +495,16 @@ function Transport:connect(scheme, host, port, connect_timeout, deadline)
   return sock, false
 end
 
+-- The client's User-Agent with this stack named instead of libcurl; the last
+-- one is kept, as a client sends the same one every time.
+local ua_in, ua_out
+local function user_agent(value)
+  if value ~= ua_in then
+    ua_in, ua_out = value, (value:gsub(" libcurl/%S+", " " .. STACK_TOKEN, 1))
+  end
+  return ua_out
+end
+
 -- The request's bytes, as an array for cosocket send (no concatenation).
 local function request_bytes(req, target, host_header)
   local out = { req.method, " ", target, " HTTP/1.1\r\nHost: ", host_header, "\r\n" }
@@ -473,9 +515,7 @@ local function request_bytes(req, target, host_header)
       return nil, "header " .. tostring(name) .. " contains CR, LF or ':'"
     end
     local lname = str_lower(name)
-    if lname == "user-agent" then
-      value = value:gsub(" libcurl/%S+", " " .. STACK_TOKEN, 1)
-    end
+    if lname == "user-agent" then value = user_agent(value) end
     if lname ~= "host" and lname ~= "content-length" and lname ~= "connection"
       and lname ~= "transfer-encoding" then
       out[n + 1], out[n + 2], out[n + 3], out[n + 4] = name, ": ", value, "\r\n"
@@ -500,9 +540,10 @@ end
 -- @tparam table req `method`, `url`, `headers`, `body`, `timeout`, `connect_timeout`, `max_body`
 -- @treturn table `{ status, headers, body }` or `{ error_kind, message }`
 function Transport:request(req)
-  local scheme, host, port, target = parse_url(req.url or "")
-  if not scheme then return failure("local", "unsupported URL (http:// or https:// expected)") end
-  if scheme == "https" and self.verify_tls and is_ip_literal(host) then
+  local o, target = self:origin(req.url or "")
+  if not o then return failure("local", "unsupported URL (http:// or https:// expected)") end
+  local host = o.host
+  if o.scheme == "https" and self.verify_tls and is_ip_literal(host) then
     return failure("tls", str_format("TLS: the certificate of %s cannot be checked inside nginx "
       .. "(lua-nginx-module verifies DNS names only, not IP addresses): use the host's DNS name "
       .. "in the URL, or verify_tls = false", host))
@@ -510,16 +551,14 @@ function Transport:request(req)
   local timeout = req.timeout or 60
   local max = req.max_body or self.max_body
   if self.max_body < max then max = self.max_body end
-  local default_port = (scheme == "https" and 443 or 80)
-  local host_header = port == default_port and host or (host .. ":" .. port)
-  local bytes, why = request_bytes(req, target, host_header)
+  local bytes, why = request_bytes(req, target, o.host_header)
   if not bytes then return failure("local", why) end
 
   -- one deadline for the whole exchange: connect, handshake, send, every read
   ngx_update_time()
   local deadline = ngx_now() + timeout
   for attempt = 1, 2 do
-    local sock, reused, cmsg = self:connect(scheme, host, port, req.connect_timeout or timeout, deadline)
+    local sock, reused, cmsg = self:connect(o, req.connect_timeout or timeout, deadline)
     if not sock then return failure(reused, cmsg) end
     local rd = new_reader(sock, deadline)
     rd.timeout = timeout
