@@ -696,9 +696,6 @@ DBW_API int luaopen_databricks_webhooks_core(lua_State *L)
     lua_setfield(L, -2, "BULK_PARALLEL");
     lua_pushinteger(L, DBW_BULK_MAX_PARALLEL);
     lua_setfield(L, -2, "BULK_MAX_PARALLEL");
-    /* the Lua side's one spelling of 2^53 (ids, caps, timestamps) */
-    lua_pushnumber(L, DBW_EXACT_INT_MAX);
-    lua_setfield(L, -2, "EXACT_INT_MAX");
     lua_pushstring(L, curl_version_info(CURLVERSION_NOW)->version);
     lua_setfield(L, -2, "curl_version");
     if (uname(&u) == 0) {

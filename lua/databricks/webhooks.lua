@@ -9,6 +9,7 @@
 
 local core = require("databricks.webhooks.core")
 local config = require("databricks.webhooks.config")
+local EXACT_INT_MAX = require("databricks.webhooks.options").EXACT_INT_MAX
 
 local M = {
   VERSION = "0.1.0",
@@ -534,7 +535,7 @@ end
 -- An id as the API writes it: a string, or an integer's digits.
 local function id_text(id)
   if type(id) == "number" then
-    if id < 0 or id % 1 ~= 0 or id > core.EXACT_INT_MAX then return nil end
+    if id < 0 or id % 1 ~= 0 or id > EXACT_INT_MAX then return nil end
     return ("%.0f"):format(id)
   end
   if type(id) == "string" and id ~= "" then return id end

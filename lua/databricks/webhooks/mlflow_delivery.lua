@@ -12,6 +12,7 @@
 -- @module databricks.webhooks.mlflow_delivery
 
 local core = require("databricks.webhooks.core")
+local EXACT_INT_MAX = require("databricks.webhooks.options").EXACT_INT_MAX
 
 local type, ipairs, tonumber, tostring = type, ipairs, tonumber, tostring
 local str_format, math_huge = string.format, math.huge
@@ -60,7 +61,7 @@ end
 -- decimal digits (a number must be a non-negative integer).
 local function timestamp_of(ts)
   if type(ts) == "number" then
-    if not finite(ts) or ts < 0 or ts % 1 ~= 0 or ts >= core.EXACT_INT_MAX then return nil end
+    if not finite(ts) or ts < 0 or ts % 1 ~= 0 or ts >= EXACT_INT_MAX then return nil end
     local text = str_format("%.0f", ts)
     return text, ts
   end

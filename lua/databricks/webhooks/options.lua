@@ -10,10 +10,14 @@ local math_floor, math_huge = math.floor, math.huge
 
 local host_url = require("databricks.webhooks.host")
 local auth_kinds = require("databricks.webhooks.auth_kinds")
-local EXACT_INT_MAX = require("databricks.webhooks.core").EXACT_INT_MAX -- 2^53
 local AUTH_ORDER, AUTH_TYPES = auth_kinds.ORDER, auth_kinds.SUPPORTED
 
 local M = {}
+
+--- 2^53: every integer up to it is exact in a double (Lua 5.1's and LuaJIT's
+-- only numbers), the bound of ids, counts and timestamps on the Lua side.
+M.EXACT_INT_MAX = 2 ^ 53
+local EXACT_INT_MAX = M.EXACT_INT_MAX
 
 --- Defaults applied when no source gives a value (seconds). 60 s and 300 s
 -- are the SDKs' `http_timeout_seconds` and `retry_timeout_seconds` defaults;
