@@ -104,7 +104,7 @@ format:
 	clang-format -i csrc/*.c csrc/*.h bench/*.c bench/*.h fuzz/*.c fuzz/*.h
 
 lint:
-	luacheck lua spec examples bench bin/databricks-webhooks
+	luacheck lua spec examples bench fuzz docs bin/databricks-webhooks
 
 clean:
 	rm -rf build
@@ -125,9 +125,13 @@ $(ROCKSPEC): rockspec/databricks-webhooks-scm-1.rockspec lua/databricks/webhooks
 
 # Reference documentation: LDoc (config.ld) from lua/ into docs/; any LDoc
 # warning fails the target (.ci/docs installs lua-ldoc and lua-markdown if missing).
-.PHONY: docs
+.PHONY: docs settings-doc
 docs:
 	@bash .ci/docs
+
+# docs/settings.md from the one table of settings (options.SETTINGS).
+settings-doc:
+	lua5.4 docs/settings.lua > docs/settings.md
 
 # ---- hardening: fuzzing, sanitizers, static checks, soak (see fuzz/README.md) ----
 #   make fuzz     libFuzzer harnesses (clang, ASan+UBSan) into build/fuzz, each run FUZZ_SECONDS

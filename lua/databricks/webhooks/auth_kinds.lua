@@ -17,20 +17,6 @@ M.ORDER = AUTH_ORDER
 M.SUPPORTED = {}
 for _, name in ipairs(AUTH_ORDER) do M.SUPPORTED[name] = true end
 
--- Python `_known_file_config_loader` and Go `configFileLoader`: "skip
--- loading configuration file if there's any auth configured directly", so a
--- token meant for one workspace is never paired with another workspace's host
--- (go#304).
-local AUTH_KEYS = { "host", "token", "client_id", "client_secret", "username", "password", "azure_client_id",
-  "azure_client_secret", "azure_tenant_id", "metadata_service_url", "oidc_token_filepath", "oidc_token_env" }
---- Whether any credential (or the host) is set: then the config file is not read.
-function M.any_configured(vals)
-  for _, k in ipairs(AUTH_KEYS) do
-    if vals[k] ~= nil then return true end
-  end
-  return false
-end
-
 -- The credentials each kind needs, in the SDKs' default-chain order (Python
 -- credentials_provider.py DefaultCredentials). Each returns its credentials
 -- when configured, or nil and (when forced by auth_type) what is missing.

@@ -46,7 +46,7 @@ local auth_kinds = require("databricks.webhooks.auth_kinds")
 
 local ENV_VARS, FILE_KEYS, DESCRIBED = options.ENV_VARS, options.FILE_KEYS, options.DESCRIBED
 local OPTIONS, from_text = options.LIST, options.from_text
-local any_auth_configured, choose_auth = auth_kinds.any_configured, auth_kinds.choose
+local any_auth_configured, choose_auth = options.any_auth_configured, auth_kinds.choose
 
 --- Defaults applied when no source gives a value (see `databricks.webhooks.options`).
 M.DEFAULTS = options.DEFAULTS
@@ -395,29 +395,14 @@ function M.resolve(opts, getenv, no_debug_string)
     host_assumed_https = host_assumed_https,
     auth_type = auth_type,
     credential_source = credential_source,
-    -- Only the chosen method's credentials go on, so nothing downstream can
-    -- send the other kind by mistake.
-    token = creds.token,
-    client_id = creds.client_id,
-    client_secret = creds.client_secret,
-    username = creds.username,
-    password = creds.password,
-    metadata_service_url = creds.metadata_service_url,
-    oidc_token = creds.oidc_token,
-    oidc_token_filepath = creds.oidc_token_filepath,
-    id_token_request_url = creds.id_token_request_url,
-    id_token_request_token = creds.id_token_request_token,
-    token_audience = creds.token_audience,
-    azure_client_id = creds.azure_client_id,
-    azure_client_secret = creds.azure_client_secret,
-    azure_tenant_id = creds.azure_tenant_id,
-    azure_login_host = creds.azure_login_host,
-    databricks_cli_path = creds.databricks_cli_path,
     scopes = vals.scopes,
     workspace_id = vals.workspace_id,
     profile = profile_used,
     config_file = file_read,
   }
+  -- Only the chosen kind's credentials go on (auth_kinds gives no others),
+  -- so nothing downstream can send another kind's by mistake.
+  for k, v in pairs(creds) do settings[k] = v end
   if not no_debug_string then settings.debug_string = describe(vals, source) end
   return options.connection_settings(vals, settings)
 end

@@ -21,12 +21,7 @@ local options = require("databricks.webhooks.options")
 local M = {}
 
 -- The options an MLflow client takes (the rest are Databricks settings).
-local TAKES = {
-  api = true, host = true, token = true, username = true, password = true, timeout = true,
-  connect_timeout = true, retry_timeout = true, rate_limit = true, verify_tls = true, ca_file = true,
-  proxy = true, user_agent = true, debug = true, allow_insecure_http = true, transport = true,
-  max_response_bytes = true, max_response_values = true,
-}
+local TAKES = options.MLFLOW
 M.OPTIONS = TAKES
 
 local function invalid(message)

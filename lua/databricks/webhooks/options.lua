@@ -19,94 +19,6 @@ local M = {}
 M.EXACT_INT_MAX = 2 ^ 53
 local EXACT_INT_MAX = M.EXACT_INT_MAX
 
---- Defaults applied when no source gives a value (seconds). 60 s and 300 s
--- are the SDKs' `http_timeout_seconds` and `retry_timeout_seconds` defaults;
--- 30 s is the Go SDK's dial timeout.
-M.DEFAULTS = {
-  timeout = 60,
-  connect_timeout = 30,
-  retry_timeout = 300,
-  verify_tls = true,
-  debug = false,
-  allow_insecure_http = false,
-}
-
--- Environment variables, in the order of the Python SDK's attribute list (it
--- is also the order of the "Env:" part of diagnostic messages).
-M.ENV_VARS = {
-  { option = "host", env = "DATABRICKS_HOST" },
-  { option = "workspace_id", env = "DATABRICKS_WORKSPACE_ID" },
-  { option = "token", env = "DATABRICKS_TOKEN" },
-  { option = "client_id", env = "DATABRICKS_CLIENT_ID" },
-  { option = "client_secret", env = "DATABRICKS_CLIENT_SECRET" },
-  { option = "profile", env = "DATABRICKS_CONFIG_PROFILE" },
-  { option = "config_file", env = "DATABRICKS_CONFIG_FILE" },
-  { option = "auth_type", env = "DATABRICKS_AUTH_TYPE" },
-  { option = "token_audience", env = "DATABRICKS_TOKEN_AUDIENCE" },
-  { option = "oidc_token_env", env = "DATABRICKS_OIDC_TOKEN_ENV" },
-  { option = "oidc_token_filepath", env = "DATABRICKS_OIDC_TOKEN_FILEPATH" },
-  { option = "oidc_token_filepath", env = "DATABRICKS_OIDC_TOKEN_FILE" }, -- the SDK's alias
-  { option = "username", env = "DATABRICKS_USERNAME" },
-  { option = "password", env = "DATABRICKS_PASSWORD" },
-  { option = "azure_client_secret", env = "ARM_CLIENT_SECRET" },
-  { option = "azure_client_id", env = "ARM_CLIENT_ID" },
-  { option = "azure_tenant_id", env = "ARM_TENANT_ID" },
-  { option = "databricks_cli_path", env = "DATABRICKS_CLI_PATH" },
-  { option = "metadata_service_url", env = "DATABRICKS_METADATA_SERVICE_URL" },
-  { option = "rate_limit", env = "DATABRICKS_RATE_LIMIT" },
-}
-
--- Keys read from a config-file profile, and the option each one fills. The
--- names are the SDK attribute names, so a file written for the CLI or the
--- SDKs works unchanged. Other keys (`account_id`, `cluster_id`,
--- `jobs-api-version`, ...) are ignored, as the Go SDK ignores keys it has no
--- attribute for. `skip_verify` is deliberately not honoured: a file shared with other
--- tools should not silently turn off TLS verification here (use the
--- `verify_tls` option). There are no environment variables for the two
--- timeouts in any SDK; the file and `opts` are the only sources.
-M.FILE_KEYS = {
-  { key = "host", option = "host" },
-  { key = "workspace_id", option = "workspace_id" },
-  { key = "token", option = "token" },
-  { key = "client_id", option = "client_id" },
-  { key = "client_secret", option = "client_secret" },
-  { key = "auth_type", option = "auth_type" },
-  { key = "token_audience", option = "token_audience" },
-  { key = "oidc_token_env", option = "oidc_token_env" },
-  { key = "oidc_token_filepath", option = "oidc_token_filepath" },
-  { key = "username", option = "username" },
-  { key = "password", option = "password" },
-  { key = "azure_client_secret", option = "azure_client_secret" },
-  { key = "azure_client_id", option = "azure_client_id" },
-  { key = "azure_tenant_id", option = "azure_tenant_id" },
-  { key = "databricks_cli_path", option = "databricks_cli_path" },
-  { key = "metadata_service_url", option = "metadata_service_url" },
-  { key = "scopes", option = "scopes" },
-  { key = "http_timeout_seconds", option = "timeout" },
-  { key = "retry_timeout_seconds", option = "retry_timeout" },
-  { key = "rate_limit", option = "rate_limit" },
-}
-
--- Attributes shown in the "Config:" part of diagnostic messages, in the
--- Python SDK's attribute order. Sensitive ones are shown as `***`.
-M.DESCRIBED = {
-  { name = "host" },
-  { name = "workspace_id" },
-  { name = "token", sensitive = true },
-  { name = "client_id" },
-  { name = "client_secret", sensitive = true },
-  { name = "profile" },
-  { name = "config_file" },
-  { name = "auth_type" },
-  { name = "username" },
-  { name = "password", sensitive = true },
-  { name = "azure_client_secret", sensitive = true },
-  { name = "azure_client_id" },
-  { name = "azure_tenant_id" },
-  { name = "metadata_service_url", sensitive = true },
-  { name = "oidc_token_filepath" },
-}
-
 -- ----------------------------------------------------------------------------
 -- Small helpers
 -- ----------------------------------------------------------------------------
@@ -308,61 +220,145 @@ local function check_api(v)
   return v
 end
 
--- Every option, in the order they are checked (so the first error reported
--- does not depend on `pairs` order).
-local OPTIONS = {
-  { "api", check_api },
-  { "host", check_nonempty_string },
-  { "deployment_name", check_deployment_name },
-  { "token", check_nonempty_string },
-  { "client_id", check_nonempty_string },
-  { "client_secret", check_nonempty_string },
-  { "auth_type", check_auth_type },
-  { "username", check_nonempty_string },
-  { "password", check_nonempty_string },
-  { "azure_client_id", check_nonempty_string },
-  { "azure_client_secret", check_nonempty_string },
-  { "azure_tenant_id", check_nonempty_string },
-  { "azure_login_host", check_nonempty_string },
-  { "metadata_service_url", check_nonempty_string },
-  { "oidc_token_env", check_nonempty_string },
-  { "oidc_token_filepath", check_nonempty_string },
-  { "token_audience", check_nonempty_string },
-  { "databricks_cli_path", check_nonempty_string },
-  { "scopes", check_scopes },
-  { "profile", check_nonempty_string },
-  { "config_file", check_nonempty_string },
-  { "timeout", check_positive },
-  { "connect_timeout", check_positive },
-  { "retry_timeout", check_non_negative },
-  { "rate_limit", check_rate },
-  { "verify_tls", check_boolean },
-  { "ca_file", check_nonempty_string },
-  { "proxy", check_proxy },
-  { "user_agent", check_user_agent },
-  { "debug", check_debug },
-  { "allow_insecure_http", check_boolean },
-  { "workspace_id", check_workspace_id },
-  { "transport", check_transport },
-  { "max_response_bytes", check_count },
-  { "max_response_values", check_count },
+-- ----------------------------------------------------------------------------
+-- Every setting of webhooks.new, once. A row: the option's name, its checker,
+-- then
+--   default     applied when no source gives a value;
+--   env         the environment variable(s) read for it, first wins;
+--   file        its `.databrickscfg` key (the SDK attribute name, so a file
+--               written for the CLI or the SDKs works unchanged);
+--   shown       named in the "Config:" part of diagnostics ("masked": as ***);
+--   auth        the auth kind it is a credential of (the SDKs' `auth=`): set
+--               directly, it keeps the config file from being read;
+--   connection  a setting of the connection itself, the same for both API
+--               families (copied by connection_settings);
+--   mlflow      taken by an open-source MLflow client too;
+--   doc         one line for the reference table (docs/settings.md).
+-- Rows are in the order the Python SDK's `Config` attributes give the
+-- "Config:" and "Env:" parts of diagnostics, and are checked in that order
+-- (so the first error reported does not depend on `pairs` order). 60 s and
+-- 300 s are the SDKs' `http_timeout_seconds` and `retry_timeout_seconds`
+-- defaults, 30 s the Go SDK's dial timeout. No SDK has environment variables
+-- for the timeouts. Profile keys without a row (`account_id`, `cluster_id`,
+-- ...) are ignored, as the Go SDK ignores keys it has no attribute for;
+-- `skip_verify` is deliberately not honoured: a file shared with other tools
+-- should not silently turn off TLS verification here (use `verify_tls`).
+-- ----------------------------------------------------------------------------
+M.SETTINGS = {
+  { "api", check_api, mlflow = true,
+    doc = "\"databricks\" (the default) or \"mlflow\" (an open-source MLflow 3.3+ server)" },
+  { "host", check_nonempty_string, env = "DATABRICKS_HOST", file = "host", shown = true, mlflow = true,
+    doc = "the workspace URL; https:// is added when no scheme is given" },
+  { "deployment_name", check_deployment_name,
+    doc = "dbc-abcd0123-a1bc stands for https://dbc-abcd0123-a1bc.cloud.databricks.com" },
+  { "workspace_id", check_workspace_id, env = "DATABRICKS_WORKSPACE_ID", file = "workspace_id", shown = true,
+    doc = "sent as X-Databricks-Workspace-Id (a string or an integer)" },
+  { "token", check_nonempty_string, env = "DATABRICKS_TOKEN", file = "token", shown = "masked", auth = "pat",
+    mlflow = true, doc = "a personal access token, sent as a Bearer token" },
+  { "client_id", check_nonempty_string, env = "DATABRICKS_CLIENT_ID", file = "client_id", shown = true,
+    auth = "oauth-m2m", doc = "the service principal's OAuth client id (also of the OIDC kinds)" },
+  { "client_secret", check_nonempty_string, env = "DATABRICKS_CLIENT_SECRET", file = "client_secret",
+    shown = "masked", auth = "oauth-m2m", doc = "the service principal's OAuth client secret" },
+  { "profile", check_nonempty_string, env = "DATABRICKS_CONFIG_PROFILE", shown = true,
+    doc = "the .databrickscfg profile to read" },
+  { "config_file", check_nonempty_string, env = "DATABRICKS_CONFIG_FILE", shown = true,
+    doc = "the config file (default ~/.databrickscfg)" },
+  { "auth_type", check_auth_type, env = "DATABRICKS_AUTH_TYPE", file = "auth_type", shown = true,
+    doc = "forces one auth kind (docs/auth.md)" },
+  { "token_audience", check_nonempty_string, env = "DATABRICKS_TOKEN_AUDIENCE", file = "token_audience",
+    doc = "github-oidc: the audience of the identity token asked for" },
+  { "oidc_token_env", check_nonempty_string, env = "DATABRICKS_OIDC_TOKEN_ENV", file = "oidc_token_env",
+    auth = "env-oidc", doc = "env-oidc: the variable holding the identity token (default DATABRICKS_OIDC_TOKEN)" },
+  { "oidc_token_filepath", check_nonempty_string, file = "oidc_token_filepath", shown = true, auth = "file-oidc",
+    env = { "DATABRICKS_OIDC_TOKEN_FILEPATH", "DATABRICKS_OIDC_TOKEN_FILE" }, -- the SDK's alias second
+    doc = "file-oidc: the file holding the identity token" },
+  { "username", check_nonempty_string, env = "DATABRICKS_USERNAME", file = "username", shown = true,
+    auth = "basic", mlflow = true, doc = "basic: the user name" },
+  { "password", check_nonempty_string, env = "DATABRICKS_PASSWORD", file = "password", shown = "masked",
+    auth = "basic", mlflow = true, doc = "basic: the password" },
+  { "azure_client_secret", check_nonempty_string, env = "ARM_CLIENT_SECRET", file = "azure_client_secret",
+    shown = "masked", auth = "azure-client-secret", doc = "azure-client-secret: the Entra ID application's secret" },
+  { "azure_client_id", check_nonempty_string, env = "ARM_CLIENT_ID", file = "azure_client_id", shown = true,
+    auth = "azure-client-secret", doc = "azure-client-secret: the Entra ID application (client) id" },
+  { "azure_tenant_id", check_nonempty_string, env = "ARM_TENANT_ID", file = "azure_tenant_id", shown = true,
+    auth = "azure-client-secret", doc = "azure-client-secret: the Entra ID tenant" },
+  { "azure_login_host", check_nonempty_string,
+    doc = "azure-client-secret: the Entra ID login host (default login.microsoftonline.com)" },
+  { "databricks_cli_path", check_nonempty_string, env = "DATABRICKS_CLI_PATH", file = "databricks_cli_path",
+    doc = "databricks-cli: the databricks executable (default: databricks on PATH)" },
+  { "metadata_service_url", check_nonempty_string, env = "DATABRICKS_METADATA_SERVICE_URL",
+    file = "metadata_service_url", shown = "masked", auth = "metadata-service",
+    doc = "metadata-service: the URL tokens are fetched from" },
+  { "rate_limit", check_rate, env = "DATABRICKS_RATE_LIMIT", file = "rate_limit", connection = true,
+    doc = "the most API requests per second the client sends (default: no limit)" },
+  { "scopes", check_scopes, file = "scopes",
+    doc = "OAuth scopes, comma- or space-separated or a list (default all-apis)" },
+  { "timeout", check_positive, default = 60, file = "http_timeout_seconds", connection = true,
+    doc = "seconds for one HTTP exchange (fractions allowed)" },
+  { "connect_timeout", check_positive, default = 30, connection = true,
+    doc = "seconds for the connect phase" },
+  { "retry_timeout", check_non_negative, default = 300, file = "retry_timeout_seconds", connection = true,
+    doc = "seconds of budget for retries from the start of a call (0: none; 10 attempts at most)" },
+  { "verify_tls", check_boolean, default = true, connection = true,
+    doc = "verify the server's certificate and host name" },
+  { "ca_file", check_nonempty_string, connection = true, doc = "a PEM bundle for a private CA" },
+  { "proxy", check_proxy, connection = true,
+    doc = "a proxy URL (default: HTTPS_PROXY / https_proxy, NO_PROXY; \"\": none)" },
+  { "user_agent", check_user_agent, connection = true,
+    doc = "extra name/version tokens appended to the User-Agent" },
+  { "debug", check_debug, default = false, connection = true,
+    doc = "true (stderr) or function(line): one line per attempt and retry, secrets redacted" },
+  { "allow_insecure_http", check_boolean, default = false, connection = true,
+    doc = "permit http:// to a host that is not loopback" },
+  { "transport", check_transport, connection = true,
+    doc = "function(req) or { request = function } sending each request instead of libcurl" },
+  { "max_response_bytes", check_count, connection = true,
+    doc = "the longest response body accepted (default 8 MiB)" },
+  { "max_response_values", check_count, connection = true,
+    doc = "the most JSON values one response may decode to (default 1,000,000)" },
 }
 
 local CHECKERS = {}
-
 --- Every option with its checker, in the order they are checked: `{ name, check }`.
-M.LIST = OPTIONS
+M.LIST = M.SETTINGS
 --- The set of accepted option names: `KNOWN[name] == true`.
 M.KNOWN = {}
-for _, o in ipairs(OPTIONS) do
-  M.KNOWN[o[1]] = true
-  CHECKERS[o[1]] = o[2]
+--- Defaults applied when no source gives a value.
+M.DEFAULTS = {}
+--- Environment variables, in diagnostics' order: `{ option, env }`.
+M.ENV_VARS = {}
+--- Config-file keys: `{ key, option }`.
+M.FILE_KEYS = {}
+--- What diagnostics name: `{ name, sensitive }`.
+M.DESCRIBED = {}
+-- The settings of the connection itself.
+local CONNECTION = {}
+-- The credentials (and the host) whose being set keeps the config file from
+-- being read (Python `_known_file_config_loader`: "skip loading configuration
+-- file if there's any auth configured directly"; Go configFileLoader, go#304).
+local SKIPS_FILE = { "host" }
+--- The options an open-source MLflow client takes: `MLFLOW[name] == true`.
+M.MLFLOW = {}
+for _, row in ipairs(M.SETTINGS) do
+  local name = row[1]
+  M.KNOWN[name], CHECKERS[name] = true, row[2]
+  if row.default ~= nil then M.DEFAULTS[name] = row.default end
+  local env = type(row.env) == "string" and { row.env } or row.env or {}
+  for _, var in ipairs(env) do M.ENV_VARS[#M.ENV_VARS + 1] = { option = name, env = var } end
+  if row.file then M.FILE_KEYS[#M.FILE_KEYS + 1] = { key = row.file, option = name } end
+  if row.shown then M.DESCRIBED[#M.DESCRIBED + 1] = { name = name, sensitive = row.shown == "masked" } end
+  if row.connection then CONNECTION[#CONNECTION + 1] = name end
+  if row.auth then SKIPS_FILE[#SKIPS_FILE + 1] = name end
+  if row.mlflow or row.connection then M.MLFLOW[name] = true end
 end
 
--- The settings of the connection itself, the same for every API family.
-local CONNECTION = { "timeout", "connect_timeout", "retry_timeout", "rate_limit", "verify_tls", "ca_file",
-  "proxy", "user_agent", "debug", "allow_insecure_http", "transport", "max_response_bytes",
-  "max_response_values" }
+--- Whether a credential (or the host) is set: then the config file is not read.
+function M.any_auth_configured(vals)
+  for _, k in ipairs(SKIPS_FILE) do
+    if vals[k] ~= nil then return true end
+  end
+  return false
+end
 
 --- Copies the connection settings (timeouts, TLS, proxy, limits, debug,
 -- transport) from the resolved values `vals` into `settings`, defaults
