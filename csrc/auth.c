@@ -29,21 +29,9 @@ static const dbw_auth_source *const SOURCES[] = {&dbw_auth_pat,
                                                  &dbw_auth_none,
                                                  NULL};
 
-static const char *const SETTING_NAMES[DBW_AS_COUNT] = {
-    "username",
-    "password",
-    "azure_tenant_id",
-    "azure_client_id",
-    "azure_client_secret",
-    "azure_login_host",
-    "metadata_service_url",
-    "oidc_token",
-    "oidc_token_filepath",
-    "id_token_request_url",
-    "id_token_request_token",
-    "token_audience",
-    "scopes",
-};
+#define SETTING_NAME(id, name) name,
+static const char *const SETTING_NAMES[DBW_AS_COUNT] = {DBW_AUTH_SETTINGS(SETTING_NAME)};
+#undef SETTING_NAME
 
 static const char *take_string(lua_State *L, int idx, const char *field, char **dst)
 {

@@ -10,27 +10,9 @@
 #ifndef DBW_AUTH_H
 #define DBW_AUTH_H
 
+#include "auth_settings.h"
 #include "client.h"
 #include "transport.h"
-
-/* Settings of the token sources, as core.new's settings table names them;
- * c->auth_set[i] holds an owned copy (wiped when freed) or NULL. */
-typedef enum {
-    DBW_AS_USERNAME,
-    DBW_AS_PASSWORD,
-    DBW_AS_AZURE_TENANT_ID,
-    DBW_AS_AZURE_CLIENT_ID,
-    DBW_AS_AZURE_CLIENT_SECRET,
-    DBW_AS_AZURE_LOGIN_HOST,
-    DBW_AS_METADATA_SERVICE_URL,
-    DBW_AS_OIDC_TOKEN,
-    DBW_AS_OIDC_TOKEN_FILEPATH,
-    DBW_AS_ID_TOKEN_REQUEST_URL,
-    DBW_AS_ID_TOKEN_REQUEST_TOKEN,
-    DBW_AS_TOKEN_AUDIENCE,
-    DBW_AS_SCOPES,
-    DBW_AS_COUNT
-} dbw_auth_setting;
 
 /* One kind of token source. A static source (pat, basic) has no next. */
 typedef struct dbw_auth_source {

@@ -14,6 +14,7 @@
 
 #include <curl/curl.h>
 
+#include "auth_settings.h"
 #include "buf.h"
 #include "compat.h"
 #include "pace.h"
@@ -85,7 +86,7 @@ typedef struct dbw_client {
     const struct dbw_auth_source *auth_src; /* auth.h */
     char auth_name[32];                     /* its auth_type, for messages */
     char cred_source[160];                  /* "token from DATABRICKS_TOKEN": named on a 401/403 */
-    char *auth_set[16];                     /* the sources' settings (auth.h dbw_auth_setting) */
+    char *auth_set[DBW_AS_COUNT];           /* the sources' settings (auth_settings.h) */
     int auth_fn_ref;                        /* LUA_NOREF, or a Lua token source */
     double timeout, connect_timeout, retry_timeout;
     size_t max_values; /* decoded JSON values per response (max_response_values) */
