@@ -103,6 +103,8 @@ end
 
 -- scheme, host (as written, brackets kept for IPv6), port, request target.
 local host_lib = require("databricks.webhooks.host")
+-- for a request that names no timeout (the core always does)
+local DEFAULT_TIMEOUT = require("databricks.webhooks.options").DEFAULTS.timeout
 local parse_url, trim = host_lib.split_url, host_lib.trim
 M.parse_url = parse_url -- for tests
 
@@ -548,7 +550,7 @@ function Transport:request(req)
       .. "(lua-nginx-module verifies DNS names only, not IP addresses): use the host's DNS name "
       .. "in the URL, or verify_tls = false", host))
   end
-  local timeout = req.timeout or 60
+  local timeout = req.timeout or DEFAULT_TIMEOUT
   local max = req.max_body or self.max_body
   if self.max_body < max then max = self.max_body end
   local bytes, why = request_bytes(req, target, o.host_header)
