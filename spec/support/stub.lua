@@ -1,5 +1,5 @@
--- Starts spec/support/stubserver.lua in another process (the client under
--- test blocks in C, so the server cannot share its process).
+-- Starts spec/support/rawserver.lua with a handler, in another process (the
+-- client under test blocks in C, so the server cannot share its process).
 --
 --   local stub = require("spec.support.stub")
 --   local s = stub.start([[return function(req, n) return stub_response(200, "{}") end]])
@@ -52,7 +52,7 @@ function M.start(source)
   local f = assert(io.open(self.handler, "w"))
   f:write(PRELUDE, source)
   f:close()
-  assert(os.execute(("lua5.4 spec/support/stubserver.lua %s %s %s >/dev/null 2>&1 &")
+  assert(os.execute(("lua5.4 spec/support/rawserver.lua %s %s %s >/dev/null 2>&1 &")
     :format(self.handler, self.portfile, self.log)))
   for _ = 1, 200 do
     local p = io.open(self.portfile)
