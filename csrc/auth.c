@@ -114,8 +114,8 @@ void dbw_auth_release(lua_State *L, dbw_client *c)
 int dbw_auth_init(dbw_client *c)
 {
     dbw_buf_wipe(&c->auth_header);
-    c->oauth.expiry = 0;
-    c->oauth.refreshing_until = 0;
+    c->token_state.expiry = 0;
+    c->token_state.refreshing_until = 0;
     return c->auth_src && c->auth_src->init ? c->auth_src->init(c) : 0;
 }
 
@@ -123,7 +123,7 @@ int dbw_auth_ready(const dbw_client *c, double now)
 {
     if (c->auth_src == NULL || c->auth_src->next == NULL)
         return 1;
-    return c->auth_header.len > 0 && now < c->oauth.expiry;
+    return c->auth_header.len > 0 && now < c->token_state.expiry;
 }
 
 int dbw_auth_invalidate(dbw_client *c)
@@ -131,25 +131,25 @@ int dbw_auth_invalidate(dbw_client *c)
     if (c->auth_src == NULL || c->auth_src->next == NULL)
         return 0;
     dbw_buf_wipe(&c->auth_header);
-    c->oauth.expiry = 0;
+    c->token_state.expiry = 0;
     return 1;
 }
 
 int dbw_auth_refreshing(const dbw_client *c, double now)
 {
-    return now < c->oauth.refreshing_until;
+    return now < c->token_state.refreshing_until;
 }
 
 void dbw_auth_abandon(dbw_client *c)
 {
-    if (c->oauth.refreshing_until == 0)
+    if (c->token_state.refreshing_until == 0)
         return;
-    c->oauth.refreshing_until = 0;
-    c->oauth.step = 0;
-    if (c->oauth.id_token) {
-        OPENSSL_cleanse(c->oauth.id_token, strlen(c->oauth.id_token));
-        free(c->oauth.id_token);
-        c->oauth.id_token = NULL;
+    c->token_state.refreshing_until = 0;
+    c->token_state.step = 0;
+    if (c->token_state.id_token) {
+        OPENSSL_cleanse(c->token_state.id_token, strlen(c->token_state.id_token));
+        free(c->token_state.id_token);
+        c->token_state.id_token = NULL;
     }
     dbw_buf_wipe(&c->aux_body);
     dbw_buf_wipe(&c->aux_header);
@@ -165,14 +165,14 @@ const char *dbw_auth_next_request(lua_State *L, dbw_client *c, dbw_request *rq)
     code = c->auth_src->next(L, c, rq);
     /* The request's own timeouts bound it; a second more covers the rest. */
     if (code == NULL && rq->url)
-        c->oauth.refreshing_until = dbw_now() + c->connect_timeout + c->timeout + 1;
+        c->token_state.refreshing_until = dbw_now() + c->connect_timeout + c->timeout + 1;
     return code;
 }
 
 const char *dbw_auth_on_response(lua_State *L, dbw_client *c, const dbw_response *rs, double now)
 {
     const char *code;
-    c->oauth.refreshing_until = 0;
+    c->token_state.refreshing_until = 0;
     code = c->auth_src->on_response(L, c, rs, now);
     dbw_buf_wipe(&c->aux_body); /* the secrets of the request are no longer needed */
     dbw_buf_wipe(&c->aux_header);
@@ -193,7 +193,7 @@ const char *dbw_auth_set_token(dbw_client *c, const char *type, size_t type_len,
         ttl = 3600;
     dbw_buf_wipe(&c->auth_header);
     dbw_buf_printf(&c->auth_header, "Authorization: %s %s", type_len ? type : "Bearer", tok);
-    c->oauth.expiry = now + ttl - (ttl / 2 < REFRESH_MARGIN ? ttl / 2 : REFRESH_MARGIN);
+    c->token_state.expiry = now + ttl - (ttl / 2 < REFRESH_MARGIN ? ttl / 2 : REFRESH_MARGIN);
     return NULL;
 }
 

@@ -1,7 +1,7 @@
 /*
  * auth.h - the Authorization header as a token source behind one interface:
  * "give me a header" (dbw_auth_ready + c->auth_header), "when does it expire"
- * (c->oauth.expiry) and "refresh it" (dbw_auth_next_request /
+ * (c->token_state.expiry) and "refresh it" (dbw_auth_next_request /
  * dbw_auth_on_response, one request at a time, driven by the exchange). The
  * exchange does not know which kind it talks to; each kind lives in its own
  * file (auth_none.c, auth_pat.c, auth_basic.c, auth_oauth.c, auth_azure.c,

@@ -94,14 +94,14 @@ static void discovery_request(dbw_client *c, dbw_request *rq)
     rq->path = c->aux_url.data; /* logs name the whole URL of token traffic */
     rq->url = c->aux_url.data;
     rq->headers[rq->nheaders++] = "Accept: application/json";
-    c->oauth.step = STEP_DISCOVERY;
+    c->token_state.step = STEP_DISCOVERY;
 }
 
 /* GitHub: GET <url>&audience=<aud> with the request token as Bearer. */
 static void id_token_request(dbw_client *c, dbw_request *rq)
 {
-    const char *aud =
-        c->auth_set[DBW_AS_TOKEN_AUDIENCE] ? c->auth_set[DBW_AS_TOKEN_AUDIENCE] : c->oauth.token_endpoint;
+    const char *aud = c->auth_set[DBW_AS_TOKEN_AUDIENCE] ? c->auth_set[DBW_AS_TOKEN_AUDIENCE]
+                                                         : c->token_state.token_endpoint;
     dbw_buf_puts(&c->aux_url, c->auth_set[DBW_AS_ID_TOKEN_REQUEST_URL]);
     dbw_buf_puts(&c->aux_url, strchr(c->aux_url.data, '?') ? "&audience=" : "?audience=");
     dbw_urlenc_append(&c->aux_url, aud, strlen(aud));
@@ -111,13 +111,13 @@ static void id_token_request(dbw_client *c, dbw_request *rq)
     rq->url = c->aux_url.data;
     rq->headers[rq->nheaders++] = "Accept: application/json";
     rq->headers[rq->nheaders++] = c->aux_header.data;
-    c->oauth.step = STEP_ID_TOKEN;
+    c->token_state.step = STEP_ID_TOKEN;
 }
 
 static const char *token_request(dbw_client *c, dbw_request *rq)
 {
     dbw_buf *form = &c->aux_body;
-    dbw_buf_puts(&c->aux_url, c->oauth.token_endpoint);
+    dbw_buf_puts(&c->aux_url, c->token_state.token_endpoint);
     if (c->auth_src == &dbw_auth_oauth_m2m) {
         dbw_auth_form(form, "grant_type", "client_credentials");
         dbw_auth_form(form, "scope", scopes(c));
@@ -137,7 +137,7 @@ static const char *token_request(dbw_client *c, dbw_request *rq)
             }
             subject = idt.data;
         } else if (c->auth_src == &dbw_auth_github_oidc) {
-            subject = c->oauth.id_token;
+            subject = c->token_state.id_token;
         }
         dbw_auth_form(form, "grant_type", "urn:ietf:params:oauth:grant-type:token-exchange");
         dbw_auth_form(form, "subject_token_type", "urn:ietf:params:oauth:token-type:jwt");
@@ -154,16 +154,16 @@ static const char *token_request(dbw_client *c, dbw_request *rq)
     rq->body_len = form->len;
     rq->headers[rq->nheaders++] = "Accept: application/json";
     rq->headers[rq->nheaders++] = "Content-Type: application/x-www-form-urlencoded";
-    c->oauth.step = STEP_TOKEN;
+    c->token_state.step = STEP_TOKEN;
     return NULL;
 }
 
 static const char *next(lua_State *L, dbw_client *c, dbw_request *rq)
 {
     (void)L;
-    if (!c->oauth.discovery_done)
+    if (!c->token_state.discovery_done)
         discovery_request(c, rq);
-    else if (c->auth_src == &dbw_auth_github_oidc && c->oauth.id_token == NULL)
+    else if (c->auth_src == &dbw_auth_github_oidc && c->token_state.id_token == NULL)
         id_token_request(c, rq);
     else
         return token_request(c, rq);
@@ -200,8 +200,8 @@ static const char *discovery_failure(lua_State *L, dbw_client *c, const dbw_resp
 static const char *on_discovery(lua_State *L, dbw_client *c, const dbw_response *rs)
 {
     const char *code = NULL;
-    free(c->oauth.token_endpoint);
-    c->oauth.token_endpoint = NULL;
+    free(c->token_state.token_endpoint);
+    c->token_state.token_endpoint = NULL;
     if (rs->net != DBW_NET_OK || rs->status != 200)
         return discovery_failure(L, c, rs, "failed");
     if (dbw_json_decode_max(L, rs->body, rs->body_len, c->max_values) != DBW_JSON_OK)
@@ -234,19 +234,19 @@ static const char *on_discovery(lua_State *L, dbw_client *c, const dbw_response 
         hl = (size_t)(origin_end - c->host);
         rest += strcspn(rest, "/?#");
         rl = strlen(rest);
-        c->oauth.token_endpoint = malloc(hl + rl + 2);
-        if (c->oauth.token_endpoint) {
+        c->token_state.token_endpoint = malloc(hl + rl + 2);
+        if (c->token_state.token_endpoint) {
             /* "https://h?x" names the path "/" of h: written out, so the URL is host + "/..." */
             int slash = rest[0] != '/';
-            memcpy(c->oauth.token_endpoint, c->host, hl);
-            c->oauth.token_endpoint[hl] = '/';
-            memcpy(c->oauth.token_endpoint + hl + slash, rest, rl + 1);
+            memcpy(c->token_state.token_endpoint, c->host, hl);
+            c->token_state.token_endpoint[hl] = '/';
+            memcpy(c->token_state.token_endpoint + hl + slash, rest, rl + 1);
         } else {
             code = fail(c, DBW_E_UNAUTHENTICATED, "out of memory");
         }
     }
     lua_pop(L, 2);
-    c->oauth.discovery_done = code == NULL; /* after a failure, the next call asks again */
+    c->token_state.discovery_done = code == NULL; /* after a failure, the next call asks again */
     return code;
 }
 
@@ -267,9 +267,9 @@ static const char *on_id_token(lua_State *L, dbw_client *c, const dbw_response *
         code = fail(c, DBW_E_BAD_RESPONSE, "GitHub Actions' ID token request sent no usable value");
     } else {
         size_t n = dbw_rawlen(L, -1) + 1;
-        c->oauth.id_token = malloc(n);
-        if (c->oauth.id_token)
-            memcpy(c->oauth.id_token, lua_tostring(L, -1), n);
+        c->token_state.id_token = malloc(n);
+        if (c->token_state.id_token)
+            memcpy(c->token_state.id_token, lua_tostring(L, -1), n);
     }
     lua_settop(L, top);
     return code;
@@ -278,18 +278,18 @@ static const char *on_id_token(lua_State *L, dbw_client *c, const dbw_response *
 static const char *on_response(lua_State *L, dbw_client *c, const dbw_response *rs, double now)
 {
     char who[400];
-    int step = c->oauth.step;
-    c->oauth.step = 0;
+    int step = c->token_state.step;
+    c->token_state.step = 0;
     if (step == STEP_DISCOVERY)
         return on_discovery(L, c, rs);
     if (step == STEP_ID_TOKEN)
         return on_id_token(L, c, rs);
-    if (c->oauth.id_token) { /* one identity token per exchange */
-        memset(c->oauth.id_token, 0, strlen(c->oauth.id_token));
-        free(c->oauth.id_token);
-        c->oauth.id_token = NULL;
+    if (c->token_state.id_token) { /* one identity token per exchange */
+        memset(c->token_state.id_token, 0, strlen(c->token_state.id_token));
+        free(c->token_state.id_token);
+        c->token_state.id_token = NULL;
     }
-    snprintf(who, sizeof who, "%s: token endpoint %.300s", c->auth_name, c->oauth.token_endpoint);
+    snprintf(who, sizeof who, "%s: token endpoint %.300s", c->auth_name, c->token_state.token_endpoint);
     if (rs->net != DBW_NET_OK || rs->status != 200)
         return dbw_auth_failure(L, c, rs, who);
     return dbw_auth_take_json(L, c, rs, now, who);

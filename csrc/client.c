@@ -62,11 +62,11 @@ void dbw_client_release(lua_State *L, dbw_client *c)
     free(c->user_agent);
     free(c->workspace_header);
     free(c->client_id);
-    free(c->oauth.token_endpoint);
-    c->host = c->user_agent = c->workspace_header = c->client_id = c->oauth.token_endpoint = NULL;
+    free(c->token_state.token_endpoint);
+    c->host = c->user_agent = c->workspace_header = c->client_id = c->token_state.token_endpoint = NULL;
     free_secret(&c->token);
     free_secret(&c->client_secret);
-    free_secret(&c->oauth.id_token);
+    free_secret(&c->token_state.id_token);
     dbw_auth_release(L, c);
     dbw_buf_free(&c->auth_header);
     dbw_buf_free(&c->aux_header);

@@ -21,7 +21,9 @@
 
 #define DBW_CLIENT_MT "databricks.webhooks.Client"
 
-typedef struct dbw_oauth {
+/* A refreshable token's state, whatever its kind: where it comes from, when it
+ * expires, the refresh in flight. */
+typedef struct dbw_token_state {
     char *token_endpoint; /* discovered or fallback; NULL until known */
     int discovery_done;
     int step;       /* the request of a refresh in flight (auth_oauth.c) */
@@ -30,7 +32,7 @@ typedef struct dbw_oauth {
     /* a refresh request is outstanding until its answer, or until this
      * monotonic time at most (its exchange may have been abandoned); 0 = none */
     double refreshing_until;
-} dbw_oauth;
+} dbw_token_state;
 
 /* What client:stats() reports; every handle of a client counts into one. */
 typedef struct dbw_counters {
@@ -94,7 +96,7 @@ typedef struct dbw_client {
     int debug_ref; /* LUA_NOREF, or registry ref of a function(line) */
     int debug_stderr;
 
-    dbw_oauth oauth;
+    dbw_token_state token_state;
     dbw_buf auth_header; /* "Authorization: <type> <credential>" */
 
     /* token traffic (auth*.c): its request's URL, header and body, and why
