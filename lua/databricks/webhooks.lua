@@ -430,7 +430,7 @@ function M.new(opts)
       return nil, core.error("INVALID_PARAMETER_VALUE", "databricks-cli: runs the databricks executable, which"
         .. " nginx workers must not do; inside nginx use pat, oauth-m2m or another kind that needs no process")
     end
-    settings.token_source = require("databricks.webhooks.cli_token").new(settings)
+    settings.token_source = require("databricks.webhooks.auth_databricks_cli").new(settings)
   end
   local client, cerr = core.new(settings)
   if not client then return nil, cerr end
