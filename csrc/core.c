@@ -4,7 +4,7 @@
  * wrapper; the work is in call.c, hmac.c and friends.
  *
  * Errors from the Lua debug callback never cross libcurl frames: it is only
- * ever called from our own loop in call.c, between transfers, inside the
+ * ever called from our own loop in driver.c, between transfers, inside the
  * lua_pcall made here, which also clears the client's busy flag. Lua
  * transports are never called from C: they run in the Lua loop of
  * webhooks.lua over the Exchange of stepper.c (client:_begin).

@@ -4,7 +4,7 @@
  * deciding after each attempt whether to retry, refresh the token, or stop.
  *
  * It is a step function, not a loop, so that the same policy drives both the
- * libcurl path (a C loop in call.c) and a Lua transport that must yield
+ * libcurl path (the C loop of driver.c) and a Lua transport that must yield
  * between steps (OpenResty cosockets cannot be resumed through a C call).
  */
 #ifndef DBW_EXCHANGE_H
@@ -63,7 +63,7 @@ dbw_ex_action dbw_exchange_step(lua_State *L, dbw_client *c, dbw_exchange *ex, c
 /* What an exchange that made API attempts says about them at its end, e.g.
  * "6 attempts in 4.90 s; the next retry would start past retry_timeout 5 s",
  * into out (always terminated). last is the final response. The error of
- * every driver (call.c) gets its words from here. */
+ * every driver (driver.c, the Lua one) gets its words from here. */
 void dbw_exchange_summary(const dbw_exchange *ex, const dbw_response *last, double now, char *out,
                           size_t size);
 

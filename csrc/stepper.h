@@ -3,7 +3,7 @@
  * userdata behind client:_begin() and st:step(). (The policy it steps is
  * the exchange of exchange.h; the Stepper is what Lua holds.)
  *
- * Why: call.c drives an exchange in a C loop, which is right for libcurl but
+ * Why: driver.c drives exchanges in a C loop, which is right for libcurl but
  * cannot host a Lua transport that yields (OpenResty cosockets, cqueues):
  * a coroutine cannot be suspended across a C call on LuaJIT and 5.1. Here the
  * loop lives in Lua instead (lua/databricks/webhooks.lua), and C only takes
