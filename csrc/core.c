@@ -524,17 +524,25 @@ static int core_parse_delivery(lua_State *L)
     return 1;
 }
 
-/* core.hmac_b64(secret, msg[, expected]) -> the 44-character standard base64
- * (padded) HMAC-SHA256 of msg, or, given expected, whether it is exactly that
- * (compared in constant time; an empty secret never matches). MLflow's
- * X-MLflow-Signature is "v1," and this, over "id.timestamp.body". */
-static int core_hmac_b64(lua_State *L)
+/* core.mlflow_hmac(secret, id, timestamp, body[, expected]) -> the
+ * 44-character standard base64 (padded) HMAC-SHA256 of id "." timestamp "."
+ * body, or, given expected, whether it is exactly that (compared in constant
+ * time; an empty secret never matches). MLflow's X-MLflow-Signature is "v1,"
+ * and this. The three parts are hashed in place: a receiver joins no copy of
+ * the body. */
+static int core_mlflow_hmac(lua_State *L)
 {
-    size_t kl, ml, el = 0;
-    const char *k = luaL_checklstring(L, 1, &kl), *m = luaL_checklstring(L, 2, &ml);
-    const char *e = lua_isnoneornil(L, 3) ? NULL : luaL_checklstring(L, 3, &el);
+    size_t kl, el = 0;
+    const char *k = luaL_checklstring(L, 1, &kl);
+    const char *e = lua_isnoneornil(L, 5) ? NULL : luaL_checklstring(L, 5, &el);
+    dbw_bytes parts[5];
     char b64[DBW_SIG_B64_LEN + 1];
-    if (dbw_hmac_sha256_b64(k, kl, m, ml, b64) != 0)
+    parts[0].p = luaL_checklstring(L, 2, &parts[0].n);
+    parts[1].p = ".", parts[1].n = 1;
+    parts[2].p = luaL_checklstring(L, 3, &parts[2].n);
+    parts[3].p = ".", parts[3].n = 1;
+    parts[4].p = luaL_checklstring(L, 4, &parts[4].n);
+    if (dbw_hmac_sha256_b64(k, kl, parts, 5, b64) != 0)
         return luaL_error(L, "databricks.webhooks: HMAC-SHA256 failed");
     if (e == NULL)
         lua_pushlstring(L, b64, DBW_SIG_B64_LEN);
@@ -635,7 +643,7 @@ static const luaL_Reg module_functions[] = {
     {"verify_signature", core_verify},
     {"delivery_key", core_delivery_key},
     {"parse_delivery", core_parse_delivery},
-    {"hmac_b64", core_hmac_b64},
+    {"mlflow_hmac", core_mlflow_hmac},
     {"error", core_error},
     {"set_transport", core_set_transport},
     {"debug", core_debug},

@@ -54,8 +54,10 @@ static int digest2(EVP_MD_CTX *c, const void *a, size_t al, const void *b, size_
            EVP_DigestUpdate(c, b, bl) == 1 && EVP_DigestFinal_ex(c, out, NULL) == 1;
 }
 
-/* HMAC (RFC 2104) over the fetched digest: H(K^opad || H(K^ipad || msg)). */
-static int hmac_sha256(const char *key, size_t klen, const char *msg, size_t mlen, unsigned char mac[32])
+/* HMAC (RFC 2104) over the fetched digest: H(K^opad || H(K^ipad || msg)),
+ * msg being the n parts one after the other (never joined in memory). */
+static int hmac_sha256_parts(const char *key, size_t klen, const dbw_bytes *parts, size_t n,
+                             unsigned char mac[32])
 {
     unsigned char k[64] = {0}, pad[64];
     size_t i;
@@ -70,7 +72,10 @@ static int hmac_sha256(const char *key, size_t klen, const char *msg, size_t mle
         memcpy(k, key, klen);
     for (i = 0; i < sizeof pad; i++)
         pad[i] = (unsigned char)(k[i] ^ 0x36);
-    ok = ok && digest2(c, pad, sizeof pad, msg, mlen, mac);
+    ok = ok && EVP_DigestInit_ex(c, sha256_md, NULL) == 1 && EVP_DigestUpdate(c, pad, sizeof pad) == 1;
+    for (i = 0; ok && i < n; i++)
+        ok = EVP_DigestUpdate(c, parts[i].p, parts[i].n) == 1;
+    ok = ok && EVP_DigestFinal_ex(c, mac, NULL) == 1;
     for (i = 0; i < sizeof pad; i++)
         pad[i] = (unsigned char)(k[i] ^ 0x5c);
     ok = ok && digest2(c, pad, sizeof pad, mac, 32, mac);
@@ -84,7 +89,9 @@ int dbw_hmac_sha256_hex(const char *key, size_t klen, const char *msg, size_t ml
                         char out[DBW_SIG_HEX_LEN + 1])
 {
     unsigned char mac[32];
-    if (hmac_sha256(key, klen, msg, mlen, mac) != 0)
+    dbw_bytes part;
+    part.p = msg, part.n = mlen;
+    if (hmac_sha256_parts(key, klen, &part, 1, mac) != 0)
         return -1;
     to_hex(mac, sizeof mac, out);
     return 0;
@@ -105,11 +112,11 @@ int dbw_sha256_hex(const char *msg, size_t mlen, char out[DBW_SIG_HEX_LEN + 1])
     return 0;
 }
 
-int dbw_hmac_sha256_b64(const char *key, size_t klen, const char *msg, size_t mlen,
+int dbw_hmac_sha256_b64(const char *key, size_t klen, const dbw_bytes *parts, size_t n,
                         char out[DBW_SIG_B64_LEN + 1])
 {
     unsigned char mac[32];
-    if (hmac_sha256(key, klen, msg, mlen, mac) != 0)
+    if (hmac_sha256_parts(key, klen, parts, n, mac) != 0)
         return -1;
     /* 32 bytes -> 44 characters with one '=' of padding, NUL-terminated */
     if (EVP_EncodeBlock((unsigned char *)out, mac, (int)sizeof mac) != DBW_SIG_B64_LEN)

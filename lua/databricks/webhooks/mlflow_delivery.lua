@@ -6,12 +6,12 @@
 -- beside `X-MLflow-Delivery-Id` (a uuid) and `X-MLflow-Timestamp` (Unix
 -- seconds). A webhook without a secret sends no signature at all.
 --
--- The digest and the comparison are done in C (`core.hmac_b64`), in constant
+-- The digest and the comparison are done in C (`core.mlflow_hmac`), in constant
 -- time. Re-exported as `webhooks.verify_mlflow_signature` and
 -- `webhooks.sign_mlflow`, where their reference entries are.
 -- @module databricks.webhooks.mlflow_delivery
 
-local core = require("databricks.webhooks.core")
+local mlflow_hmac = require("databricks.webhooks.core").mlflow_hmac
 local EXACT_INT_MAX = require("databricks.webhooks.options").EXACT_INT_MAX
 
 local type, ipairs, tonumber, tostring = type, ipairs, tonumber, tostring
@@ -159,11 +159,10 @@ function M.check_checked(secrets, raw_body, delivery_id, timestamp, signature, o
   end
 
   local given = signature:sub(#PREFIX + 1)
-  local msg = delivery_id .. "." .. ts_text .. "." .. raw_body
   local ok = false
   -- every secret is tried, whichever matches, so the time does not tell which
   for _, s in ipairs(secrets) do
-    if core.hmac_b64(s, msg, given) then ok = true end
+    if mlflow_hmac(s, delivery_id, ts_text, raw_body, given) then ok = true end
   end
   if not ok then return false, "signature mismatch", "signature" end
   local young, why = fresh_ts(ts, opts, now)
@@ -190,7 +189,7 @@ function M.sign(secret, delivery_id, timestamp, raw_body)
   if not ts_text then
     error("bad argument #3 to 'sign_mlflow' (Unix seconds expected, got " .. tostring(timestamp) .. ")", 2)
   end
-  return PREFIX .. core.hmac_b64(secret, delivery_id .. "." .. ts_text .. "." .. raw_body)
+  return PREFIX .. mlflow_hmac(secret, delivery_id, ts_text, raw_body)
 end
 
 return M
