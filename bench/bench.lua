@@ -507,6 +507,30 @@ local function run_receiver()
   return out
 end
 
+-- bench/cosocket.lua: the module's calls inside nginx (the cosocket
+-- transport) against a hand-written cosocket client, in worker CPU and in
+-- instructions (callgrind). Informational: no target.
+local function run_cosocket()
+  if os.getenv("BENCH_COSOCKET") == "0" then return { skipped = true, text = "disabled (BENCH_COSOCKET=0)" } end
+  if not JIT_OK then return { skipped = true, text = "skipped (no LuaJIT build)" } end
+  local n = math.max(400, math.floor(2000 * SCALE))
+  local out = { lines = {} }
+  for _, mode in ipairs({ "", "BENCH_COUNT=1 " }) do
+    local text = capture(mode .. PIN_PREFIX .. "lua5.4 bench/cosocket.lua " .. q(LUA_DIR) .. " " .. q(BUILD_DIR)
+      .. " " .. n .. " " .. math.max(3, RUNS) .. " 2>&1")
+    local got = false
+    for line in text:gmatch("[^\n]+") do
+      if line:find("^cosocket:") then
+        say("%s", line)
+        out.lines[#out.lines + 1] = line:gsub("^cosocket: ?", "")
+        got = true
+      end
+    end
+    if not got then out.failed = first_line(text) end
+  end
+  return out
+end
+
 -- bench/parse.lua under LuaJIT (what nginx runs) and Lua 5.4: CPU per
 -- response of the cosocket parser on shapes meant to make it backtrack.
 local function run_parse()
@@ -1018,6 +1042,18 @@ local function report(mach, extra, checks, summary, plotted)
   if extra.receiver.skipped then add("- " .. extra.receiver.text) end
   for _, line in ipairs(extra.receiver.lines or {}) do add("- " .. line) end
   add()
+  add("## The client inside nginx")
+  add()
+  add("`bench/cosocket.lua`: the module's calls on the cosocket transport in one nginx worker (LuaJIT) "
+    .. "against a hand-written cosocket client that does the least a careful one must (cjson in and out, "
+    .. "pooled connections, the status line and headers read; what lua-resty-http + cjson would do, which "
+    .. "Debian does not package), both to the canned server over plain HTTP/1.1. `module` reuses one "
+    .. "client, `module-new` makes one per call. Worker CPU first, then user-space instructions (callgrind).")
+  add()
+  if extra.cosocket.skipped then add("- " .. extra.cosocket.text) end
+  if extra.cosocket.failed then add("- failed: " .. extra.cosocket.failed) end
+  for _, line in ipairs(extra.cosocket.lines or {}) do add("- " .. line) end
+  add()
   add("## Pace")
   add()
   if extra.pace.skipped then
@@ -1073,6 +1109,7 @@ local function main()
   extra.pace = phase("pace", run_pace)
   extra.parse = phase("parsing pathological heads", run_parse)
   extra.receiver = phase("the nginx receiver", run_receiver)
+  extra.cosocket = phase("the client inside nginx", run_cosocket)
   stop_servers()
 
   local checks = check_targets(extra)

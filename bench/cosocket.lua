@@ -12,6 +12,11 @@
 -- (os.clock in the worker). Reported: the median per call, and module /
 -- floor. "module" reuses one client; "module-new" makes and closes a client
 -- per call (a client per request).
+-- BENCH_COUNT=1: instead, user-space instructions per call (callgrind on a
+-- one-process nginx, which takes no machine noise; blind to the kernel):
+-- each implementation's calls counted in a run of N/10 and one of N/5, the
+-- difference per call, so that start-up, loading and JIT compiling cancel.
+-- BENCH_COUNT_KEEP=DIR keeps each callgrind profile there as IMPL.OP.N.
 -- BENCH_PROFILE=FILE: instead, LuaJIT's profiler (jit.p, by function, with
 -- the call stack) over one long run of each module implementation, to FILE.impl.op.
 -- RESULT lines: `RESULT cosocket op=OP impl=IMPL us_per_call= floor_us= ratio=`.
@@ -34,8 +39,7 @@ local IMPLS = { "floor", "module", "module-new" }
 local CONF = [[
 @LOAD_MODULES@
 @USER@
-worker_processes 1;
-daemon on;
+@PROCESS@
 pid @PREFIX@/logs/nginx.pid;
 error_log @PREFIX@/logs/error.log warn;
 events { worker_connections 64; }
@@ -99,16 +103,79 @@ local function get(port, target)
   return util.trim(body)
 end
 
+local function conf(port, prefix, process)
+  return util.fill(CONF, { LOAD_MODULES = server.load_modules(), USER = server.user_line(),
+    PREFIX = prefix, LUA_DIR = abs(lua_dir), ROOT = ROOT, BUILD = abs(build),
+    LUA_CPATH = server.lua_cpath(), PORT = tostring(port), PROCESS = process }, "bench/cosocket")
+end
+
+local function sh(cmd)
+  local r = os.execute(cmd)
+  return r == true or r == 0
+end
+
+-- Instructions of a one-process nginx (under callgrind) that makes n calls.
+local function instructions(prefix, port, canned_port, impl, op, n)
+  local out = prefix .. "/callgrind.out"
+  os.remove(out)
+  assert(sh(("valgrind --tool=callgrind --callgrind-out-file=%s %s -p %s/ -c %s/conf/nginx.conf"
+    .. " >%s/logs/valgrind.log 2>&1 & echo $! >%s/valgrind.pid"):format(out, os.getenv("BENCH_NGINX")
+    or "/usr/sbin/nginx", prefix, prefix, prefix, prefix)))
+  local up = false
+  for _ = 1, 600 do
+    local c = socket.connect("127.0.0.1", port)
+    if c then c:close() up = true break end
+    socket.sleep(0.1)
+  end
+  assert(up, "nginx under callgrind did not start: " .. tostring(util.tail(prefix .. "/logs/valgrind.log", 20)))
+  get(port, ("/run?impl=%s&op=%s&n=%d&port=%d&token=%s"):format(impl, op, n, canned_port, TOKEN))
+  local pid = util.trim(util.read_file(prefix .. "/valgrind.pid") or "")
+  sh("kill -QUIT " .. pid)
+  for _ = 1, 600 do
+    local text = util.read_file(out)
+    local total = text and (text:match("\nsummary: (%d+)") or text:match("\ntotals: (%d+)"))
+    if total and not util.nginx_running(prefix) then
+      local keep = os.getenv("BENCH_COUNT_KEEP") -- a directory: each profile kept there as IMPL.OP.N
+      if keep then sh(("cp %s %s"):format(util.q(out), util.q(("%s/%s.%s.%d"):format(keep, impl, op, n)))) end
+      return tonumber(total)
+    end
+    socket.sleep(0.1)
+  end
+  error("no callgrind totals in " .. out)
+end
+
+local function count_mode(canned_port)
+  local prefix = abs("bench/out/cosocket-count")
+  assert(sh("mkdir -p " .. util.q(prefix .. "/conf") .. " " .. util.q(prefix .. "/logs") .. " "
+    .. util.q(prefix .. "/tmp")))
+  local port = server.free_port()
+  util.write_file(prefix .. "/conf/nginx.conf", conf(port, prefix, "master_process off;\ndaemon off;"))
+  local n1 = math.max(20, math.floor(N / 10))
+  local n2 = 2 * n1
+  print(("cosocket: user-space instructions per call (callgrind, one-process nginx, LuaJIT; runs of %d and %d"
+    .. " calls):"):format(n1, n2))
+  for _, op in ipairs(OPS) do
+    local per = {}
+    for _, impl in ipairs(IMPLS) do
+      per[impl] = (instructions(prefix, port, canned_port, impl, op, n2)
+        - instructions(prefix, port, canned_port, impl, op, n1)) / (n2 - n1)
+    end
+    for _, impl in ipairs(IMPLS) do
+      print(("cosocket:   %-14s %-11s %9.0f instructions/call  %.2fx the floor"):format(op, impl, per[impl],
+        per[impl] / per.floor))
+      print(("RESULT cosocket-count op=%s impl=%s instructions=%.0f floor=%.0f ratio=%.3f"):format(op, impl,
+        per[impl], per.floor, per[impl] / per.floor))
+    end
+  end
+end
+
 local canned_srv = canned.start{ prefix = "bench/out/cosocket-canned" }
 local canned_port = canned_srv.port
 local srv
 local ok, err = pcall(function()
+  if os.getenv("BENCH_COUNT") == "1" then return count_mode(canned_port) end
   srv = server.start_conf({
-    conf = function(port, prefix)
-      return util.fill(CONF, { LOAD_MODULES = server.load_modules(), USER = server.user_line(),
-        PREFIX = prefix, LUA_DIR = abs(lua_dir), ROOT = ROOT, BUILD = abs(build),
-        LUA_CPATH = server.lua_cpath(), PORT = tostring(port) }, "bench/cosocket")
-    end,
+    conf = function(port, prefix) return conf(port, prefix, "worker_processes 1;\ndaemon on;") end,
   })
   -- the worker measured on the last CPU, the canned server on the first
   local _, nproc = util.run("nproc")

@@ -844,3 +844,19 @@ describe("the receiver's options", function()
     assert.error_matches(function() receiver.seen_in(dict, "600") end, "bad argument #2 to 'seen_in'")
   end)
 end)
+
+describe("bench/cosocket.lua (the benchmark's machinery, small counts; nothing timed is asserted)", function()
+  it("makes every operation's calls inside nginx, module and floor, and prints its RESULT lines", function()
+    local util = require("spec.support.util")
+    server.build()
+    local ok, out = util.run("cd " .. util.q(server.root())
+      .. " && BENCH_PIN=0 lua5.4 bench/cosocket.lua lua build 40 1")
+    assert(ok, out)
+    for _, op in ipairs({ "create", "delete", "mlflow-create", "mlflow-delete" }) do
+      for _, impl in ipairs({ "floor", "module", "module-new" }) do
+        assert.matches("RESULT cosocket op=" .. op:gsub("%-", "%%-") .. " impl=" .. impl:gsub("%-", "%%-")
+          .. " us_per_call=[%d.]+ floor_us=[%d.]+ ratio=[%d.]+", out)
+      end
+    end
+  end)
+end)
