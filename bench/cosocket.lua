@@ -45,14 +45,13 @@ error_log @PREFIX@/logs/error.log warn;
 events { worker_connections 64; }
 http {
     access_log off;
-    client_body_temp_path @PREFIX@/tmp/body;
-    proxy_temp_path @PREFIX@/tmp/proxy;
-    fastcgi_temp_path @PREFIX@/tmp/fastcgi;
-    uwsgi_temp_path @PREFIX@/tmp/uwsgi;
-    scgi_temp_path @PREFIX@/tmp/scgi;
+    @TEMP_PATHS@
     lua_package_path "@LUA_DIR@/?.lua;@ROOT@/bench/?.lua;;";
     lua_package_cpath "@BUILD@/luajit/?.so;@LUA_CPATH@;;";
     lua_socket_log_errors off;
+    # pooled connections idle this long at most: a one-process nginx under
+    # callgrind (BENCH_COUNT) exits only when its pool has emptied
+    lua_socket_keepalive_timeout 2s;
     init_by_lua_block { require("cosocket_worker") }
     server {
         listen 127.0.0.1:@PORT@;
@@ -105,8 +104,9 @@ end
 
 local function conf(port, prefix, process)
   return util.fill(CONF, { LOAD_MODULES = server.load_modules(), USER = server.user_line(),
-    PREFIX = prefix, LUA_DIR = abs(lua_dir), ROOT = ROOT, BUILD = abs(build),
-    LUA_CPATH = server.lua_cpath(), PORT = tostring(port), PROCESS = process }, "bench/cosocket")
+    TEMP_PATHS = server.temp_paths(prefix), PREFIX = prefix, LUA_DIR = abs(lua_dir), ROOT = ROOT,
+    BUILD = abs(build), LUA_CPATH = server.lua_cpath(), PORT = tostring(port), PROCESS = process },
+    "bench/cosocket")
 end
 
 local function sh(cmd)
@@ -130,7 +130,7 @@ local function instructions(prefix, port, canned_port, impl, op, n)
   assert(up, "nginx under callgrind did not start: " .. tostring(util.tail(prefix .. "/logs/valgrind.log", 20)))
   get(port, ("/run?impl=%s&op=%s&n=%d&port=%d&token=%s"):format(impl, op, n, canned_port, TOKEN))
   local pid = util.trim(util.read_file(prefix .. "/valgrind.pid") or "")
-  sh("kill -QUIT " .. pid)
+  sh("kill -TERM " .. pid)
   for _ = 1, 600 do
     local text = util.read_file(out)
     local total = text and (text:match("\nsummary: (%d+)") or text:match("\ntotals: (%d+)"))

@@ -46,7 +46,7 @@ local function floor_call(port, values, method, target, body_table)
   end
   local len = tonumber(headers["content-length"]) or 0
   local text = len > 0 and assert(sock:receive(len)) or ""
-  sock:setkeepalive(60000, 16)
+  sock:setkeepalive(nil, 16) -- lua_socket_keepalive_timeout, as the module's transport
   assert(status == 200, status_line)
   return text ~= "" and cjson.decode(text) or {}
 end

@@ -47,11 +47,7 @@ error_log @PREFIX@/logs/error.log warn;
 events { worker_connections 64; }
 http {
     access_log off;
-    client_body_temp_path @PREFIX@/tmp/body;
-    proxy_temp_path @PREFIX@/tmp/proxy;
-    fastcgi_temp_path @PREFIX@/tmp/fastcgi;
-    uwsgi_temp_path @PREFIX@/tmp/uwsgi;
-    scgi_temp_path @PREFIX@/tmp/scgi;
+    @TEMP_PATHS@
     keepalive_requests 1000000;
     lua_package_path "@LUA_DIR@/?.lua;;";
     lua_package_cpath "@BUILD@/luajit/?.so;@LUA_CPATH@;;";
@@ -198,7 +194,8 @@ end
 local srv = server.start_conf({
   conf = function(port, prefix)
     return util.fill(CONF, { LOAD_MODULES = server.load_modules(), USER = server.user_line(),
-      PREFIX = prefix, LUA_DIR = lua_dir:sub(1, 1) == "/" and lua_dir or (ROOT .. "/" .. lua_dir),
+      TEMP_PATHS = server.temp_paths(prefix), PREFIX = prefix,
+      LUA_DIR = lua_dir:sub(1, 1) == "/" and lua_dir or (ROOT .. "/" .. lua_dir),
       BUILD = build:sub(1, 1) == "/" and build or (ROOT .. "/" .. build), LUA_CPATH = server.lua_cpath(),
       PORT = tostring(port), SECRET = SECRET }, "bench/receiver")
   end,

@@ -22,11 +22,7 @@ error_log @PREFIX@/logs/error.log notice;
 events { worker_connections 256; }
 http {
     access_log off;
-    client_body_temp_path @PREFIX@/tmp/body;
-    proxy_temp_path @PREFIX@/tmp/proxy;
-    fastcgi_temp_path @PREFIX@/tmp/fastcgi;
-    uwsgi_temp_path @PREFIX@/tmp/uwsgi;
-    scgi_temp_path @PREFIX@/tmp/scgi;
+    @TEMP_PATHS@
     lua_package_path "@ROOT@/lua/?.lua;@SUPPORT@/?.lua;;";
     lua_package_cpath "@ROOT@/build/luajit/?.so;@LUA_CPATH@;;";
     lua_shared_dict mlf_events 1m;
@@ -107,7 +103,8 @@ describe("the receiver, for open-source MLflow deliveries (inside nginx)", funct
     app = server.start_conf({
       conf = function(port, prefix)
         return util.fill(CONF, { LOAD_MODULES = server.load_modules(), USER = server.user_line(),
-          PREFIX = prefix, ROOT = root, SUPPORT = root .. "/spec/support", LUA_CPATH = server.lua_cpath(),
+          TEMP_PATHS = server.temp_paths(prefix), PREFIX = prefix, ROOT = root, SUPPORT = root .. "/spec/support",
+          LUA_CPATH = server.lua_cpath(),
           PORT = tostring(port) }, "43-mlflow_receiver")
       end,
     })

@@ -51,6 +51,16 @@ M.load_modules = load_modules
 local lua_cpath = util.nginx_lua_cpath
 M.lua_cpath = lua_cpath
 
+--- The temp-path lines of an http block, every one under prefix/tmp (nginx
+-- would otherwise write where it was built to, which a test may not).
+function M.temp_paths(prefix)
+  local out = {}
+  for _, kind in ipairs({ "client_body", "proxy", "fastcgi", "uwsgi", "scgi" }) do
+    out[#out + 1] = ("%s_temp_path %s/tmp/%s;"):format(kind, prefix, kind == "client_body" and "body" or kind)
+  end
+  return table.concat(out, "\n    ")
+end
+
 function M.user_line()
   local ok, out = run("id -u")
   return (ok and trim(out) == "0") and "user root;" or ""
