@@ -119,10 +119,6 @@ local REASON = {
   [413] = "Payload Too Large", [500] = "Internal Server Error",
 }
 
--- The last string secret and its list: the options table is written anew
--- for every request, its secret rarely changes.
-local last_secret, last_secrets
-
 -- The secrets to try: a string, an array of strings (rotation), or a function
 -- returning either (looked up per request, e.g. from a shared dict).
 local function secrets_of(opts)
@@ -130,8 +126,7 @@ local function secrets_of(opts)
   if type(s) == "function" then s = s() end
   if type(s) == "string" then
     if s == "" then return nil end
-    if s ~= last_secret then last_secret, last_secrets = s, { s } end
-    return last_secrets
+    return { s }
   end
   if type(s) == "table" and #s > 0 then
     for _, v in ipairs(s) do
